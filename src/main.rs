@@ -1,6 +1,59 @@
 //! pyflame: parse the command line, run, turn errors into one line and an exit code.
 #![deny(unsafe_code)]
 
+mod attach;
 mod bytes;
+mod cli;
+mod elf;
+mod error;
+mod memory;
+mod output;
+mod permissions;
+mod proc;
+mod python;
+mod session;
+mod sys;
 
-fn main() {}
+use std::process::ExitCode;
+
+use cli::{Parsed, Target};
+use error::Error;
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(code) => code,
+        Err(Error::Usage(msg)) => {
+            if !msg.is_empty() {
+                eprintln!("{msg}\n");
+            }
+            eprint!("{}", cli::USAGE);
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> error::Result<ExitCode> {
+    let args = match cli::parse(std::env::args_os().skip(1))? {
+        Parsed::Help => {
+            print!("{}\n\n{}", cli::version_line(), cli::USAGE);
+            return Ok(ExitCode::SUCCESS);
+        }
+        Parsed::Version => {
+            println!("{} (ABI list: {})", cli::version_line(), cli::abi_list());
+            return Ok(ExitCode::SUCCESS);
+        }
+        Parsed::Run(args) => args,
+    };
+    if let Some(w) = &args.warning {
+        eprintln!("{w}");
+    }
+    sys::signal::install_alarm().map_err(|e| Error::Fatal(format!("cannot install a SIGALRM handler: {e}")))?;
+    match &args.target {
+        Target::Pid(pid) if args.dump => session::dump(*pid, &args).map(|()| ExitCode::SUCCESS),
+        _ => Err(Error::fatal("sampling is not implemented yet")),
+    }
+}

@@ -1,0 +1,44 @@
+# pyflame: a thin wrapper over cargo. `make` builds the static release binary; `make demo`
+# builds it and profiles a bundled demo program; `make test` runs every test.
+
+MUSL      := x86_64-unknown-linux-musl
+GNU       := x86_64-unknown-linux-gnu
+PREFIX    ?= /usr/local
+PYTHON    ?= python3
+# Where `make` leaves the binary, whichever target built it.
+BIN       := target/pyflame
+
+.PHONY: all build test check install demo bench clean
+
+all: build
+
+# The musl target is installed on demand. If it cannot be, fall back to a static glibc build
+# and say so rather than fail.
+build:
+	@if rustup target list --installed 2>/dev/null | grep -qx $(MUSL) || rustup target add $(MUSL) >/dev/null 2>&1; then \
+		cargo build --release --target $(MUSL) && cp target/$(MUSL)/release/pyflame $(BIN); \
+	else \
+		echo "make: the $(MUSL) target is unavailable; building a static glibc binary instead (-C target-feature=+crt-static)"; \
+		RUSTFLAGS="-C target-feature=+crt-static" cargo build --release --target $(GNU) && cp target/$(GNU)/release/pyflame $(BIN); \
+	fi
+	@echo "built $(BIN): $$(file -b $(BIN) | cut -d, -f1-2,4 ), $$(stat -c %s $(BIN)) bytes"
+
+# Unit tests and end-to-end tests against every Python interpreter found on the machine.
+test:
+	cargo test
+
+check:
+	cargo fmt --check
+	cargo clippy --all-targets -- -D warnings
+
+install: build
+	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/pyflame
+
+demo: build
+	@tests/demo/run.sh $(BIN) $(PYTHON)
+
+bench: build
+	@tests/bench/run.sh $(BIN)
+
+clean:
+	cargo clean

@@ -1,0 +1,209 @@
+//! The command line: one lexopt loop into `Args`, validated, with the original Pyflame's
+//! options, defaults and messages (and errors where it silently did the wrong thing).
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+use crate::python::{layout, version};
+
+pub const USAGE: &str = "\
+Usage: pyflame [options] [-p] PID
+       pyflame [options] -t command arg1 arg2...
+
+Common Options:
+  --threads                Enable multi-threading support
+  -d, --dump               Dump stacks from all threads (implies --threads)
+  -h, --help               Show help
+  -n, --no-line-numbers    Do not append line numbers to function names
+  -o, --output=PATH        Output to file path
+  -p, --pid=PID            The PID to trace
+  -r, --rate=RATE          Sample rate, as a fractional value of seconds (default 0.01)
+  -s, --seconds=SECS       How many seconds to run for (default 1)
+  -t, --trace              Trace a child process
+  -v, --version            Show the version
+  -x, --exclude-idle       Exclude idle time from statistics
+
+Advanced Options:
+  --abi                    Force a particular Python ABI (26, 27, 34, 35, 36, 37 ... 313, or 3.7 ... 3.13)
+  --flamechart             Include timestamps for generating Chrome \"flamecharts\"
+";
+
+/// What to profile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Pid(i32),
+    /// `-t`: the command and its arguments.
+    Trace(Vec<OsString>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Args {
+    pub target: Target,
+    /// `-s`: negative means until the target exits or pyflame is interrupted.
+    pub seconds: f64,
+    /// `-r`: the period between samples, in seconds.
+    pub rate: f64,
+    pub output: Option<PathBuf>,
+    pub exclude_idle: bool,
+    pub no_line_numbers: bool,
+    pub dump: bool,
+    pub threads: bool,
+    pub flamechart: bool,
+    pub abi: Option<(u8, u8)>,
+    /// Printed to stderr before running (the deprecated bare PID).
+    pub warning: Option<String>,
+}
+
+impl Args {
+    pub fn interval(&self) -> Duration {
+        Duration::from_secs_f64(self.rate)
+    }
+
+    /// How long to sample; None for no limit.
+    pub fn duration(&self) -> Option<Duration> {
+        (self.seconds >= 0.0).then(|| Duration::from_secs_f64(self.seconds))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Parsed {
+    Run(Args),
+    Help,
+    Version,
+}
+
+fn usage(msg: impl Into<String>) -> Error {
+    Error::Usage(msg.into())
+}
+
+/// The original's PID rule (0 < pid <= INT_MAX), without its strtol leniency ("12x" was 12).
+fn parse_pid(v: &OsString) -> Result<i32> {
+    let s = v.to_string_lossy();
+    match s.parse::<i32>() {
+        Ok(pid) if pid > 0 => Ok(pid),
+        _ => Err(Error::Fatal(format!(
+            "Error: failed to parse \"{s}\" as a PID (-p/--pid takes a process id, a positive integer)"
+        ))),
+    }
+}
+
+fn parse_seconds(v: &OsString, option: &str) -> Result<f64> {
+    let s = v.to_string_lossy();
+    match s.trim().parse::<f64>() {
+        Ok(x) if x.is_finite() && x.abs() < 1e9 => Ok(x),
+        _ => Err(Error::Fatal(format!("Error: failed to parse \"{s}\" as a number of seconds for {option}"))),
+    }
+}
+
+fn parse_abi(v: &OsString) -> Result<(u8, u8)> {
+    let s = v.to_string_lossy();
+    version::parse_abi(&s)
+        .filter(|&(major, minor)| layout::for_version(major, minor).is_some())
+        .ok_or_else(|| Error::Fatal(format!("Unknown or unsupported ABI version: {s}")))
+}
+
+/// The ABI numbers `--abi` accepts and `--version` lists.
+pub fn abi_list() -> String {
+    let abis: Vec<String> = layout::VERSIONS.iter().map(|(a, b)| format!("{a}{b}")).collect();
+    abis.join(" ")
+}
+
+pub fn parse(argv: impl IntoIterator<Item = OsString>) -> Result<Parsed> {
+    use lexopt::prelude::*;
+    let mut parser = lexopt::Parser::from_args(argv);
+    let mut pid = None;
+    let mut trace: Option<Vec<OsString>> = None;
+    let mut positional = Vec::new();
+    let mut args = Args {
+        target: Target::Pid(0),
+        seconds: 1.0,
+        rate: 0.01,
+        output: None,
+        exclude_idle: false,
+        no_line_numbers: false,
+        dump: false,
+        threads: false,
+        flamechart: false,
+        abi: None,
+        warning: None,
+    };
+    let lex = |e: lexopt::Error| usage(e.to_string());
+    while let Some(arg) = parser.next().map_err(lex)? {
+        match arg {
+            Short('p') | Long("pid") => pid = Some(parse_pid(&parser.value().map_err(lex)?)?),
+            Short('s') | Long("seconds") => args.seconds = parse_seconds(&parser.value().map_err(lex)?, "-s/--seconds")?,
+            Short('r') | Long("rate") => {
+                let rate = parse_seconds(&parser.value().map_err(lex)?, "-r/--rate")?;
+                if rate < 0.0 {
+                    return Err(Error::Fatal(format!("Error: -r/--rate must not be negative (got {rate})")));
+                }
+                args.rate = rate;
+            }
+            Short('o') | Long("output") => args.output = Some(parser.value().map_err(lex)?.into()),
+            Short('x') | Long("exclude-idle") => args.exclude_idle = true,
+            Short('n') | Long("no-line-numbers") => args.no_line_numbers = true,
+            Short('d') | Long("dump") => args.dump = true,
+            Long("threads") => args.threads = true,
+            Long("flamechart") => args.flamechart = true,
+            Long("abi") => args.abi = Some(parse_abi(&parser.value().map_err(lex)?)?),
+            Short('h') | Long("help") => return Ok(Parsed::Help),
+            Short('v') | Long("version") => return Ok(Parsed::Version),
+            Short('t') | Long("trace") => {
+                // Everything after -t is the command, as in the original (getopt stopped there).
+                trace = Some(parser.raw_args().map_err(lex)?.collect());
+                break;
+            }
+            Value(v) => positional.push(v),
+            _ => return Err(usage(arg.unexpected().to_string())),
+        }
+    }
+    args.target = match (trace, pid) {
+        (Some(_), _) if args.dump => return Err(Error::fatal("Options -t and -d are not mutually compatible.")),
+        (Some(_), Some(_)) => return Err(Error::fatal("Options -t and -p are not mutually compatible.")),
+        (Some(cmd), None) if cmd.is_empty() => return Err(usage("Option -t requires a command to run.")),
+        (Some(cmd), None) => {
+            if !positional.is_empty() {
+                return Err(usage(format!("unexpected argument {:?} before -t", positional[0])));
+            }
+            args.seconds = -1.0;
+            Target::Trace(cmd)
+        }
+        (None, Some(pid)) => match positional.first() {
+            None => Target::Pid(pid),
+            Some(extra) => return Err(usage(format!("unexpected argument {extra:?}"))),
+        },
+        (None, None) => match positional.as_slice() {
+            [one] => {
+                let pid = parse_pid(one)?;
+                args.warning = Some(
+                    "WARNING: Specifying a PID to trace without -p is deprecated; see Pyflame issue #99 for details."
+                        .to_string(),
+                );
+                Target::Pid(pid)
+            }
+            [] => return Err(usage("")),
+            [_, extra, ..] => return Err(usage(format!("unexpected argument {extra:?}"))),
+        },
+    };
+    if args.dump {
+        // -d always covers every thread, as the original's x86-64 builds did.
+        args.threads = true;
+    }
+    Ok(Parsed::Run(args))
+}
+
+/// `pyflame <version> [(commit <hash>)] <os> <cpu>`, as the original printed before its ABI list.
+pub fn version_line() -> String {
+    let commit = match option_env!("PYFLAME_GIT_HASH") {
+        Some(h) if !h.is_empty() => format!(" (commit {h})"),
+        _ => String::new(),
+    };
+    let os = if cfg!(target_env = "musl") { "linux-musl" } else { "linux-gnu" };
+    format!("pyflame {}{commit} {os} {}", env!("CARGO_PKG_VERSION"), std::env::consts::ARCH)
+}
+
+#[cfg(test)]
+#[path = "cli_tests.rs"]
+mod tests;

@@ -1,0 +1,191 @@
+//! Reading the target's memory: the `Memory` trait, the live implementation
+//! (process_vm_readv, falling back to /proc/PID/mem), and a fake for unit tests.
+
+use std::cell::OnceCell;
+use std::fmt;
+use std::fs::File;
+use std::io;
+use std::os::unix::fs::FileExt;
+
+use crate::sys::uio;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadError {
+    /// The process no longer exists.
+    Gone,
+    /// Nothing (or not everything) is mapped at this range.
+    Fault { addr: u64, len: usize },
+    /// The kernel refuses to let us read the process at all.
+    Denied(String),
+}
+
+impl fmt::Display for ReadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReadError::Gone => f.write_str("the process exited"),
+            ReadError::Fault { addr, len } => write!(f, "cannot read {len} bytes at {addr:#x}"),
+            ReadError::Denied(why) => f.write_str(why),
+        }
+    }
+}
+
+pub trait Memory {
+    /// Fills all of `buf` with the bytes at `addr`, or fails.
+    fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), ReadError>;
+
+    /// Fills as much of `buf` as is mapped from `addr` on (at least one byte), for reads that
+    /// speculatively ask for more than they need.
+    fn read_prefix(&self, addr: u64, buf: &mut [u8]) -> Result<usize, ReadError> {
+        self.read(addr, buf).map(|()| buf.len())
+    }
+
+    /// A little-endian u64 at `addr`.
+    fn u64(&self, addr: u64) -> Result<u64, ReadError> {
+        let mut b = [0u8; 8];
+        self.read(addr, &mut b)?;
+        Ok(u64::from_le_bytes(b))
+    }
+}
+
+/// The memory of a live process.
+pub struct RemoteMemory {
+    pid: i32,
+    /// Set once process_vm_readv has been refused (seccomp, old kernels): /proc/PID/mem.
+    fallback: OnceCell<Result<File, String>>,
+}
+
+impl RemoteMemory {
+    pub fn new(pid: i32) -> RemoteMemory {
+        RemoteMemory { pid, fallback: OnceCell::new() }
+    }
+
+    fn read_some(&self, addr: u64, buf: &mut [u8]) -> Result<usize, ReadError> {
+        if let Some(file) = self.fallback.get() {
+            return self.read_file(file, addr, buf);
+        }
+        match uio::process_vm_readv(self.pid, addr, buf) {
+            Ok(n) => Ok(n),
+            Err(e) => match e.raw_os_error() {
+                Some(libc::ESRCH) => Err(ReadError::Gone),
+                Some(libc::EFAULT) | Some(libc::EIO) => Ok(0),
+                // EPERM/ENOSYS: the call itself is refused; /proc/PID/mem takes the same
+                // ptrace access check but is not a system call a seccomp filter can block.
+                _ => {
+                    let why = e.to_string();
+                    let file = self.fallback.get_or_init(|| {
+                        File::open(format!("/proc/{}/mem", self.pid)).map_err(|f| {
+                            format!("process_vm_readv failed ({why}) and /proc/{}/mem cannot be opened ({f})", self.pid)
+                        })
+                    });
+                    self.read_file(file, addr, buf)
+                }
+            },
+        }
+    }
+
+    fn read_file(&self, file: &Result<File, String>, addr: u64, buf: &mut [u8]) -> Result<usize, ReadError> {
+        let file = file.as_ref().map_err(|why| ReadError::Denied(why.clone()))?;
+        match file.read_at(buf, addr) {
+            Ok(n) => Ok(n),
+            Err(e) if e.raw_os_error() == Some(libc::ESRCH) => Err(ReadError::Gone),
+            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => Err(ReadError::Denied(e.to_string())),
+            Err(_) => Ok(0),
+        }
+    }
+
+    /// True once reads go through /proc/PID/mem.
+    pub fn uses_proc_mem(&self) -> bool {
+        matches!(self.fallback.get(), Some(Ok(_)))
+    }
+}
+
+impl Memory for RemoteMemory {
+    fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), ReadError> {
+        match self.read_some(addr, buf)? {
+            n if n == buf.len() => Ok(()),
+            _ => Err(ReadError::Fault { addr, len: buf.len() }),
+        }
+    }
+
+    fn read_prefix(&self, addr: u64, buf: &mut [u8]) -> Result<usize, ReadError> {
+        match self.read_some(addr, buf)? {
+            0 if !buf.is_empty() => Err(ReadError::Fault { addr, len: buf.len() }),
+            n => Ok(n),
+        }
+    }
+}
+
+/// A sparse fake address space for unit tests: reads must fall inside one written region.
+#[cfg(test)]
+#[derive(Default)]
+pub struct FakeMemory {
+    regions: std::collections::BTreeMap<u64, Vec<u8>>,
+}
+
+#[cfg(test)]
+impl FakeMemory {
+    pub fn write(&mut self, addr: u64, bytes: &[u8]) {
+        self.regions.insert(addr, bytes.to_vec());
+    }
+
+    /// Overwrites bytes inside an already written region.
+    pub fn patch(&mut self, addr: u64, bytes: &[u8]) {
+        let (&start, region) = self.regions.range_mut(..=addr).next_back().expect("patch inside a region");
+        let off = (addr - start) as usize;
+        region[off..off + bytes.len()].copy_from_slice(bytes);
+    }
+
+    fn region(&self, addr: u64) -> Option<(u64, &Vec<u8>)> {
+        let (&start, bytes) = self.regions.range(..=addr).next_back()?;
+        (addr - start < bytes.len() as u64).then_some((start, bytes))
+    }
+}
+
+#[cfg(test)]
+impl Memory for FakeMemory {
+    fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), ReadError> {
+        let fault = ReadError::Fault { addr, len: buf.len() };
+        let (start, bytes) = self.region(addr).ok_or(fault.clone())?;
+        let off = (addr - start) as usize;
+        let src = bytes.get(off..off + buf.len()).ok_or(fault)?;
+        buf.copy_from_slice(src);
+        Ok(())
+    }
+
+    fn read_prefix(&self, addr: u64, buf: &mut [u8]) -> Result<usize, ReadError> {
+        let (start, bytes) = self.region(addr).ok_or(ReadError::Fault { addr, len: buf.len() })?;
+        let off = (addr - start) as usize;
+        let n = buf.len().min(bytes.len() - off);
+        buf[..n].copy_from_slice(&bytes[off..off + n]);
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_our_own_memory() {
+        let secret = *b"pyflame-memory-test";
+        let mem = RemoteMemory::new(std::process::id() as i32);
+        let mut buf = [0u8; 19];
+        mem.read(secret.as_ptr() as u64, &mut buf).unwrap();
+        assert_eq!(buf, secret);
+        let mut big = [0u8; 16];
+        assert_eq!(mem.read(8, &mut big), Err(ReadError::Fault { addr: 8, len: 16 }));
+    }
+
+    #[test]
+    fn fake_memory_reads_inside_regions_only() {
+        let mut m = FakeMemory::default();
+        m.write(0x1000, &[1, 2, 3, 4]);
+        let mut b = [0u8; 2];
+        m.read(0x1002, &mut b).unwrap();
+        assert_eq!(b, [3, 4]);
+        assert!(m.read(0x1003, &mut b).is_err());
+        assert!(m.read(0xfff, &mut b).is_err());
+        let mut big = [0u8; 8];
+        assert_eq!(m.read_prefix(0x1001, &mut big), Ok(3));
+    }
+}

@@ -1,0 +1,64 @@
+//! The `-d` format (the original's): per thread `<thread_id>[*]:` then its frames, innermost
+//! first, as `file:function:line`; threads separated by one blank line.
+
+use std::fmt::Write;
+
+use crate::python::walk::Thread;
+
+/// One thread of a dump, with what pyflame knows about it besides its stack.
+pub struct DumpThread<'a> {
+    pub thread: &'a Thread,
+    /// The kernel thread id, where known and checked against /proc/PID/task.
+    pub tid: Option<u32>,
+}
+
+/// Renders the dump. After the header's colon comes `tid=<kernel thread id>` when known (the
+/// original format allows text there; its test regex is `^\d+\*?:`).
+pub fn render(threads: &[DumpThread]) -> String {
+    let mut out = String::new();
+    for (i, t) in threads.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let star = if t.thread.holds_gil { "*" } else { "" };
+        let _ = write!(out, "{}{star}:", t.thread.thread_id);
+        if let Some(tid) = t.tid {
+            let _ = write!(out, " tid={tid}");
+        }
+        out.push('\n');
+        for f in &t.thread.frames {
+            let _ = writeln!(out, "{}:{}:{}", f.code.filename, f.code.name, f.line);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::python::walk::{Code, Frame};
+    use std::rc::Rc;
+
+    fn frame(file: &str, name: &str, line: i32) -> Frame {
+        Frame { code: Rc::new(Code { filename: file.into(), name: name.into() }), line }
+    }
+
+    #[test]
+    fn renders_the_original_format() {
+        let a = Thread {
+            tstate: 1,
+            thread_id: 140642847254208,
+            native_id: None,
+            interp_id: None,
+            holds_gil: true,
+            frames: vec![frame("tests/d.py", "fill_node", 83), frame("tests/d.py", "<module>", 204)],
+        };
+        let b = Thread { thread_id: 140642857900928, holds_gil: false, frames: vec![frame("/x/é.py", "café", 7)], ..a.clone() };
+        let text = render(&[DumpThread { thread: &a, tid: None }, DumpThread { thread: &b, tid: Some(4242) }]);
+        assert_eq!(
+            text,
+            "140642847254208*:\ntests/d.py:fill_node:83\ntests/d.py:<module>:204\n\n140642857900928: tid=4242\n/x/é.py:café:7\n"
+        );
+        assert_eq!(render(&[]), "");
+    }
+}

@@ -1,0 +1,214 @@
+//! What /proc says about a process: its mappings, threads, status and paths (man 5 proc).
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// One line of /proc/PID/maps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mapping {
+    pub start: u64,
+    pub end: u64,
+    pub perms: String,
+    pub offset: u64,
+    pub inode: u64,
+    /// The pathname as the target sees it (in its own mount namespace); empty for anonymous
+    /// mappings. A file deleted or replaced since it was mapped ends in " (deleted)".
+    pub path: String,
+}
+
+impl Mapping {
+    pub fn is_file(&self) -> bool {
+        self.inode != 0 && self.path.starts_with('/')
+    }
+
+    pub fn is_deleted(&self) -> bool {
+        self.path.ends_with(" (deleted)")
+    }
+
+    /// The path without a " (deleted)" suffix.
+    pub fn file_path(&self) -> &str {
+        self.path.strip_suffix(" (deleted)").unwrap_or(&self.path)
+    }
+
+    /// The last component of the path.
+    pub fn file_name(&self) -> &str {
+        let p = self.file_path();
+        p.rsplit('/').next().unwrap_or(p)
+    }
+}
+
+/// Parses one line: `start-end perms offset dev inode [path]`.
+fn parse_mapping(line: &str) -> Option<Mapping> {
+    let mut rest = line;
+    let mut field = || {
+        rest = rest.trim_start_matches(' ');
+        let end = rest.find(' ').unwrap_or(rest.len());
+        let (f, r) = rest.split_at(end);
+        rest = r;
+        f
+    };
+    let (start, end) = field().split_once('-')?;
+    let perms = field().to_string();
+    let offset = u64::from_str_radix(field(), 16).ok()?;
+    let _dev = field();
+    let inode = field().parse().ok()?;
+    let path = rest.trim_start_matches(' ').to_string();
+    Some(Mapping {
+        start: u64::from_str_radix(start, 16).ok()?,
+        end: u64::from_str_radix(end, 16).ok()?,
+        perms,
+        offset,
+        inode,
+        path,
+    })
+}
+
+pub fn parse_maps(text: &str) -> Vec<Mapping> {
+    text.lines().filter_map(parse_mapping).collect()
+}
+
+pub fn maps(pid: i32) -> io::Result<Vec<Mapping>> {
+    Ok(parse_maps(&fs::read_to_string(format!("/proc/{pid}/maps"))?))
+}
+
+/// The thread ids of a process (/proc/PID/task).
+pub fn tasks(pid: i32) -> io::Result<Vec<i32>> {
+    let mut tids: Vec<i32> = fs::read_dir(format!("/proc/{pid}/task"))?
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .collect();
+    tids.sort_unstable();
+    Ok(tids)
+}
+
+/// The fields of /proc/PID/status that pyflame uses.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Status {
+    pub name: String,
+    pub tracer_pid: i32,
+    /// Real, effective, saved and filesystem uids.
+    pub uids: Vec<u32>,
+    /// The PID in each nested PID namespace, outermost first.
+    pub nspid: Vec<i32>,
+    pub cap_eff: u64,
+}
+
+pub fn parse_status(text: &str) -> Status {
+    let mut s = Status::default();
+    for line in text.lines() {
+        let Some((key, value)) = line.split_once(':') else { continue };
+        let value = value.trim();
+                match key {
+            "Name" => s.name = value.to_string(),
+            "TracerPid" => s.tracer_pid = value.parse().unwrap_or(0),
+            "Uid" => s.uids = value.split_whitespace().filter_map(|v| v.parse().ok()).collect(),
+            "NSpid" => s.nspid = value.split_whitespace().filter_map(|v| v.parse().ok()).collect(),
+            "CapEff" => s.cap_eff = u64::from_str_radix(value, 16).unwrap_or(0),
+            _ => {}
+        }
+    }
+    s
+}
+
+pub fn status(pid: i32) -> io::Result<Status> {
+    Ok(parse_status(&fs::read_to_string(format!("/proc/{pid}/status"))?))
+}
+
+/// The one-letter scheduler state of a thread (R, S, D, T, t, Z, X ...), from
+/// /proc/PID/task/TID/stat. The command name may contain spaces and parentheses, so the state
+/// is the field after the LAST ')'.
+pub fn thread_state(pid: i32, tid: i32) -> Option<char> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/task/{tid}/stat")).ok()?;
+    stat_state(&stat)
+}
+
+pub fn stat_state(stat: &str) -> Option<char> {
+    stat[stat.rfind(')')? + 1..].trim_start().chars().next()
+}
+
+/// The target's executable, as the target sees it.
+pub fn exe(pid: i32) -> io::Result<PathBuf> {
+    fs::read_link(format!("/proc/{pid}/exe"))
+}
+
+/// A path as seen in the target's mount namespace, reachable from ours
+/// (/proc/PID/root/<path>), so a target in a container is read from its own filesystem.
+pub fn in_root(pid: i32, path: &str) -> PathBuf {
+    Path::new(&format!("/proc/{pid}/root")).join(path.trim_start_matches('/'))
+}
+
+/// The command line, arguments joined by spaces.
+pub fn cmdline(pid: i32) -> io::Result<String> {
+    let raw = fs::read(format!("/proc/{pid}/cmdline"))?;
+    let args: Vec<String> = raw
+        .split(|&b| b == 0)
+        .filter(|a| !a.is_empty())
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect();
+    Ok(args.join(" "))
+}
+
+/// kernel.yama.ptrace_scope, if the Yama LSM is present.
+pub fn yama_ptrace_scope() -> Option<u32> {
+    fs::read_to_string("/proc/sys/kernel/yama/ptrace_scope").ok()?.trim().parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_maps_lines() {
+        let text = "\
+55d0c0a00000-55d0c0a01000 r--p 00000000 fe:01 1234    /usr/bin/python3.11
+7f00aa000000-7f00aa05c000 r--p 00000000 08:02 99 /root/.pyenv/versions/3.6.15/lib/libpython3.6m.so.1.0
+7f00aa05c000-7f00aa200000 r-xp 0005c000 08:02 99 /root/.pyenv/versions/3.6.15/lib/libpython3.6m.so.1.0
+7ffd1000-7ffd2000 rw-p 00000000 00:00 0                          [stack]
+7f00bb000000-7f00bb001000 rw-p 00000000 00:00 0
+7f00cc000000-7f00cc001000 r-xp 00001000 08:02 77 /opt/my app/lib python.so (deleted)
+garbage line
+";
+        let m = parse_maps(text);
+        assert_eq!(m.len(), 6);
+        assert_eq!(m[0].start, 0x55d0c0a00000);
+        assert_eq!(m[0].file_name(), "python3.11");
+        assert_eq!(m[2].offset, 0x5c000);
+        assert_eq!(m[2].perms, "r-xp");
+        assert!(m[2].is_file());
+        assert_eq!(m[3].path, "[stack]");
+        assert!(!m[3].is_file());
+        assert_eq!(m[4].path, "");
+        assert!(m[5].is_deleted());
+        assert_eq!(m[5].file_path(), "/opt/my app/lib python.so");
+        assert_eq!(m[5].file_name(), "lib python.so");
+    }
+
+    #[test]
+    fn parses_status() {
+        let s = parse_status(
+            "Name:\tpython3\nTracerPid:\t42\nUid:\t0\t1000\t0\t0\nNSpid:\t900\t1\nCapEff:\t000001ffffffffff\n",
+        );
+        assert_eq!(s.name, "python3");
+        assert_eq!(s.tracer_pid, 42);
+        assert_eq!(s.uids, vec![0, 1000, 0, 0]);
+        assert_eq!(s.nspid, vec![900, 1]);
+        assert_eq!(s.cap_eff, 0x1ff_ffff_ffff);
+    }
+
+    #[test]
+    fn state_is_after_the_last_parenthesis() {
+        assert_eq!(stat_state("12 (a) b) c) S 1 2"), Some('S'));
+        assert_eq!(stat_state("12 (python) t 1"), Some('t'));
+        assert_eq!(stat_state("nonsense"), None);
+    }
+
+    #[test]
+    fn reads_our_own_process() {
+        let pid = std::process::id() as i32;
+        assert!(maps(pid).unwrap().iter().any(|m| m.is_file()));
+        assert!(tasks(pid).unwrap().contains(&pid));
+        assert!(thread_state(pid, pid).is_some());
+        assert_eq!(status(pid).unwrap().nspid.last().copied(), Some(pid));
+        assert_eq!(in_root(7, "/usr/lib/x.so"), PathBuf::from("/proc/7/root/usr/lib/x.so"));
+    }
+}

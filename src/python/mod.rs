@@ -1,0 +1,258 @@
+//! Finding the CPython runtime in a process: which mapped file holds it, where its symbols
+//! are at run time, which version it is, and so which layout to walk it with.
+
+#[cfg(test)]
+mod fake;
+pub mod layout;
+pub mod lines;
+pub mod strings;
+pub mod version;
+pub mod walk;
+
+use std::fs::File;
+use std::os::unix::fs::MetadataExt;
+
+use crate::elf::{Elf, Symbol};
+use crate::error::{Error, Result};
+use crate::memory::Memory;
+use crate::proc::{self, Mapping};
+use layout::{InterpRoot, Layout};
+use version::Version;
+use walk::Roots;
+
+/// Symbols looked up in `.dynsym`, in this order.
+const DYNAMIC: [&str; 5] = ["_PyRuntime", "_PyThreadState_Current", "PyInterpreterState_Head", "PyCode_Type", "Py_Version"];
+const RUNTIME: usize = 0;
+const TSTATE_CURRENT: usize = 1;
+const HEAD_FN: usize = 2;
+const CODE_TYPE: usize = 3;
+const PY_VERSION: usize = 4;
+
+/// The CPython runtime of a process.
+#[derive(Debug, Clone)]
+pub struct Runtime {
+    pub version: Version,
+    pub layout: Layout,
+    pub roots: Roots,
+    /// The file that holds the runtime (libpython or the executable), as the target sees it.
+    pub path: String,
+}
+
+/// A mapped ELF file that defines the runtime's symbols.
+struct Object<'a> {
+    mapping: &'a Mapping,
+    file: File,
+    elf: Elf,
+    bias: u64,
+    symbols: Vec<Option<Symbol>>,
+}
+
+impl Object<'_> {
+    fn addr(&self, i: usize) -> Option<u64> {
+        self.symbols[i].map(|s| self.bias.wrapping_add(s.value))
+    }
+}
+
+/// Finds the runtime of process `pid`. `abi` forces the layout of that version.
+pub fn find(pid: i32, maps: &[Mapping], abi: Option<(u8, u8)>, mem: &impl Memory) -> Result<Runtime> {
+    let mut looked = Vec::new();
+    for mapping in candidates(pid, maps) {
+        match inspect(pid, mapping) {
+            Ok(Some(object)) => return runtime(object, abi, mem),
+            Ok(None) => looked.push(mapping.file_name().to_string()),
+            Err(why) => looked.push(format!("{} ({why})", mapping.file_name())),
+        }
+    }
+    let looked = if looked.is_empty() { "no mapped files".to_string() } else { looked.join(", ") };
+    Err(Error::Fatal(format!(
+        "Failed to locate libpython in PID {pid}: none of {looked} defines _PyRuntime, _PyThreadState_Current or interp_head; is it a Python process? (for a libpython that is not mapped yet, retry later)"
+    )))
+}
+
+/// The files worth inspecting, most likely first: libpython, the executable, then other
+/// shared objects with "python" in their name (embedders such as uWSGI plugins). One mapping
+/// per file: its first executable mapping, which the dynamic loader made (a stray mmap of the
+/// whole file, as some runtimes make, is not executable), else its first mapping.
+fn candidates(pid: i32, maps: &[Mapping]) -> Vec<&Mapping> {
+    let exe = proc::exe(pid).ok().map(|p| p.to_string_lossy().into_owned());
+    let mut files: Vec<&Mapping> = Vec::new();
+    for m in maps.iter().filter(|m| m.is_file()) {
+        match files.iter_mut().find(|f| f.path == m.path) {
+            None => files.push(m),
+            Some(f) if !f.perms.contains('x') && m.perms.contains('x') => *f = m,
+            Some(_) => {}
+        }
+    }
+    let rank = |m: &Mapping| {
+        let name = m.file_name();
+        if version::from_file_name(name, "libpython").is_some() {
+            0
+        } else if exe.as_deref().is_some_and(|e| e == m.file_path()) {
+            1
+        } else if name.contains("python") {
+            2
+        } else {
+            3
+        }
+    };
+    files.retain(|m| rank(m) < 3);
+    files.sort_by_key(|m| rank(m));
+    files
+}
+
+/// Opens a mapped file through the target's root (so containers work), checking that it is
+/// still the mapped inode; otherwise through /proc/PID/map_files (a deleted or replaced file).
+fn open(pid: i32, m: &Mapping) -> std::io::Result<File> {
+    if !m.is_deleted() {
+        if let Ok(f) = File::open(proc::in_root(pid, m.file_path())) {
+            if f.metadata().map(|md| md.ino() == m.inode).unwrap_or(false) {
+                return Ok(f);
+            }
+        }
+    }
+    File::open(format!("/proc/{pid}/map_files/{:x}-{:x}", m.start, m.end))
+}
+
+/// The runtime's symbols in this file, if it has them.
+fn inspect(pid: i32, mapping: &Mapping) -> std::result::Result<Option<Object<'_>>, String> {
+    let file = open(pid, mapping).map_err(|e| e.to_string())?;
+    let elf = Elf::parse(&file).map_err(|e| e.to_string())?;
+    let symbols = elf.lookup_dynamic(&file, &DYNAMIC).map_err(|e| e.to_string())?;
+    if symbols[RUNTIME].is_none() && symbols[TSTATE_CURRENT].is_none() {
+        return Ok(None);
+    }
+    let bias = elf
+        .load_bias(mapping.start, mapping.offset)
+        .ok_or_else(|| format!("no PT_LOAD segment covers offset {:#x}", mapping.offset))?;
+    Ok(Some(Object { mapping, file, elf, bias, symbols }))
+}
+
+fn runtime(object: Object, abi: Option<(u8, u8)>, mem: &impl Memory) -> Result<Runtime> {
+    let path = object.mapping.file_path().to_string();
+    let version = match abi {
+        Some((major, minor)) => Version::new(major, minor, None),
+        None => detect_version(&object, mem)?,
+    };
+    let layout = *layout::for_version(version.major, version.minor).ok_or_else(|| {
+        Error::Fatal(format!(
+            "Target has Python ABI {} (Python {version}, in {path}), which is not supported by this pyflame build (ABI list: {})",
+            version.abi(),
+            crate::cli::abi_list()
+        ))
+    })?;
+    let mut roots = Roots {
+        runtime: object.addr(RUNTIME),
+        interp_head: None,
+        tstate_current: object.addr(TSTATE_CURRENT),
+        code_type: object.addr(CODE_TYPE),
+    };
+    match layout.interp_root {
+        InterpRoot::Runtime(_) if roots.runtime.is_none() => {
+            return Err(Error::Fatal(format!("Failed to locate _PyRuntime in {path} (Python {version})")));
+        }
+        InterpRoot::Runtime(_) => {}
+        InterpRoot::InterpHead => {
+            roots.interp_head = Some(interp_head(&object).ok_or_else(|| {
+                Error::Fatal(format!(
+                    "Failed to locate interp_head in {path} (Python {version}): it is stripped and PyInterpreterState_Head could not be decoded"
+                ))
+            })?);
+        }
+    }
+    Ok(Runtime { version, layout, roots, path })
+}
+
+/// The version, most reliable source first: the `_Py_DebugOffsets` header (3.13+),
+/// `Py_Version` (3.11+), the library's file name, the `PY_VERSION` string in the image, the
+/// executable's file name.
+fn detect_version(object: &Object, mem: &impl Memory) -> Result<Version> {
+    if let Some(rt) = object.addr(RUNTIME) {
+        let mut head = [0u8; 16];
+        if mem.read(rt, &mut head).is_ok() && &head[..8] == b"xdebugpy" {
+            return Ok(Version::from_hex(u64::from_le_bytes(head[8..].try_into().unwrap_or_default())));
+        }
+    }
+    if let Some(addr) = object.addr(PY_VERSION) {
+        let mut b = [0u8; 4];
+        if mem.read(addr, &mut b).is_ok() {
+            return Ok(Version::from_hex(u32::from_le_bytes(b) as u64));
+        }
+    }
+    let name = object.mapping.file_name();
+    if let Some(v) = version::from_file_name(name, "libpython") {
+        return Ok(v);
+    }
+    // _PyRuntime appeared in 3.7; before it, the thread-state pointer was a global.
+    let major = object.symbols[RUNTIME].map(|_| 3);
+    if let Some(v) = version_string(object, major) {
+        return Ok(v);
+    }
+    version::from_file_name(name, "python").ok_or_else(|| {
+        Error::Fatal(format!(
+            "Failed to detect a Python ABI in {}: no Py_Version, no version in its file name, no PY_VERSION string; use --abi",
+            object.mapping.file_path()
+        ))
+    })
+}
+
+/// Searches `.rodata` of the file for the PY_VERSION literal.
+fn version_string(object: &Object, major: Option<u8>) -> Option<Version> {
+    use crate::elf::Source;
+    let rodata = object.elf.section(".rodata")?;
+    let len = usize::try_from(rodata.sh_size).ok()?.min(32 << 20);
+    let mut data = vec![0u8; len];
+    object.file.read_exact_at(&mut data, rodata.sh_offset).ok()?;
+    version::find_version_string(&data, major)
+}
+
+/// `&interp_head` (2.x to 3.6): from `.symtab`, or, when stripped, decoded from the body of
+/// `PyInterpreterState_Head()`, which is `[endbr64] mov interp_head(%rip),%rax; ret`.
+fn interp_head(object: &Object) -> Option<u64> {
+    use crate::elf::Source;
+    if let Ok(found) = object.elf.lookup(&object.file, &["interp_head"]) {
+        if let Some(sym) = found[0] {
+            return Some(object.bias.wrapping_add(sym.value));
+        }
+    }
+    let func = object.symbols[HEAD_FN]?.value;
+    let mut code = [0u8; 16];
+    object.file.read_exact_at(&mut code, object.elf.vaddr_to_offset(func)?).ok()?;
+    let vaddr = decode_rip_load(&code, func)?;
+    // It must point into a writable segment (.data or .bss).
+    let writable = object.elf.segments.iter().any(|s| {
+        s.p_type == crate::elf::PT_LOAD && s.p_flags & 2 != 0 && (s.p_vaddr..s.p_vaddr + s.p_memsz).contains(&vaddr)
+    });
+    writable.then(|| object.bias.wrapping_add(vaddr))
+}
+
+/// The address loaded by `mov disp32(%rip),%rax; ret` at the start of `code` (which sits at
+/// `vaddr`), after an optional `endbr64`.
+fn decode_rip_load(code: &[u8], vaddr: u64) -> Option<u64> {
+    let (code, vaddr) = match code.strip_prefix(&[0xf3, 0x0f, 0x1e, 0xfa]) {
+        Some(rest) => (rest, vaddr + 4),
+        None => (code, vaddr),
+    };
+    if code.get(..3)? != [0x48, 0x8b, 0x05] || *code.get(7)? != 0xc3 {
+        return None;
+    }
+    let disp = i32::from_le_bytes(code.get(3..7)?.try_into().ok()?);
+    Some(vaddr.wrapping_add(7).wrapping_add(disp as i64 as u64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_py_interpreter_state_head() {
+        // 2.7.18 as measured: PyInterpreterState_Head at 0x116e00, interp_head at 0x1f76d0.
+        let code = [0x48, 0x8b, 0x05, 0xc9, 0x08, 0x0e, 0x00, 0xc3];
+        assert_eq!(decode_rip_load(&code, 0x116e00), Some(0x1f76d0));
+        let with_endbr = [0xf3, 0x0f, 0x1e, 0xfa, 0x48, 0x8b, 0x05, 0xc5, 0x08, 0x0e, 0x00, 0xc3];
+        assert_eq!(decode_rip_load(&with_endbr, 0x116e00), Some(0x1f76d0));
+        // Anything else (a function with a prologue, a truncated body) is refused.
+        assert_eq!(decode_rip_load(&[0x55, 0x48, 0x89, 0xe5], 0x1000), None);
+        assert_eq!(decode_rip_load(&[0x48, 0x8b, 0x05, 0, 0, 0, 0, 0x90], 0x1000), None);
+        assert_eq!(decode_rip_load(&[0x48, 0x8b], 0x1000), None);
+    }
+}
