@@ -1,13 +1,14 @@
-//! The attach guard: seizes a process's threads, stops and resumes them, and always detaches.
+//! The attach guard: seizes a process's threads, stops and resumes them, handles their
+//! ptrace events, and always detaches.
 //!
 //! The rules that keep the target unharmed (man 2 ptrace):
 //! - threads are seized (PTRACE_SEIZE) and stopped with PTRACE_INTERRUPT: no SIGSTOP is sent;
-//! - a thread that was stopping for a signal when we interrupted it (signal-delivery-stop)
-//!   gets that signal back when resumed or detached, so no signal is swallowed;
-//! - a thread in group-stop (the user sent SIGSTOP/SIGTSTP) is resumed with PTRACE_LISTEN,
-//!   so it stays stopped as job control wants;
+//! - a thread that stops for a signal (signal-delivery-stop) gets that signal back when it is
+//!   resumed or detached, so no signal is swallowed;
+//! - a thread in group-stop (someone sent SIGSTOP/SIGTSTP) is resumed with PTRACE_LISTEN, so
+//!   it stays stopped as job control wants;
 //! - Drop stops any running thread and detaches every one; if pyflame dies instead, the kernel
-//!   detaches them (and a pending PTRACE_INTERRUPT is dropped with the tracer).
+//!   detaches them (and drops a pending PTRACE_INTERRUPT with the tracer).
 
 use std::collections::BTreeMap;
 use std::io;
@@ -16,7 +17,7 @@ use std::time::Duration;
 use crate::error::{Error, Result};
 use crate::permissions;
 use crate::proc;
-use crate::sys::ptrace::{self, WaitStatus, PTRACE_EVENT_STOP};
+use crate::sys::ptrace::{self, WaitStatus, PTRACE_EVENT_EXEC, PTRACE_EVENT_STOP};
 
 /// How long a thread may take to reach a ptrace-stop before pyflame gives up on it.
 const STOP_TIMEOUT: Duration = Duration::from_secs(2);
@@ -32,32 +33,89 @@ enum State {
     },
 }
 
+/// How a traced process ended, as far as pyflame is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// It exited with this status (None when only its disappearance was seen).
+    Exited(Option<i32>),
+    /// It was killed by this signal.
+    Killed(i32),
+    /// It called exec(): pyflame's view of its memory is stale.
+    Exec,
+}
+
 pub struct Tracee {
     pid: i32,
+    options: u64,
     threads: BTreeMap<i32, State>,
+    /// Set once the leader's exit (or exec) has been seen.
+    ended: Option<Ended>,
 }
 
 /// What happened to a thread asked to stop.
 enum Stop {
     Stopped(State),
-    Gone,
+    Gone(WaitStatus),
     /// It did not stop in time; the interrupt stays pending.
     Late,
 }
 
 impl Tracee {
-    /// Seizes the thread-group leader. Nothing is stopped yet.
-    pub fn seize(pid: i32) -> Result<Tracee> {
-        if let Err(e) = ptrace::seize(pid, 0) {
+    /// Seizes the thread-group leader with `options` (PTRACE_O_*). Nothing is stopped yet.
+    pub fn seize(pid: i32, options: u64) -> Result<Tracee> {
+        if let Err(e) = ptrace::seize(pid, options) {
             return Err(Error::Fatal(permissions::seize_failure(pid, &e)));
         }
         let mut threads = BTreeMap::new();
         threads.insert(pid, State::Running);
-        Ok(Tracee { pid, threads })
+        Ok(Tracee { pid, options, threads, ended: None })
     }
 
-    pub fn pid(&self) -> i32 {
-        self.pid
+    /// Takes over a child that stopped after PTRACE_TRACEME + exec: detaches the old-style
+    /// attachment and seizes it, so that PTRACE_INTERRUPT works (man 2 ptrace: it requires
+    /// PTRACE_SEIZE).
+    pub fn adopt(pid: i32, options: u64) -> Result<Tracee> {
+        ptrace::detach(pid, 0).map_err(|e| Error::Fatal(format!("Failed to detach PID {pid}: {e}")))?;
+        Tracee::seize(pid, options)
+    }
+
+    /// How the process ended, once that has been seen.
+    pub fn ended(&self) -> Option<Ended> {
+        self.ended
+    }
+
+    /// Seizes `tid` if it is not yet; false if it no longer exists.
+    fn ensure(&mut self, tid: i32) -> bool {
+        if self.threads.contains_key(&tid) {
+            return true;
+        }
+        let ok = ptrace::seize(tid, self.options).is_ok();
+        if ok {
+            self.threads.insert(tid, State::Running);
+        }
+        ok
+    }
+
+    /// Stops one thread (seizing it first if needed). Ok(false): it exited or would not stop.
+    pub fn stop(&mut self, tid: i32) -> Result<bool> {
+        if !self.ensure(tid) {
+            return Ok(false);
+        }
+        if self.threads[&tid] != State::Running {
+            return Ok(true);
+        }
+        if ptrace::interrupt(tid).is_err() {
+            self.forget(tid, None)?;
+            return Ok(false);
+        }
+        match wait_stop(tid) {
+            Stop::Stopped(state) => {
+                self.threads.insert(tid, state);
+                Ok(true)
+            }
+            Stop::Gone(status) => self.forget(tid, Some(status)).map(|()| false),
+            Stop::Late => Ok(false),
+        }
     }
 
     /// Seizes every thread of the process and stops them all. Threads created meanwhile are
@@ -65,64 +123,86 @@ impl Tracee {
     pub fn stop_all(&mut self) -> Result<()> {
         for _ in 0..4 {
             let tids = proc::tasks(self.pid).map_err(|_| Error::TargetGone)?;
-            let new: Vec<i32> = tids.into_iter().filter(|t| !self.threads.contains_key(t)).collect();
-            for tid in new {
-                // A thread may exit between the listing and the seize: skip it.
-                if ptrace::seize(tid, 0).is_ok() {
-                    self.threads.insert(tid, State::Running);
-                }
+            let new = tids.iter().any(|t| !self.threads.contains_key(t));
+            for tid in tids {
+                self.stop(tid)?;
             }
-            let running: Vec<i32> =
-                self.threads.iter().filter(|(_, s)| **s == State::Running).map(|(t, _)| *t).collect();
-            if running.is_empty() {
-                return Ok(());
-            }
-            for &tid in &running {
-                if ptrace::interrupt(tid).is_err() {
-                    self.forget(tid)?;
-                }
-            }
-            for tid in running {
-                if !self.threads.contains_key(&tid) {
-                    continue;
-                }
-                match wait_stop(tid) {
-                    Stop::Stopped(state) => {
-                        self.threads.insert(tid, state);
-                    }
-                    Stop::Gone => self.forget(tid)?,
-                    Stop::Late => {}
-                }
+            if !new {
+                break;
             }
         }
         Ok(())
     }
 
-    /// Resumes every stopped thread, handing back any signal it was about to receive.
+    /// Resumes a stopped thread, handing back any signal it was about to receive.
+    pub fn resume(&mut self, tid: i32) {
+        let resumed = match self.threads.get(&tid) {
+            None | Some(State::Running) => return,
+            Some(State::Stopped { group_stop: true, .. }) => ptrace::listen(tid),
+            Some(&State::Stopped { pending, .. }) => ptrace::cont(tid, pending),
+        };
+        match resumed {
+            Ok(()) => self.threads.insert(tid, State::Running),
+            Err(_) => self.threads.remove(&tid),
+        };
+    }
+
     pub fn resume_all(&mut self) {
         let tids: Vec<i32> = self.threads.keys().copied().collect();
         for tid in tids {
-            let state = self.threads[&tid];
-            let resumed = match state {
-                State::Running => continue,
-                State::Stopped { group_stop: true, .. } => ptrace::listen(tid),
-                State::Stopped { pending, .. } => ptrace::cont(tid, pending),
-            };
-            match resumed {
-                Ok(()) => {
-                    self.threads.insert(tid, State::Running);
+            self.resume(tid);
+        }
+    }
+
+    /// Handles every pending ptrace event without blocking: signals are passed on, job-control
+    /// stops are honoured, exits are noted. Some if the process ended or called exec().
+    pub fn poll(&mut self) -> Result<Option<Ended>> {
+        loop {
+            let (tid, status) = match ptrace::wait(-1, true) {
+                Ok(Some(event)) => event,
+                Ok(None) => return Ok(None),
+                Err(e) if e.raw_os_error() == Some(libc::ECHILD) => {
+                    self.threads.clear();
+                    return Ok(Some(*self.ended.get_or_insert(Ended::Exited(None))));
                 }
-                Err(_) => {
-                    self.threads.remove(&tid);
+                Err(e) => return Err(Error::Fatal(format!("Failed to waitpid(): {e}"))),
+            };
+            if !self.threads.contains_key(&tid) {
+                continue;
+            }
+            match status {
+                WaitStatus::Stopped { event: PTRACE_EVENT_EXEC, .. } => {
+                    // exec() ended every other thread; the one that called it now has the
+                    // process's id (man 2 ptrace, "execve(2) under ptrace").
+                    self.threads.clear();
+                    self.threads.insert(self.pid, State::Stopped { pending: 0, group_stop: false });
+                    return Ok(Some(Ended::Exec));
+                }
+                WaitStatus::Stopped { signal, event } => {
+                    // A stop nobody asked for: a signal arriving, job control, or the late
+                    // echo of an interrupt. Let the thread go on as it would without pyflame.
+                    self.threads.insert(tid, classify(signal, event));
+                    self.resume(tid);
+                }
+                WaitStatus::Continued => {}
+                status => {
+                    if let Err(Error::TargetGone) = self.forget(tid, Some(status)) {
+                        return Ok(Some(ended(status)));
+                    }
                 }
             }
         }
     }
 
     /// Drops a thread that has exited. The leader exiting means the process is gone.
-    fn forget(&mut self, tid: i32) -> Result<()> {
+    fn forget(&mut self, tid: i32, status: Option<WaitStatus>) -> Result<()> {
         self.threads.remove(&tid);
-        if tid == self.pid && !std::path::Path::new(&format!("/proc/{}", self.pid)).exists() {
+        let leader_gone = tid == self.pid
+            && (matches!(status, Some(WaitStatus::Exited(_) | WaitStatus::Signaled(_)))
+                || !std::path::Path::new(&format!("/proc/{}", self.pid)).exists());
+        if leader_gone {
+            self.threads.clear();
+            self.ended = Some(status.map_or(Ended::Exited(None), ended));
             return Err(Error::TargetGone);
         }
         Ok(())
@@ -130,10 +210,10 @@ impl Tracee {
 
     fn detach_all(&mut self) {
         let tids: Vec<i32> = self.threads.keys().copied().collect();
-        for tid in &tids {
-            if self.threads[tid] == State::Running && ptrace::interrupt(*tid).is_ok() {
-                if let Stop::Stopped(state) = wait_stop(*tid) {
-                    self.threads.insert(*tid, state);
+        for &tid in &tids {
+            if self.threads.get(&tid) == Some(&State::Running) && ptrace::interrupt(tid).is_ok() {
+                if let Stop::Stopped(state) = wait_stop(tid) {
+                    self.threads.insert(tid, state);
                 }
             }
         }
@@ -142,7 +222,7 @@ impl Tracee {
                 let _ = ptrace::detach(tid, pending);
             }
             // A thread still running could not be stopped (it exited, or is stuck in the
-            // kernel): it is detached by the kernel when pyflame exits.
+            // kernel): the kernel detaches it when pyflame exits.
         }
     }
 }
@@ -153,16 +233,24 @@ impl Drop for Tracee {
     }
 }
 
+fn ended(status: WaitStatus) -> Ended {
+    match status {
+        WaitStatus::Exited(code) => Ended::Exited(Some(code)),
+        WaitStatus::Signaled(signal) => Ended::Killed(signal),
+        _ => Ended::Exited(None),
+    }
+}
+
 /// Waits for `tid` to report the stop asked for by PTRACE_INTERRUPT.
 fn wait_stop(tid: i32) -> Stop {
     loop {
         let status = match ptrace::wait_timeout(tid, STOP_TIMEOUT) {
             Ok((_, status)) => status,
             Err(e) if e.kind() == io::ErrorKind::TimedOut => return Stop::Late,
-            Err(_) => return Stop::Gone,
+            Err(_) => return Stop::Gone(WaitStatus::Exited(0)),
         };
         match status {
-            WaitStatus::Exited(_) | WaitStatus::Signaled(_) => return Stop::Gone,
+            WaitStatus::Exited(_) | WaitStatus::Signaled(_) => return Stop::Gone(status),
             WaitStatus::Continued => continue,
             WaitStatus::Stopped { signal, event } => return Stop::Stopped(classify(signal, event)),
         }
@@ -190,6 +278,6 @@ mod tests {
         assert_eq!(classify(libc::SIGTRAP, PTRACE_EVENT_STOP), interrupt);
         assert_eq!(classify(libc::SIGTSTP, PTRACE_EVENT_STOP), State::Stopped { pending: 0, group_stop: true });
         assert_eq!(classify(libc::SIGUSR1, 0), State::Stopped { pending: libc::SIGUSR1, group_stop: false });
-        assert_eq!(classify(libc::SIGTRAP, 4), interrupt);
+        assert_eq!(classify(libc::SIGTRAP, PTRACE_EVENT_EXEC), interrupt);
     }
 }

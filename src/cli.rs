@@ -28,6 +28,7 @@ Common Options:
 Advanced Options:
   --abi                    Force a particular Python ABI (26, 27, 34, 35, 36, 37 ... 313, or 3.7 ... 3.13)
   --flamechart             Include timestamps for generating Chrome \"flamecharts\"
+  --nonblocking            Never stop the target; count a sample torn by a running thread as (failed)
 ";
 
 /// What to profile.
@@ -51,6 +52,8 @@ pub struct Args {
     pub dump: bool,
     pub threads: bool,
     pub flamechart: bool,
+    /// Never stop the target.
+    pub nonblocking: bool,
     pub abi: Option<(u8, u8)>,
     /// Printed to stderr before running (the deprecated bare PID).
     pub warning: Option<String>,
@@ -126,6 +129,7 @@ pub fn parse(argv: impl IntoIterator<Item = OsString>) -> Result<Parsed> {
         dump: false,
         threads: false,
         flamechart: false,
+        nonblocking: false,
         abi: None,
         warning: None,
     };
@@ -147,6 +151,7 @@ pub fn parse(argv: impl IntoIterator<Item = OsString>) -> Result<Parsed> {
             Short('d') | Long("dump") => args.dump = true,
             Long("threads") => args.threads = true,
             Long("flamechart") => args.flamechart = true,
+            Long("nonblocking") => args.nonblocking = true,
             Long("abi") => args.abi = Some(parse_abi(&parser.value().map_err(lex)?)?),
             Short('h') | Long("help") => return Ok(Parsed::Help),
             Short('v') | Long("version") => return Ok(Parsed::Version),

@@ -10,7 +10,9 @@ mod memory;
 mod output;
 mod permissions;
 mod proc;
+mod profile;
 mod python;
+mod sampler;
 mod session;
 mod sys;
 
@@ -54,6 +56,6 @@ fn run() -> error::Result<ExitCode> {
     sys::signal::install_alarm().map_err(|e| Error::Fatal(format!("cannot install a SIGALRM handler: {e}")))?;
     match &args.target {
         Target::Pid(pid) if args.dump => session::dump(*pid, &args).map(|()| ExitCode::SUCCESS),
-        _ => Err(Error::fatal("sampling is not implemented yet")),
+        _ => session::record(&args),
     }
 }

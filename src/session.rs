@@ -1,40 +1,35 @@
-//! A session on one process: attached, its Python runtime found, its memory readable; and
-//! the `-d` dump built on it.
+//! A session on one process: attach (`-p`) or start it (`-t`), find its Python runtime, then
+//! dump its stacks (`-d`) or sample them and write the profile.
 
-use crate::attach::Tracee;
-use crate::cli::Args;
+use std::ffi::OsString;
+use std::process::{Command, ExitCode};
+use std::time::{Duration, Instant};
+
+use crate::attach::{Ended, Tracee};
+use crate::cli::{Args, Target};
 use crate::error::{Error, Result};
 use crate::memory::RemoteMemory;
-use crate::output::{self, dump::DumpThread, Sink};
+use crate::output::{self, dump::DumpThread, status::Status, Sink};
 use crate::proc;
+use crate::profile::Profile;
 use crate::python::{self, walk::Walker, Runtime};
+use crate::sampler::{Finish, Plan, Sampler};
+use crate::sys::{self, ptrace, signal};
 
-pub struct Session {
-    pub pid: i32,
-    pub tracee: Tracee,
-    pub mem: RemoteMemory,
-    pub runtime: Runtime,
-}
-
-impl Session {
-    /// Seizes `pid` (without stopping it) and finds its runtime.
-    pub fn attach(pid: i32, abi: Option<(u8, u8)>) -> Result<Session> {
-        let tracee = Tracee::seize(pid)?;
-        let maps = proc::maps(pid).map_err(|_| Error::Fatal(format!("Failed to read /proc/{pid}/maps: the process exited")))?;
-        let mem = RemoteMemory::new(pid);
-        let runtime = python::find(pid, &maps, abi, &mem)?;
-        Ok(Session { pid, tracee, mem, runtime })
-    }
-}
+/// How long `-t` waits for a command to map a Python runtime before giving up.
+const TRACE_STARTUP: Duration = Duration::from_secs(10);
 
 /// `-d`: stop every thread, read every stack, resume, print.
 pub fn dump(pid: i32, args: &Args) -> Result<()> {
     let sink = Sink::open(args.output.as_deref())?;
-    let mut s = Session::attach(pid, args.abi)?;
-    let mut walker = Walker::new(&s.mem, s.runtime.layout, s.runtime.roots);
-    let stopped = s.tracee.stop_all();
+    let mut tracee = Tracee::seize(pid, 0)?;
+    let mem = RemoteMemory::new(pid);
+    let runtime = find_runtime(pid, args.abi, &mem)?;
+    let mut walker = Walker::new(&mem, runtime.layout, runtime.roots);
+    let stopped = tracee.stop_all();
     let threads = stopped.and_then(|()| walker.all_threads().map_err(Error::from));
-    s.tracee.resume_all();
+    tracee.resume_all();
+    drop(tracee);
     let threads = threads.map_err(|e| match e {
         Error::Sample(why) => Error::Fatal(format!("Failed to read the Python stacks of PID {pid}: {why}")),
         Error::TargetGone => Error::Fatal(format!("Failed to read the Python stacks of PID {pid}: the process exited")),
@@ -51,4 +46,134 @@ pub fn dump(pid: i32, args: &Args) -> Result<()> {
         })
         .collect();
     sink.write(output::dump::render(&rows).as_bytes())
+}
+
+fn find_runtime(pid: i32, abi: Option<(u8, u8)>, mem: &RemoteMemory) -> Result<Runtime> {
+    let maps = proc::maps(pid).map_err(|_| Error::Fatal(format!("Failed to read /proc/{pid}/maps: the process exited")))?;
+    python::find(pid, &maps, abi, mem)
+}
+
+/// Sampling (`-p PID` or `-t command`): returns pyflame's exit status.
+pub fn record(args: &Args) -> Result<ExitCode> {
+    let sink = Sink::open(args.output.as_deref())?;
+    // From here SIGINT, SIGTERM and SIGHUP end sampling instead of pyflame, and SIGCHLD tells
+    // of target events; all are taken synchronously by the sampler.
+    signal::block_waited();
+    let (mut tracee, pid, traced) = match &args.target {
+        Target::Pid(pid) => (Tracee::seize(*pid, ptrace::PTRACE_O_TRACEEXEC)?, *pid, false),
+        Target::Trace(command) => {
+            let (tracee, pid) = start(command)?;
+            (tracee, pid, true)
+        }
+    };
+    let mem = RemoteMemory::new(pid);
+    let mut profile = Profile::new(!args.no_line_numbers, args.exclude_idle, args.flamechart);
+    let runtime = if traced { wait_for_python(pid, &mut tracee, args, &mem)? } else { Ok(find_runtime(pid, args.abi, &mem)?) };
+    let finish = match runtime {
+        Ok(runtime) => {
+            let plan = Plan {
+                interval: args.interval(),
+                duration: args.duration(),
+                all_threads: args.threads,
+                nonblocking: args.nonblocking,
+            };
+            let walker = Walker::new(&mem, runtime.layout, runtime.roots);
+            let mut status = Status::new(pid);
+            let mut sampler = Sampler::new(pid, &mut tracee, walker, plan);
+            let finish = sampler.run(&mut profile, |p| status.update(p));
+            status.clear();
+            finish?
+        }
+        Err(finish) => finish,
+    };
+    drop(tracee);
+    if finish == Finish::Ended(Ended::Exec) {
+        eprintln!("pyflame: PID {pid} called exec() and is no longer the program being profiled; the profile covers the time before");
+    }
+    let text = if args.flamechart { output::flamechart::render(&profile) } else { output::collapsed::render(&profile) };
+    sink.write(text.as_bytes())?;
+    Ok(match finish {
+        Finish::Ended(Ended::Exited(Some(code))) if traced => ExitCode::from(code as u8),
+        Finish::Ended(Ended::Killed(signal)) if traced => ExitCode::from(128u8.wrapping_add(signal as u8)),
+        _ => ExitCode::SUCCESS,
+    })
+}
+
+/// `-t`: starts the command stopped right after its exec, and seizes it.
+fn start(command: &[OsString]) -> Result<(Tracee, i32)> {
+    let program = &command[0];
+    if program.to_string_lossy().ends_with("pyflame") {
+        return Err(Error::fatal("You tried to pyflame a pyflame, naughty!"));
+    }
+    let mut cmd = Command::new(program);
+    cmd.args(&command[1..]);
+    let child = sys::process::spawn_traced(&mut cmd).map_err(|e| {
+        Error::Fatal(format!(
+            "Child process exited with status: 1 (cannot run {}: {})",
+            program.to_string_lossy(),
+            crate::permissions::errno_text(&e)
+        ))
+    })?;
+    let pid = child.id() as i32;
+    // PTRACE_TRACEME makes the child stop with SIGTRAP once exec has succeeded.
+    match ptrace::wait(pid, false) {
+        Ok(Some((_, ptrace::WaitStatus::Stopped { .. }))) => {}
+        Ok(Some((_, ptrace::WaitStatus::Exited(code)))) => {
+            return Err(Error::Fatal(format!("Child process exited with status: {code}")))
+        }
+        other => return Err(Error::Fatal(format!("Child process did not start: {other:?}"))),
+    }
+    Ok((Tracee::adopt(pid, ptrace::PTRACE_O_TRACEEXEC)?, pid))
+}
+
+/// `-t`: lets the command run until its Python interpreter is initialized. Err(finish) when
+/// it ended (or pyflame was stopped) first.
+fn wait_for_python(
+    pid: i32,
+    tracee: &mut Tracee,
+    args: &Args,
+    mem: &RemoteMemory,
+) -> Result<std::result::Result<Runtime, Finish>> {
+    let give_up = Instant::now() + TRACE_STARTUP;
+    let mut seen_python = false;
+    let poll = args.interval().clamp(Duration::from_millis(1), Duration::from_millis(20));
+    loop {
+        match tracee.poll()? {
+            // A shell script or a launcher (pyenv's shims) execs the real interpreter.
+            Some(Ended::Exec) => tracee.resume(pid),
+            Some(ended) if seen_python => return Ok(Err(Finish::Ended(ended))),
+            Some(ended) => {
+                let how = match ended {
+                    Ended::Killed(sig) => format!("was killed by signal {sig}"),
+                    Ended::Exited(Some(code)) => format!("exited with status {code}"),
+                    _ => "exited".to_string(),
+                };
+                return Err(Error::Fatal(format!(
+                    "Failed to locate libpython: the command {how} before a Python interpreter was found in it"
+                )));
+            }
+            None => {}
+        }
+        match find_runtime(pid, args.abi, mem) {
+            Ok(runtime) => {
+                seen_python = true;
+                let walker = Walker::new(mem, runtime.layout, runtime.roots);
+                let initialized = walker.interpreters().map(|i| !i.is_empty()).unwrap_or(false);
+                if initialized {
+                    return Ok(Ok(runtime));
+                }
+            }
+            Err(e) if !seen_python && Instant::now() > give_up => {
+                return Err(Error::Fatal(format!(
+                    "{e} (waited {} s for the command to load one; pyflame does not follow child processes)",
+                    TRACE_STARTUP.as_secs()
+                )));
+            }
+            Err(_) => {}
+        }
+        match signal::wait_signal(poll) {
+            None | Some(libc::SIGCHLD) => {}
+            Some(sig) => return Ok(Err(Finish::Stopped(sig))),
+        }
+    }
 }

@@ -1,7 +1,10 @@
 //! Writing results: where they go (stdout or `-o FILE`) and the text formats, as pure
 //! functions over samples that never touch the target.
 
+pub mod collapsed;
 pub mod dump;
+pub mod flamechart;
+pub mod status;
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};

@@ -100,6 +100,15 @@ pub struct Thread {
     pub frames: Vec<Frame>,
 }
 
+/// The fields of a thread state the sampler needs before deciding what to stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThreadState {
+    pub thread_id: u64,
+    pub native_id: Option<u32>,
+    /// The innermost frame (0: none).
+    pub frame: u64,
+}
+
 /// What identifies a cached code object: if any of these changed, the address was reused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct CodeKey {
@@ -187,15 +196,29 @@ impl<'m, M: Memory> Walker<'m, M> {
         Ok((holder != 0).then_some(holder))
     }
 
+    /// The thread states holding a GIL: at most one up to 3.11; from 3.12 each interpreter
+    /// may have its own.
+    pub fn gil_holders(&self) -> Result<Vec<u64>, WalkError> {
+        if let GilHolder::Interp { .. } = self.layout.gil {
+            let mut holders = Vec::new();
+            for interp in self.interpreters()? {
+                if let Some(h) = self.gil_holder(interp)? {
+                    if !holders.contains(&h) {
+                        holders.push(h);
+                    }
+                }
+            }
+            return Ok(holders);
+        }
+        Ok(self.gil_holder(0)?.into_iter().collect())
+    }
+
     /// Every thread with at least one Python frame, in every interpreter.
     pub fn all_threads(&mut self) -> Result<Vec<Thread>, WalkError> {
         let mut threads = Vec::new();
         for interp in self.interpreters()? {
             let holder = self.gil_holder(interp)?;
-            let interp_id = match self.layout.interp.id {
-                Some(off) => Some(self.ptr(interp + off, "PyInterpreterState")? as i64),
-                None => None,
-            };
+            let interp_id = self.interp_id(interp);
             for tstate in self.thread_states(interp)? {
                 let mut t = self.thread(tstate)?;
                 if !t.frames.is_empty() {
@@ -208,8 +231,8 @@ impl<'m, M: Memory> Walker<'m, M> {
         Ok(threads)
     }
 
-    /// One thread state and its stack.
-    pub fn thread(&mut self, tstate: u64) -> Result<Thread, WalkError> {
+    /// The ids of a thread state and its innermost frame.
+    pub fn thread_state(&self, tstate: u64) -> Result<ThreadState, WalkError> {
         let t = self.layout.tstate;
         let mut b = [0u8; 512];
         let b = &mut b[..self.layout.tstate_read_len().min(512)];
@@ -222,13 +245,37 @@ impl<'m, M: Memory> Walker<'m, M> {
                 cf => self.ptr(cf + current_frame, "_PyCFrame")?,
             },
         };
-        Ok(Thread {
-            tstate,
+        Ok(ThreadState {
             thread_id: field(t.thread_id)?,
             native_id: t.native_thread_id.and_then(|off| u32_at(b, off as usize)),
+            frame,
+        })
+    }
+
+    /// The innermost frame of a thread and the code it runs: if both are the same before and
+    /// after reading a stack, no frame was pushed or popped under the reader.
+    pub fn leaf(&self, tstate: u64) -> Result<(u64, u64), WalkError> {
+        let frame = self.thread_state(tstate)?.frame;
+        if frame == 0 {
+            return Ok((0, 0));
+        }
+        let code = match self.layout.frame {
+            FrameLayout::Object { f_code, .. } => f_code,
+            FrameLayout::Interpreter { code, .. } => code,
+        };
+        Ok((frame, self.ptr(frame + code, "frame")?))
+    }
+
+    /// One thread state and its stack.
+    pub fn thread(&mut self, tstate: u64) -> Result<Thread, WalkError> {
+        let ts = self.thread_state(tstate)?;
+        Ok(Thread {
+            tstate,
+            thread_id: ts.thread_id,
+            native_id: ts.native_id,
             interp_id: None,
             holds_gil: false,
-            frames: self.stack(frame)?,
+            frames: self.stack(ts.frame)?,
         })
     }
 

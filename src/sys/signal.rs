@@ -1,16 +1,8 @@
-//! Signals in pyflame itself: a stop request flag for SIGINT/SIGTERM/SIGHUP, the SIGALRM
-//! timer that bounds blocking waits, and kill(2).
+//! Signals in pyflame itself: the SIGALRM timer that bounds blocking waits, the blocked set
+//! the sampler waits on with sigtimedwait(2) (SIGINT, SIGTERM, SIGHUP, SIGCHLD), and kill(2).
 
 use std::io;
-use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::Duration;
-
-/// The last termination signal received (0: none). Set by the handler, read by the sampler.
-static STOP_SIGNAL: AtomicI32 = AtomicI32::new(0);
-
-extern "C" fn on_stop_signal(signal: libc::c_int) {
-    STOP_SIGNAL.store(signal, Ordering::Relaxed);
-}
 
 extern "C" fn on_alarm(_: libc::c_int) {}
 
@@ -18,10 +10,10 @@ fn install(signal: libc::c_int, handler: extern "C" fn(libc::c_int)) -> io::Resu
     // SAFETY: an all-zero sigaction is valid: no flags, an empty mask, SIG_DFL.
     let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
     action.sa_sigaction = handler as *const () as libc::sighandler_t;
-    // No SA_RESTART: a blocking waitpid or sleep must return EINTR so the caller can look at
-    // the flag or the deadline.
+    // No SA_RESTART: a blocking waitpid must return EINTR so the caller can look at its
+    // deadline.
     action.sa_flags = 0;
-    // SAFETY: `action` is fully initialised and the handlers only touch an atomic.
+    // SAFETY: `action` is fully initialised and the handler does nothing.
     let rc = unsafe { libc::sigaction(signal, &action, std::ptr::null_mut()) };
     if rc == 0 {
         Ok(())
@@ -35,21 +27,48 @@ pub fn install_alarm() -> io::Result<()> {
     install(libc::SIGALRM, on_alarm)
 }
 
-/// From now on SIGINT, SIGTERM and SIGHUP set a flag (see `stop_requested`) instead of
-/// killing pyflame, so that it can detach and write what it collected.
-pub fn catch_stop_signals() -> io::Result<()> {
-    for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
-        install(signal, on_stop_signal)?;
+/// The signals the sampler handles synchronously: a request to stop, and tracee events.
+pub const WAITED: [i32; 4] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGCHLD];
+
+fn sigset(signals: &[i32]) -> libc::sigset_t {
+    // SAFETY: an all-zero sigset_t is a valid value for sigemptyset to initialise.
+    let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `set` is a live sigset_t.
+    unsafe { libc::sigemptyset(&mut set) };
+    for &s in signals {
+        // SAFETY: `set` is initialised; an invalid number only makes sigaddset fail.
+        unsafe { libc::sigaddset(&mut set, s) };
     }
-    Ok(())
+    set
 }
 
-/// The termination signal received since `catch_stop_signals`, if any.
-pub fn stop_requested() -> Option<i32> {
-    match STOP_SIGNAL.load(Ordering::Relaxed) {
-        0 => None,
-        s => Some(s),
-    }
+fn mask(how: libc::c_int, signals: &[i32]) {
+    let set = sigset(signals);
+    // SAFETY: `set` is initialised; the old mask is not requested.
+    unsafe { libc::sigprocmask(how, &set, std::ptr::null_mut()) };
+}
+
+/// Blocks `WAITED`, so that they stay pending until `wait_signal` takes them: no handler, no
+/// race between checking for events and going to sleep.
+pub fn block_waited() {
+    mask(libc::SIG_BLOCK, &WAITED);
+}
+
+/// Undoes `block_waited` (in a child before exec: the mask is inherited).
+pub fn unblock_waited() {
+    mask(libc::SIG_UNBLOCK, &WAITED);
+}
+
+/// Sleeps until one of `WAITED` is pending (and takes it) or `timeout` passes.
+pub fn wait_signal(timeout: Duration) -> Option<i32> {
+    let set = sigset(&WAITED);
+    let ts = libc::timespec {
+        tv_sec: timeout.as_secs() as libc::time_t,
+        tv_nsec: timeout.subsec_nanos() as libc::c_long,
+    };
+    // SAFETY: `set` and `ts` are initialised; no siginfo is requested.
+    let rc = unsafe { libc::sigtimedwait(&set, std::ptr::null_mut(), &ts) };
+    (rc > 0).then_some(rc)
 }
 
 fn set_timer(after: Duration) {

@@ -1,4 +1,7 @@
 //! process_vm_readv(2): copy bytes out of another process in one system call.
+//!
+//! `syscall(2)` is variadic: every argument is passed as a full `long`, or the kernel sees
+//! garbage in the upper half (it did, in `flags`, before this was spelled out).
 
 use std::io;
 
@@ -9,7 +12,7 @@ pub fn process_vm_readv(pid: i32, remote: u64, buf: &mut [u8]) -> io::Result<usi
     let local = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
     let remote = libc::iovec { iov_base: remote as *mut libc::c_void, iov_len: buf.len() };
     // SAFETY: `local` describes `buf`, which is live and writable for its whole length; the remote iovec is only an address in the other process and is never dereferenced here.
-    let rc = unsafe { libc::syscall(libc::SYS_process_vm_readv, pid, &local, 1, &remote, 1, 0) };
+    let rc = unsafe { libc::syscall(libc::SYS_process_vm_readv, pid as libc::c_long, &local as *const libc::iovec, 1 as libc::c_ulong, &remote as *const libc::iovec, 1 as libc::c_ulong, 0 as libc::c_ulong) };
     if rc < 0 {
         Err(io::Error::last_os_error())
     } else {
@@ -31,7 +34,7 @@ pub fn process_vm_readv_many(pid: i32, parts: &mut [(u64, &mut [u8])]) -> io::Re
         remote.push(libc::iovec { iov_base: *addr as *mut libc::c_void, iov_len: buf.len() });
     }
     // SAFETY: each local iovec describes a live, writable buffer borrowed mutably for the duration of the call; remote iovecs are never dereferenced here.
-    let rc = unsafe { libc::syscall(libc::SYS_process_vm_readv, pid, local.as_ptr(), n, remote.as_ptr(), n, 0) };
+    let rc = unsafe { libc::syscall(libc::SYS_process_vm_readv, pid as libc::c_long, local.as_ptr(), n as libc::c_ulong, remote.as_ptr(), n as libc::c_ulong, 0 as libc::c_ulong) };
     if rc < 0 {
         Err(io::Error::last_os_error())
     } else {

@@ -1,0 +1,80 @@
+//! The default output, flamegraph.pl's "folded" format as the original Pyflame wrote it:
+//! `(idle) N`, `(failed) N`, then one line per distinct stack, outermost frame first, frames
+//! joined by `;`, a space and the count. Lines are sorted and stacks with the same text are
+//! merged (the original printed hash-map order and could repeat a line).
+
+use std::collections::BTreeMap;
+
+use crate::profile::Profile;
+
+pub fn render(p: &Profile) -> String {
+    let mut out = String::new();
+    if p.idle > 0 {
+        out.push_str(&format!("(idle) {}\n", p.idle));
+    }
+    if p.failed > 0 {
+        out.push_str(&format!("(failed) {}\n", p.failed));
+    }
+    let mut merged: BTreeMap<String, u64> = BTreeMap::new();
+    let mut text = String::new();
+    for (frames, count) in &p.stacks {
+        if *count == 0 {
+            continue;
+        }
+        text.clear();
+        for (i, &f) in frames.iter().enumerate() {
+            if i > 0 {
+                text.push(';');
+            }
+            p.frame_text(&mut text, f);
+        }
+        *merged.entry(text.clone()).or_insert(0) += count;
+    }
+    for (stack, count) in merged {
+        out.push_str(&stack);
+        out.push(' ');
+        out.push_str(&count.to_string());
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::Observation;
+    use crate::python::walk::{Code, Frame};
+    use std::rc::Rc;
+
+    fn frames(spec: &[(&str, i32)]) -> Vec<Frame> {
+        spec.iter()
+            .map(|&(name, line)| Frame { code: Rc::new(Code { filename: "t.py".into(), name: name.into() }), line })
+            .collect()
+    }
+
+    #[test]
+    fn sorted_merged_with_idle_and_failed_first() {
+        let mut p = Profile::new(true, false, false);
+        let inner = frames(&[("inner", 5), ("outer", 9), ("<module>", 11)]);
+        let other = frames(&[("inner", 4), ("outer", 9), ("<module>", 11)]);
+        for _ in 0..3 {
+            p.record(0, Observation::Stacks(std::slice::from_ref(&inner)));
+        }
+        p.record(0, Observation::Stacks(&[other.clone()]));
+        // The same text through a different code object (a re-read after a cache flush).
+        p.record(0, Observation::Stacks(&[frames(&[("inner", 4), ("outer", 9), ("<module>", 11)])]));
+        p.record(0, Observation::Idle);
+        p.record(0, Observation::Failed);
+        assert_eq!(
+            render(&p),
+            "(idle) 1\n(failed) 1\n\
+             t.py:<module>:11;t.py:outer:9;t.py:inner:4 2\n\
+             t.py:<module>:11;t.py:outer:9;t.py:inner:5 3\n"
+        );
+        let mut n = Profile::new(false, true, false);
+        n.record(0, Observation::Stacks(&[inner, other]));
+        n.record(0, Observation::Idle);
+        assert_eq!(render(&n), "t.py:<module>;t.py:outer;t.py:inner 2\n");
+        assert_eq!(render(&Profile::new(true, false, false)), "");
+    }
+}

@@ -1,0 +1,246 @@
+//! The sampling loop: an absolute schedule, which threads to stop for a sample and for how
+//! long, consistent reads, signals to pyflame and events from the target, and the count of
+//! idle and failed samples.
+//!
+//! Stop policy. In a GIL build only the thread holding the GIL can change Python frames: every
+//! other thread is blocked waiting for it, or in C code that cannot touch the frame stack
+//! without it. So a sample stops only the GIL holder(s), never the idle threads, and its cost
+//! does not grow with them. With nobody holding the GIL nothing is stopped at all; a reader
+//! then checks afterwards that nobody took it meanwhile. `--nonblocking` stops nothing and
+//! instead checks that the innermost frame of every thread that could move is the same before
+//! and after the read; a read that fails that check is a failed sample, never a wrong stack.
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crate::attach::{Ended, Tracee};
+use crate::error::{Error, Result};
+use crate::memory::RemoteMemory;
+use crate::proc;
+use crate::profile::{Observation, Profile};
+use crate::python::walk::{Frame, Walker};
+use crate::sys::signal;
+
+/// Attempts at a consistent read before a sample counts as failed.
+const ATTEMPTS: usize = 3;
+/// How far behind the schedule pyflame may fall before it skips the missed samples instead of
+/// taking them back to back.
+const MAX_BACKLOG: u64 = 10;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Plan {
+    pub interval: Duration,
+    /// None: until the target ends or pyflame is told to stop.
+    pub duration: Option<Duration>,
+    pub all_threads: bool,
+    pub nonblocking: bool,
+}
+
+/// Why sampling stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Finish {
+    /// The time given with `-s` is up.
+    Done,
+    /// pyflame received SIGINT, SIGTERM or SIGHUP.
+    Stopped(i32),
+    /// The target exited, was killed, or called exec().
+    Ended(Ended),
+}
+
+pub struct Sampler<'a> {
+    pid: i32,
+    tracee: &'a mut Tracee,
+    walker: Walker<'a, RemoteMemory>,
+    plan: Plan,
+    /// Kernel thread ids known to exist (refreshed from /proc/PID/task on a miss).
+    tasks: HashSet<i32>,
+    /// pthread_t -> kernel thread id, for interpreters that do not record the latter.
+    tids: HashMap<u64, i32>,
+}
+
+/// Microseconds since the epoch, the original's flamechart timestamps.
+fn epoch_micros() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64)
+}
+
+impl<'a> Sampler<'a> {
+    pub fn new(pid: i32, tracee: &'a mut Tracee, walker: Walker<'a, RemoteMemory>, plan: Plan) -> Self {
+        Sampler { pid, tracee, walker, plan, tasks: HashSet::new(), tids: HashMap::new() }
+    }
+
+    /// Samples on the schedule until the time is up, the target ends, or pyflame is stopped.
+    /// `progress` is called after each sample.
+    pub fn run(&mut self, profile: &mut Profile, mut progress: impl FnMut(&Profile)) -> Result<Finish> {
+        let start = Instant::now();
+        let interval = self.plan.interval.as_nanos().max(1);
+        let mut k: u64 = 0;
+        loop {
+            let offset = Duration::from_nanos(u64::try_from(interval * k as u128).unwrap_or(u64::MAX));
+            if let Some(limit) = self.plan.duration {
+                // Sample k is due at k * interval: `-s 2 -r 0.01` takes samples 0 to 199.
+                if k > 0 && offset >= limit {
+                    return Ok(Finish::Done);
+                }
+            }
+            if let Some(finish) = self.wait_until(start + offset)? {
+                return Ok(finish);
+            }
+            let micros = epoch_micros();
+            match self.sample() {
+                Ok(stacks) if stacks.is_empty() => profile.record(micros, Observation::Idle),
+                Ok(stacks) => profile.record(micros, Observation::Stacks(&stacks)),
+                Err(Error::Sample(_)) => profile.record(micros, Observation::Failed),
+                Err(Error::TargetGone) => return Ok(Finish::Ended(self.ended())),
+                Err(e) => return Err(e),
+            }
+            progress(profile);
+            k += 1;
+            let behind = start.elapsed().as_nanos() / interval;
+            if behind as u64 > k + MAX_BACKLOG {
+                k = behind as u64;
+            }
+        }
+    }
+
+    fn ended(&self) -> Ended {
+        self.tracee.ended().unwrap_or(Ended::Exited(None))
+    }
+
+    /// Sleeps until `due`, passing on the target's signals and watching for its end and for
+    /// pyflame's own stop signals meanwhile.
+    fn wait_until(&mut self, due: Instant) -> Result<Option<Finish>> {
+        loop {
+            if let Some(ended) = self.tracee.poll()? {
+                return Ok(Some(Finish::Ended(ended)));
+            }
+            let now = Instant::now();
+            if now >= due {
+                return Ok(None);
+            }
+            match signal::wait_signal(due - now) {
+                None | Some(libc::SIGCHLD) => {}
+                Some(sig) => return Ok(Some(Finish::Stopped(sig))),
+            }
+        }
+    }
+
+    /// One sample: the stacks seen (empty: idle).
+    pub fn sample(&mut self) -> Result<Vec<Vec<Frame>>> {
+        for _ in 0..ATTEMPTS {
+            let read = if self.plan.nonblocking { self.read_unstopped()? } else { self.read_stopped()? };
+            if let Some(stacks) = read {
+                return Ok(stacks);
+            }
+        }
+        Err(Error::Sample("the stacks kept changing during every attempt to read them".into()))
+    }
+
+    /// The stacks to report, read while nothing can change them. None: the GIL changed hands
+    /// meanwhile, try again.
+    fn read_stopped(&mut self) -> Result<Option<Vec<Vec<Frame>>>> {
+        let holders = self.walker.gil_holders()?;
+        if holders.is_empty() {
+            if !self.plan.all_threads {
+                return Ok(Some(Vec::new()));
+            }
+            let stacks = self.walk_all()?;
+            return Ok(self.walker.gil_holders()?.is_empty().then_some(stacks));
+        }
+        let mut stopped = Vec::new();
+        let result = self.stop_holders(&holders, &mut stopped).and_then(|all_stopped| {
+            if !all_stopped || self.walker.gil_holders()? != holders {
+                return Ok(None);
+            }
+            self.walk(&holders).map(Some)
+        });
+        for tid in stopped {
+            self.tracee.resume(tid);
+        }
+        result
+    }
+
+    /// The stacks to report, read without stopping anything. None: a thread that could move
+    /// did, during the read.
+    fn read_unstopped(&mut self) -> Result<Option<Vec<Vec<Frame>>>> {
+        let holders = self.walker.gil_holders()?;
+        if holders.is_empty() && !self.plan.all_threads {
+            return Ok(Some(Vec::new()));
+        }
+        let mut leaves = Vec::with_capacity(holders.len());
+        for &h in &holders {
+            leaves.push(self.walker.leaf(h)?);
+        }
+        let stacks = self.walk(&holders)?;
+        for (&h, leaf) in holders.iter().zip(leaves) {
+            if self.walker.leaf(h)? != leaf {
+                return Ok(None);
+            }
+        }
+        if holders.is_empty() && !self.walker.gil_holders()?.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(stacks))
+    }
+
+    /// The stacks of the GIL holders, or of every thread with `--threads`.
+    fn walk(&mut self, holders: &[u64]) -> Result<Vec<Vec<Frame>>> {
+        if self.plan.all_threads {
+            return self.walk_all();
+        }
+        let mut stacks = Vec::with_capacity(holders.len());
+        for &h in holders {
+            let t = self.walker.thread(h)?;
+            if !t.frames.is_empty() {
+                stacks.push(t.frames);
+            }
+        }
+        Ok(stacks)
+    }
+
+    fn walk_all(&mut self) -> Result<Vec<Vec<Frame>>> {
+        Ok(self.walker.all_threads()?.into_iter().map(|t| t.frames).collect())
+    }
+
+    /// Stops the threads running these thread states, noting each in `stopped`. False if one
+    /// could not be stopped. When a kernel thread id cannot be known, stops every thread.
+    fn stop_holders(&mut self, holders: &[u64], stopped: &mut Vec<i32>) -> Result<bool> {
+        for &h in holders {
+            let Some(tid) = self.tid_of(h)? else {
+                self.tracee.stop_all()?;
+                stopped.extend(proc::tasks(self.pid).unwrap_or_default());
+                return Ok(true);
+            };
+            if !self.tracee.stop(tid)? {
+                return Ok(false);
+            }
+            stopped.push(tid);
+        }
+        Ok(true)
+    }
+
+    /// The kernel thread id of a thread state: recorded by CPython 3.11+; before, read from
+    /// glibc's `struct pthread` and checked against /proc/PID/task.
+    fn tid_of(&mut self, tstate: u64) -> Result<Option<i32>> {
+        let ts = self.walker.thread_state(tstate)?;
+        if let Some(tid) = ts.native_id {
+            return Ok(Some(tid as i32));
+        }
+        if let Some(&tid) = self.tids.get(&ts.thread_id) {
+            // A pthread_t can be reused by a new thread: trust the cache while that tid lives.
+            if self.tasks.contains(&tid) && self.walker.glibc_tid(ts.thread_id) == Some(tid as u32) {
+                return Ok(Some(tid));
+            }
+        }
+        let Some(tid) = self.walker.glibc_tid(ts.thread_id).map(|t| t as i32) else {
+            return Ok(None);
+        };
+        if !self.tasks.contains(&tid) {
+            self.tasks = proc::tasks(self.pid).unwrap_or_default().into_iter().collect();
+        }
+        if self.tasks.contains(&tid) {
+            self.tids.insert(ts.thread_id, tid);
+            return Ok(Some(tid));
+        }
+        Ok(None)
+    }
+}
