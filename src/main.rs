@@ -9,6 +9,7 @@ mod error;
 mod memory;
 mod output;
 mod permissions;
+mod prefetch;
 mod proc;
 mod profile;
 mod python;
@@ -53,7 +54,8 @@ fn run() -> error::Result<ExitCode> {
     if let Some(w) = &args.warning {
         eprintln!("{w}");
     }
-    sys::signal::install_alarm().map_err(|e| Error::Fatal(format!("cannot install a SIGALRM handler: {e}")))?;
+    sys::signal::start_watchdog(std::time::Duration::from_millis(100))
+        .map_err(|e| Error::Fatal(format!("cannot install a SIGALRM handler: {e}")))?;
     match &args.target {
         Target::Pid(pid) if args.dump => session::dump(*pid, &args).map(|()| ExitCode::SUCCESS),
         _ => session::record(&args),

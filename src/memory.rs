@@ -39,6 +39,20 @@ pub trait Memory {
         self.read(addr, buf).map(|()| buf.len())
     }
 
+    /// Fills several buffers, `parts[i].1` with the bytes at `parts[i].0`, in as few system
+    /// calls as possible. Returns how many leading parts were filled completely; the rest
+    /// are left to be read one by one.
+    fn read_many(&self, parts: &mut [(u64, &mut [u8])]) -> Result<usize, ReadError> {
+        for (i, (addr, buf)) in parts.iter_mut().enumerate() {
+            match self.read(*addr, buf) {
+                Ok(()) => {}
+                Err(ReadError::Fault { .. }) => return Ok(i),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(parts.len())
+    }
+
     /// A little-endian u64 at `addr`.
     fn u64(&self, addr: u64) -> Result<u64, ReadError> {
         let mut b = [0u8; 8];
@@ -112,6 +126,59 @@ impl Memory for RemoteMemory {
             0 if !buf.is_empty() => Err(ReadError::Fault { addr, len: buf.len() }),
             n => Ok(n),
         }
+    }
+
+    fn read_many(&self, parts: &mut [(u64, &mut [u8])]) -> Result<usize, ReadError> {
+        if self.fallback.get().is_some() || parts.len() < 2 {
+            return match parts {
+                [(addr, buf)] => Ok(usize::from(self.read(*addr, buf).is_ok())),
+                _ => Ok(0),
+            };
+        }
+        // The kernel copies the remote ranges in order and stops at the first it cannot read
+        // (man 2 process_vm_readv): the byte count tells how many parts are complete.
+        let mut copied = match uio::process_vm_readv_many(self.pid, parts) {
+            Ok(n) => n,
+            Err(e) if e.raw_os_error() == Some(libc::ESRCH) => return Err(ReadError::Gone),
+            Err(_) => return Ok(0),
+        };
+        let mut complete = 0;
+        for (_, buf) in parts.iter() {
+            if copied < buf.len() {
+                break;
+            }
+            copied -= buf.len();
+            complete += 1;
+        }
+        Ok(complete)
+    }
+}
+
+/// Blocks of the same size read from many addresses in one batch, looked up by address.
+/// Blocks that could not be read in the batch are simply absent.
+pub struct Prefetched {
+    /// (address, index of its block), sorted by address.
+    index: Vec<(u64, usize)>,
+    data: Vec<u8>,
+    len: usize,
+}
+
+impl Prefetched {
+    pub fn read(mem: &impl Memory, addrs: &[u64], len: usize) -> Result<Prefetched, ReadError> {
+        let mut data = vec![0u8; addrs.len() * len];
+        let filled = {
+            let mut parts: Vec<(u64, &mut [u8])> = addrs.iter().copied().zip(data.chunks_mut(len.max(1))).collect();
+            mem.read_many(&mut parts)?
+        };
+        let mut index: Vec<(u64, usize)> = addrs[..filled].iter().copied().zip(0..).collect();
+        index.sort_unstable();
+        Ok(Prefetched { index, data, len })
+    }
+
+    pub fn get(&self, addr: u64) -> Option<&[u8]> {
+        let i = self.index.binary_search_by_key(&addr, |e| e.0).ok()?;
+        let block = self.index[i].1;
+        self.data.get(block * self.len..(block + 1) * self.len)
     }
 }
 

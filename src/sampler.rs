@@ -18,14 +18,18 @@ use crate::error::{Error, Result};
 use crate::memory::RemoteMemory;
 use crate::proc;
 use crate::profile::{Observation, Profile};
-use crate::python::walk::{Frame, Walker};
+use crate::prefetch::Prefetcher;
+use crate::python::walk::{Frame, Gil, Thread, WalkError, Walker};
+use crate::python::Runtime;
 use crate::sys::signal;
 
 /// Attempts at a consistent read before a sample counts as failed.
 const ATTEMPTS: usize = 3;
-/// How far behind the schedule pyflame may fall before it skips the missed samples instead of
-/// taking them back to back.
-const MAX_BACKLOG: u64 = 10;
+/// How far behind the schedule pyflame may fall (a stall of pyflame itself, a loaded machine)
+/// before it skips the missed samples instead of taking them back to back.
+const MAX_BACKLOG: Duration = Duration::from_millis(250);
+/// How long the list of GILs (which changes only when interpreters come and go) is trusted.
+const GILS_TTL: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone, Copy)]
 pub struct Plan {
@@ -50,12 +54,18 @@ pub enum Finish {
 pub struct Sampler<'a> {
     pid: i32,
     tracee: &'a mut Tracee,
-    walker: Walker<'a, RemoteMemory>,
+    /// The memory the walker reads, batched per sample.
+    prefetch: &'a Prefetcher<'a, RemoteMemory>,
+    walker: Walker<'a, Prefetcher<'a, RemoteMemory>>,
     plan: Plan,
     /// Kernel thread ids known to exist (refreshed from /proc/PID/task on a miss).
     tasks: HashSet<i32>,
     /// pthread_t -> kernel thread id, for interpreters that do not record the latter.
     tids: HashMap<u64, i32>,
+    /// Where the GILs are, and since when that is known.
+    gils: Option<(Instant, Vec<Gil>)>,
+    /// A SIGCHLD arrived: the target has events to handle.
+    events: bool,
 }
 
 /// Microseconds since the epoch, the original's flamechart timestamps.
@@ -64,8 +74,9 @@ fn epoch_micros() -> u64 {
 }
 
 impl<'a> Sampler<'a> {
-    pub fn new(pid: i32, tracee: &'a mut Tracee, walker: Walker<'a, RemoteMemory>, plan: Plan) -> Self {
-        Sampler { pid, tracee, walker, plan, tasks: HashSet::new(), tids: HashMap::new() }
+    pub fn new(pid: i32, tracee: &'a mut Tracee, prefetch: &'a Prefetcher<'a, RemoteMemory>, runtime: &Runtime, plan: Plan) -> Self {
+        let walker = Walker::new(prefetch, runtime.layout, runtime.roots);
+        Sampler { pid, tracee, prefetch, walker, plan, tasks: HashSet::new(), tids: HashMap::new(), gils: None, events: true }
     }
 
     /// Samples on the schedule until the time is up, the target ends, or pyflame is stopped.
@@ -89,15 +100,20 @@ impl<'a> Sampler<'a> {
             match self.sample() {
                 Ok(stacks) if stacks.is_empty() => profile.record(micros, Observation::Idle),
                 Ok(stacks) => profile.record(micros, Observation::Stacks(&stacks)),
-                Err(Error::Sample(_)) => profile.record(micros, Observation::Failed),
+                Err(Error::Sample(_)) => {
+                    // Perhaps an interpreter went away: look the GILs up again.
+                    self.gils = None;
+                    profile.record(micros, Observation::Failed);
+                }
                 Err(Error::TargetGone) => return Ok(Finish::Ended(self.ended())),
                 Err(e) => return Err(e),
             }
             progress(profile);
             k += 1;
-            let behind = start.elapsed().as_nanos() / interval;
-            if behind as u64 > k + MAX_BACKLOG {
-                k = behind as u64;
+            let now = (start.elapsed().as_nanos() / interval) as u64;
+            let allowed = (MAX_BACKLOG.as_nanos() / interval).max(10) as u64;
+            if now > k + allowed {
+                k = now;
             }
         }
     }
@@ -110,18 +126,31 @@ impl<'a> Sampler<'a> {
     /// pyflame's own stop signals meanwhile.
     fn wait_until(&mut self, due: Instant) -> Result<Option<Finish>> {
         loop {
-            if let Some(ended) = self.tracee.poll()? {
-                return Ok(Some(Finish::Ended(ended)));
+            if std::mem::take(&mut self.events) {
+                if let Some(ended) = self.tracee.poll()? {
+                    return Ok(Some(Finish::Ended(ended)));
+                }
             }
             let now = Instant::now();
             if now >= due {
                 return Ok(None);
             }
             match signal::wait_signal(due - now) {
-                None | Some(libc::SIGCHLD) => {}
+                None => {}
+                Some(libc::SIGCHLD) => self.events = true,
                 Some(sig) => return Ok(Some(Finish::Stopped(sig))),
             }
         }
+    }
+
+    /// The threads holding a GIL now.
+    fn holders(&mut self) -> Result<Vec<u64>> {
+        let fresh = self.gils.as_ref().is_some_and(|(since, _)| since.elapsed() < GILS_TTL);
+        if !fresh {
+            self.gils = Some((Instant::now(), self.walker.gils()?));
+        }
+        let gils = self.gils.as_ref().map_or(&[][..], |(_, g)| g.as_slice());
+        Ok(self.walker.holders(gils)?)
     }
 
     /// One sample: the stacks seen (empty: idle).
@@ -138,20 +167,20 @@ impl<'a> Sampler<'a> {
     /// The stacks to report, read while nothing can change them. None: the GIL changed hands
     /// meanwhile, try again.
     fn read_stopped(&mut self) -> Result<Option<Vec<Vec<Frame>>>> {
-        let holders = self.walker.gil_holders()?;
+        let holders = self.holders()?;
         if holders.is_empty() {
             if !self.plan.all_threads {
                 return Ok(Some(Vec::new()));
             }
-            let stacks = self.walk_all()?;
-            return Ok(self.walker.gil_holders()?.is_empty().then_some(stacks));
+            let threads = self.walk(&[])?;
+            return Ok(self.holders()?.is_empty().then(|| stacks(threads)));
         }
         let mut stopped = Vec::new();
         let result = self.stop_holders(&holders, &mut stopped).and_then(|all_stopped| {
-            if !all_stopped || self.walker.gil_holders()? != holders {
+            if !all_stopped || self.holders()? != holders {
                 return Ok(None);
             }
-            self.walk(&holders).map(Some)
+            self.walk(&holders).map(|t| Some(stacks(t)))
         });
         for tid in stopped {
             self.tracee.resume(tid);
@@ -162,50 +191,48 @@ impl<'a> Sampler<'a> {
     /// The stacks to report, read without stopping anything. None: a thread that could move
     /// did, during the read.
     fn read_unstopped(&mut self) -> Result<Option<Vec<Vec<Frame>>>> {
-        let holders = self.walker.gil_holders()?;
+        let holders = self.holders()?;
         if holders.is_empty() && !self.plan.all_threads {
             return Ok(Some(Vec::new()));
         }
-        let mut leaves = Vec::with_capacity(holders.len());
-        for &h in &holders {
-            leaves.push(self.walker.leaf(h)?);
-        }
-        let stacks = self.walk(&holders)?;
-        for (&h, leaf) in holders.iter().zip(leaves) {
-            if self.walker.leaf(h)? != leaf {
+        let threads = self.walk(&holders)?;
+        // Only a GIL holder can have moved: check its innermost frame is still the one read.
+        for t in threads.iter().filter(|t| holders.contains(&t.tstate)) {
+            if !self.walker.unchanged(t.tstate, t.leaf)? {
                 return Ok(None);
             }
         }
-        if holders.is_empty() && !self.walker.gil_holders()?.is_empty() {
+        if holders.is_empty() && !self.holders()?.is_empty() {
             return Ok(None);
         }
-        Ok(Some(stacks))
+        Ok(Some(stacks(threads)))
     }
 
-    /// The stacks of the GIL holders, or of every thread with `--threads`.
-    fn walk(&mut self, holders: &[u64]) -> Result<Vec<Vec<Frame>>> {
+    /// The GIL holders, or every thread with `--threads`, read mostly from one batch.
+    fn walk(&mut self, holders: &[u64]) -> Result<Vec<Thread>> {
+        self.prefetch.begin().map_err(|e| Error::from(WalkError::read("memory")(e)))?;
+        let threads = self.walk_threads(holders);
+        self.prefetch.end();
+        threads
+    }
+
+    fn walk_threads(&mut self, holders: &[u64]) -> Result<Vec<Thread>> {
         if self.plan.all_threads {
-            return self.walk_all();
+            return Ok(self.walker.all_threads()?);
         }
-        let mut stacks = Vec::with_capacity(holders.len());
+        let mut threads = Vec::with_capacity(holders.len());
         for &h in holders {
-            let t = self.walker.thread(h)?;
-            if !t.frames.is_empty() {
-                stacks.push(t.frames);
-            }
+            threads.push(self.walker.thread(h)?);
         }
-        Ok(stacks)
-    }
-
-    fn walk_all(&mut self) -> Result<Vec<Vec<Frame>>> {
-        Ok(self.walker.all_threads()?.into_iter().map(|t| t.frames).collect())
+        Ok(threads)
     }
 
     /// Stops the threads running these thread states, noting each in `stopped`. False if one
     /// could not be stopped. When a kernel thread id cannot be known, stops every thread.
     fn stop_holders(&mut self, holders: &[u64], stopped: &mut Vec<i32>) -> Result<bool> {
         for &h in holders {
-            let Some(tid) = self.tid_of(h)? else {
+            let (thread_id, native_id) = self.walker.thread_ids(h)?;
+            let Some(tid) = self.tid_of(thread_id, native_id)? else {
                 self.tracee.stop_all()?;
                 stopped.extend(proc::tasks(self.pid).unwrap_or_default());
                 return Ok(true);
@@ -220,27 +247,31 @@ impl<'a> Sampler<'a> {
 
     /// The kernel thread id of a thread state: recorded by CPython 3.11+; before, read from
     /// glibc's `struct pthread` and checked against /proc/PID/task.
-    fn tid_of(&mut self, tstate: u64) -> Result<Option<i32>> {
-        let ts = self.walker.thread_state(tstate)?;
-        if let Some(tid) = ts.native_id {
+    fn tid_of(&mut self, thread_id: u64, native_id: Option<u32>) -> Result<Option<i32>> {
+        if let Some(tid) = native_id {
             return Ok(Some(tid as i32));
         }
-        if let Some(&tid) = self.tids.get(&ts.thread_id) {
+        if let Some(&tid) = self.tids.get(&thread_id) {
             // A pthread_t can be reused by a new thread: trust the cache while that tid lives.
-            if self.tasks.contains(&tid) && self.walker.glibc_tid(ts.thread_id) == Some(tid as u32) {
+            if self.tasks.contains(&tid) && self.walker.glibc_tid(thread_id) == Some(tid as u32) {
                 return Ok(Some(tid));
             }
         }
-        let Some(tid) = self.walker.glibc_tid(ts.thread_id).map(|t| t as i32) else {
+        let Some(tid) = self.walker.glibc_tid(thread_id).map(|t| t as i32) else {
             return Ok(None);
         };
         if !self.tasks.contains(&tid) {
             self.tasks = proc::tasks(self.pid).unwrap_or_default().into_iter().collect();
         }
         if self.tasks.contains(&tid) {
-            self.tids.insert(ts.thread_id, tid);
+            self.tids.insert(thread_id, tid);
             return Ok(Some(tid));
         }
         Ok(None)
     }
+}
+
+/// The non-empty stacks of these threads.
+fn stacks(threads: Vec<Thread>) -> Vec<Vec<Frame>> {
+    threads.into_iter().map(|t| t.frames).filter(|f| !f.is_empty()).collect()
 }

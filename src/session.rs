@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::memory::RemoteMemory;
 use crate::output::{self, dump::DumpThread, status::Status, Sink};
 use crate::proc;
+use crate::prefetch::Prefetcher;
 use crate::profile::Profile;
 use crate::python::{self, walk::Walker, Runtime};
 use crate::sampler::{Finish, Plan, Sampler};
@@ -77,9 +78,9 @@ pub fn record(args: &Args) -> Result<ExitCode> {
                 all_threads: args.threads,
                 nonblocking: args.nonblocking,
             };
-            let walker = Walker::new(&mem, runtime.layout, runtime.roots);
+            let prefetch = Prefetcher::new(&mem);
             let mut status = Status::new(pid);
-            let mut sampler = Sampler::new(pid, &mut tracee, walker, plan);
+            let mut sampler = Sampler::new(pid, &mut tracee, &prefetch, &runtime, plan);
             let finish = sampler.run(&mut profile, |p| status.update(p));
             status.clear();
             finish?

@@ -52,6 +52,7 @@ mod tests {
             interp_id: None,
             holds_gil: true,
             frames: vec![frame("tests/d.py", "fill_node", 83), frame("tests/d.py", "<module>", 204)],
+            leaf: Default::default(),
         };
         let b = Thread { thread_id: 140642857900928, holds_gil: false, frames: vec![frame("/x/é.py", "café", 7)], ..a.clone() };
         let text = render(&[DumpThread { thread: &a, tid: None }, DumpThread { thread: &b, tid: Some(4242) }]);

@@ -1,6 +1,7 @@
 //! Finding the CPython runtime in a process: which mapped file holds it, where its symbols
 //! are at run time, which version it is, and so which layout to walk it with.
 
+pub mod code;
 #[cfg(test)]
 mod fake;
 pub mod layout;

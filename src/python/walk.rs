@@ -5,12 +5,12 @@
 //! of the walk (CPython's `PyInterpreterState_Next`, `PyThreadState_Next`, `f_back` /
 //! `previous`) and how to turn an instruction offset into a line.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::fmt;
 use std::rc::Rc;
 
-use super::layout::{Frame as FrameLayout, FrameRoot, GilHolder, InterpRoot, Layout, LineFormat};
-use super::{lines, strings};
+use super::code::{Codes, Lasti};
+use super::layout::{Frame as FrameLayout, FrameRoot, GilHolder, InterpRoot, Layout};
 use crate::bytes::{i32_at, i64_at, u32_at, u64_at, u8_at};
 use crate::error::Error;
 use crate::memory::{Memory, ReadError};
@@ -19,8 +19,6 @@ use crate::memory::{Memory, ReadError};
 pub const MAX_INTERPRETERS: usize = 1024;
 pub const MAX_THREADS: usize = 65_536;
 pub const MAX_DEPTH: usize = 16_384;
-/// Code objects remembered between samples (each holds two strings and a line table).
-const MAX_CACHED_CODES: usize = 16_384;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WalkError {
@@ -98,6 +96,17 @@ pub struct Thread {
     pub holds_gil: bool,
     /// Innermost first.
     pub frames: Vec<Frame>,
+    pub leaf: Leaf,
+}
+
+/// Where a GIL's holder is recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gil {
+    /// A pointer to the holder's thread state (`_PyThreadState_Current`,
+    /// `_PyRuntime.gilstate.tstate_current`).
+    Current(u64),
+    /// A `struct _gil_runtime_state` (3.12+).
+    Struct(u64),
 }
 
 /// The fields of a thread state the sampler needs before deciding what to stop.
@@ -105,38 +114,31 @@ pub struct Thread {
 pub struct ThreadState {
     pub thread_id: u64,
     pub native_id: Option<u32>,
+    /// The `_PyCFrame` the innermost frame was reached through (3.11, 3.12; else 0).
+    pub cframe: u64,
     /// The innermost frame (0: none).
     pub frame: u64,
 }
 
-/// What identifies a cached code object: if any of these changed, the address was reused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct CodeKey {
-    ob_type: u64,
-    filename: u64,
-    name: u64,
-    linetable: u64,
-    firstlineno: i32,
-}
-
-struct CodeEntry {
-    key: CodeKey,
-    code: Rc<Code>,
-    linetable: Vec<u8>,
+/// A thread's innermost frame as read with its stack (see `Walker::unchanged`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Leaf {
+    pub cframe: u64,
+    pub frame: u64,
+    /// The code the frame ran (or its executable, for a shim).
+    pub code: u64,
 }
 
 pub struct Walker<'m, M: Memory> {
     mem: &'m M,
     layout: Layout,
     roots: Roots,
-    codes: HashMap<u64, CodeEntry>,
-    /// Type objects already checked to be named "code" (when PyCode_Type is unknown).
-    code_types: HashSet<u64>,
+    codes: Codes,
 }
 
 impl<'m, M: Memory> Walker<'m, M> {
     pub fn new(mem: &'m M, layout: Layout, roots: Roots) -> Self {
-        Walker { mem, layout, roots, codes: HashMap::new(), code_types: HashSet::new() }
+        Walker { mem, layout, roots, codes: Codes::default() }
     }
 
     fn ptr(&self, addr: u64, what: &'static str) -> Result<u64, WalkError> {
@@ -164,53 +166,71 @@ impl<'m, M: Memory> Walker<'m, M> {
         walk_list(first, MAX_THREADS, "threads", |t| self.ptr(t + next, "PyThreadState"))
     }
 
-    /// The thread state holding the GIL of `interp` (for 3.11 and older, the process's only
-    /// GIL), or None if no thread holds it.
-    pub fn gil_holder(&self, interp: u64) -> Result<Option<u64>, WalkError> {
-        let holder = match self.layout.gil {
-            GilHolder::CurrentSymbol => match self.roots.tstate_current {
-                Some(addr) => self.ptr(addr, "_PyThreadState_Current")?,
-                None => 0,
-            },
-            GilHolder::Runtime(off) => match self.roots.runtime {
-                Some(rt) => self.ptr(rt + off, "_PyRuntime.gilstate")?,
-                None => 0,
-            },
-            GilHolder::Interp { ceval_gil, last_holder, locked } => {
-                let gil = self.ptr(interp + ceval_gil, "PyInterpreterState.ceval.gil")?;
-                if gil == 0 {
-                    return Ok(None);
+    /// Where the GILs of the process are: one global place up to 3.11, one GIL per
+    /// interpreter from 3.12 (subinterpreters may share the main one). These addresses only
+    /// change when interpreters come and go, so a sampler can keep them for a while.
+    pub fn gils(&self) -> Result<Vec<Gil>, WalkError> {
+        match self.layout.gil {
+            GilHolder::CurrentSymbol => Ok(self.roots.tstate_current.map(Gil::Current).into_iter().collect()),
+            GilHolder::Runtime(off) => Ok(self.roots.runtime.map(|rt| Gil::Current(rt + off)).into_iter().collect()),
+            GilHolder::Interp { ceval_gil, .. } => {
+                let mut gils = Vec::new();
+                for interp in self.interpreters()? {
+                    let gil = self.ptr(interp + ceval_gil, "PyInterpreterState.ceval.gil")?;
+                    if gil != 0 && !gils.contains(&Gil::Struct(gil)) {
+                        gils.push(Gil::Struct(gil));
+                    }
                 }
+                Ok(gils)
+            }
+        }
+    }
+
+    /// The thread state holding this GIL, if any.
+    pub fn holder(&self, gil: Gil) -> Result<Option<u64>, WalkError> {
+        let holder = match (gil, self.layout.gil) {
+            (Gil::Current(addr), _) => self.ptr(addr, "current thread state")?,
+            (Gil::Struct(gil), GilHolder::Interp { last_holder, locked, .. }) => {
                 let mut b = [0u8; 32];
                 let len = (last_holder.max(locked) + 8) as usize;
                 let b = &mut b[..len.min(32)];
                 self.mem.read(gil, b).map_err(WalkError::read("_gil_runtime_state"))?;
-                let is_locked = i32_at(b, locked as usize).unwrap_or(0) == 1;
-                if is_locked {
-                    u64_at(b, last_holder as usize).unwrap_or(0)
-                } else {
-                    0
+                // last_holder is only meaningful while the GIL is locked.
+                match i32_at(b, locked as usize) {
+                    Some(1) => u64_at(b, last_holder as usize).unwrap_or(0),
+                    _ => 0,
                 }
             }
+            (Gil::Struct(_), _) => 0,
         };
         Ok((holder != 0).then_some(holder))
     }
 
-    /// The thread states holding a GIL: at most one up to 3.11; from 3.12 each interpreter
-    /// may have its own.
-    pub fn gil_holders(&self) -> Result<Vec<u64>, WalkError> {
-        if let GilHolder::Interp { .. } = self.layout.gil {
-            let mut holders = Vec::new();
-            for interp in self.interpreters()? {
-                if let Some(h) = self.gil_holder(interp)? {
-                    if !holders.contains(&h) {
-                        holders.push(h);
-                    }
-                }
+    /// The thread states holding these GILs.
+    pub fn holders(&self, gils: &[Gil]) -> Result<Vec<u64>, WalkError> {
+        let mut holders = Vec::with_capacity(gils.len());
+        for &gil in gils {
+            if let Some(h) = self.holder(gil)? {
+                holders.push(h);
             }
-            return Ok(holders);
         }
-        Ok(self.gil_holder(0)?.into_iter().collect())
+        Ok(holders)
+    }
+
+    /// The thread states holding a GIL, looked up from scratch.
+    pub fn gil_holders(&self) -> Result<Vec<u64>, WalkError> {
+        self.holders(&self.gils()?)
+    }
+
+    /// The thread state holding the GIL of `interp`.
+    fn gil_holder(&self, interp: u64) -> Result<Option<u64>, WalkError> {
+        match self.layout.gil {
+            GilHolder::Interp { ceval_gil, .. } => match self.ptr(interp + ceval_gil, "PyInterpreterState.ceval.gil")? {
+                0 => Ok(None),
+                gil => self.holder(Gil::Struct(gil)),
+            },
+            _ => self.holders(&self.gils()?).map(|h| h.first().copied()),
+        }
     }
 
     /// Every thread with at least one Python frame, in every interpreter.
@@ -238,165 +258,137 @@ impl<'m, M: Memory> Walker<'m, M> {
         let b = &mut b[..self.layout.tstate_read_len().min(512)];
         self.mem.read(tstate, b).map_err(WalkError::read("PyThreadState"))?;
         let field = |off: u64| u64_at(b, off as usize).ok_or_else(|| WalkError::Garbage("short PyThreadState".into()));
-        let frame = match t.frame {
-            FrameRoot::Frame(off) | FrameRoot::CurrentFrame(off) => field(off)?,
+        let (cframe, frame) = match t.frame {
+            FrameRoot::Frame(off) | FrameRoot::CurrentFrame(off) => (0, field(off)?),
             FrameRoot::CFrame { cframe, current_frame } => match field(cframe)? {
-                0 => 0,
-                cf => self.ptr(cf + current_frame, "_PyCFrame")?,
+                0 => (0, 0),
+                cf => (cf, self.ptr(cf + current_frame, "_PyCFrame")?),
             },
         };
         Ok(ThreadState {
             thread_id: field(t.thread_id)?,
             native_id: t.native_thread_id.and_then(|off| u32_at(b, off as usize)),
+            cframe,
             frame,
         })
     }
 
-    /// The innermost frame of a thread and the code it runs: if both are the same before and
-    /// after reading a stack, no frame was pushed or popped under the reader.
-    pub fn leaf(&self, tstate: u64) -> Result<(u64, u64), WalkError> {
-        let frame = self.thread_state(tstate)?.frame;
-        if frame == 0 {
-            return Ok((0, 0));
+    /// True if the thread's innermost frame is still `leaf` (the same frame running the same
+    /// code, reached the same way): then no frame was pushed or popped since it was read.
+    /// One system call.
+    pub fn unchanged(&self, tstate: u64, leaf: Leaf) -> Result<bool, WalkError> {
+        let (root_off, current_frame) = match self.layout.tstate.frame {
+            FrameRoot::Frame(off) | FrameRoot::CurrentFrame(off) => (off, None),
+            FrameRoot::CFrame { cframe, current_frame } => (cframe, Some(current_frame)),
+        };
+        let (mut root, mut cf, mut code) = ([0u8; 8], [0u8; 8], [0u8; 8]);
+        let mut parts: Vec<(u64, &mut [u8])> = vec![(tstate + root_off, &mut root)];
+        if let (Some(off), true) = (current_frame, leaf.cframe != 0) {
+            parts.push((leaf.cframe + off, &mut cf));
         }
-        let code = match self.layout.frame {
+        if leaf.frame != 0 {
+            parts.push((leaf.frame + self.code_field(), &mut code));
+        }
+        let n = parts.len();
+        if self.mem.read_many(&mut parts).map_err(WalkError::read("PyThreadState"))? < n {
+            return Ok(false);
+        }
+        let (root, cf, code) = (u64::from_le_bytes(root), u64::from_le_bytes(cf), u64::from_le_bytes(code));
+        let same_root = match current_frame {
+            None => root == leaf.frame,
+            Some(_) => root == leaf.cframe && (leaf.cframe == 0 || cf == leaf.frame),
+        };
+        Ok(same_root && (leaf.frame == 0 || code == leaf.code))
+    }
+
+    /// The offset of a frame's code (or executable) pointer.
+    fn code_field(&self) -> u64 {
+        match self.layout.frame {
             FrameLayout::Object { f_code, .. } => f_code,
             FrameLayout::Interpreter { code, .. } => code,
-        };
-        Ok((frame, self.ptr(frame + code, "frame")?))
+        }
+    }
+
+    /// `(thread_id, native_thread_id)` of a thread state, in one read.
+    pub fn thread_ids(&self, tstate: u64) -> Result<(u64, Option<u32>), WalkError> {
+        let t = self.layout.tstate;
+        let mut b = [0u8; 512];
+        let b = &mut b[..self.layout.tstate_read_len().min(512)];
+        self.mem.read(tstate, b).map_err(WalkError::read("PyThreadState"))?;
+        let id = u64_at(b, t.thread_id as usize).ok_or_else(|| WalkError::Garbage("short PyThreadState".into()))?;
+        Ok((id, t.native_thread_id.and_then(|off| u32_at(b, off as usize))))
     }
 
     /// One thread state and its stack.
     pub fn thread(&mut self, tstate: u64) -> Result<Thread, WalkError> {
         let ts = self.thread_state(tstate)?;
+        let (frames, code) = self.stack_and_leaf(ts.frame)?;
         Ok(Thread {
             tstate,
             thread_id: ts.thread_id,
             native_id: ts.native_id,
             interp_id: None,
             holds_gil: false,
-            frames: self.stack(ts.frame)?,
+            frames,
+            leaf: Leaf { cframe: ts.cframe, frame: ts.frame, code },
         })
     }
 
     /// The frames from `frame` outwards, innermost first, without entry shims.
-    pub fn stack(&mut self, mut frame: u64) -> Result<Vec<Frame>, WalkError> {
-        let mut frames = Vec::new();
-        let len = self.layout.frame_read_len();
+    pub fn stack(&mut self, frame: u64) -> Result<Vec<Frame>, WalkError> {
+        self.stack_and_leaf(frame).map(|(frames, _)| frames)
+    }
+
+    /// `stack`, and the code (or executable) of the innermost frame, shim or not.
+    fn stack_and_leaf(&mut self, mut frame: u64) -> Result<(Vec<Frame>, u64), WalkError> {
+        let len = self.layout.frame_read_len().min(256);
+        let mut depth = 0;
+        let mut raw = Vec::new();
+        let mut leaf_code = 0;
         let mut buf = [0u8; 256];
-        for _ in 0..MAX_DEPTH {
-            if frame == 0 {
-                return Ok(frames);
+        while frame != 0 {
+            if depth >= MAX_DEPTH {
+                return Err(WalkError::TooLong("frames", MAX_DEPTH));
             }
-            let b = &mut buf[..len.min(256)];
-            self.mem.read(frame, b).map_err(WalkError::read("frame"))?;
-            let b = &*b;
+            depth += 1;
+            self.mem.read(frame, &mut buf[..len]).map_err(WalkError::read("frame"))?;
+            let b = &buf[..len];
             let short = || WalkError::Garbage(format!("short frame at {frame:#x}"));
-            let (code, next, at) = match self.layout.frame {
+            if depth == 1 {
+                leaf_code = u64_at(b, self.code_field() as usize).ok_or_else(short)?;
+            }
+            let next = match self.layout.frame {
                 FrameLayout::Object { f_back, f_code, f_lasti, lasti_scale, .. } => {
                     let lasti = i32_at(b, f_lasti as usize).ok_or_else(short)?;
                     let code = u64_at(b, f_code as usize).ok_or_else(short)?;
-                    (code, u64_at(b, f_back as usize).ok_or_else(short)?, Lasti::Bytes(lasti.saturating_mul(lasti_scale)))
+                    raw.push((code, Lasti::Bytes(lasti.saturating_mul(lasti_scale))));
+                    u64_at(b, f_back as usize).ok_or_else(short)?
                 }
                 FrameLayout::Interpreter { previous, code, instr, owner, shim_owner, .. } => {
-                    let next = u64_at(b, previous as usize).ok_or_else(short)?;
                     let owner = u8_at(b, owner as usize).ok_or_else(short)?;
-                    if shim_owner.is_some_and(|s| owner >= s) {
-                        frame = next;
-                        continue;
+                    // Entry shims (3.12+) are not Python frames.
+                    if !shim_owner.is_some_and(|s| owner >= s) {
+                        let code = u64_at(b, code as usize).ok_or_else(short)?;
+                        raw.push((code, Lasti::Instr(u64_at(b, instr as usize).ok_or_else(short)?)));
                     }
-                    let code = u64_at(b, code as usize).ok_or_else(short)?;
-                    (code, next, Lasti::Instr(u64_at(b, instr as usize).ok_or_else(short)?))
+                    u64_at(b, previous as usize).ok_or_else(short)?
                 }
             };
-            if let Some(f) = self.frame(code, at)? {
-                frames.push(f);
-            }
             if next == frame {
                 return Err(WalkError::TooLong("frames", MAX_DEPTH));
             }
             frame = next;
         }
-        Err(WalkError::TooLong("frames", MAX_DEPTH))
-    }
-
-    /// The frame running `code` at `at`; None if `code` is not a code object where the
-    /// layout allows that (3.13+ `f_executable` may be None or another object).
-    fn frame(&mut self, code: u64, at: Lasti) -> Result<Option<Frame>, WalkError> {
-        let c = self.layout.code;
-        let Some(entry) = self.code(code)? else {
-            return Ok(None);
-        };
-        let first = entry.key.firstlineno;
-        let line = match (c.lines, at) {
-            (LineFormat::Lnotab { signed }, Lasti::Bytes(l)) => lines::lnotab_line(&entry.linetable, first, l, signed),
-            (LineFormat::Table310, Lasti::Bytes(l)) => lines::linetable310_line(&entry.linetable, first, l),
-            (LineFormat::Location, Lasti::Instr(ip)) => {
-                let start = code + c.code_adaptive.unwrap_or(0);
-                let units = (ip.wrapping_sub(start) as i64) / 2;
-                lines::location_table_line(&entry.linetable, first, units.clamp(-1, i32::MAX as i64) as i32)
-            }
-            _ => first,
-        };
-        Ok(Some(Frame { code: entry.code.clone(), line }))
-    }
-
-    /// The cached entry for the code object at `addr`, re-read if the address now holds a
-    /// different object. None if it is not a code object and the layout tolerates that.
-    fn code(&mut self, addr: u64) -> Result<Option<&CodeEntry>, WalkError> {
-        let c = self.layout.code;
-        let mut buf = [0u8; 256];
-        let want = self.layout.code_read_len().min(256);
-        // A prefix read: a non-code executable (3.13+ `None`) may be smaller than a code object.
-        let got = self.mem.read_prefix(addr, &mut buf[..want]).map_err(WalkError::read("code object"))?;
-        let b = &buf[..got];
-        let short = || WalkError::Garbage(format!("short code object at {addr:#x}"));
-        let ob_type = u64_at(b, self.layout.objects.ob_type as usize).ok_or_else(short)?;
-        if !self.is_code_type(ob_type)? {
-            // 3.13+ frames may run non-code executables (None for shims): not a Python frame.
-            return match self.layout.frame {
-                FrameLayout::Interpreter { shim_owner: Some(_), .. } => Ok(None),
-                _ => Err(WalkError::Garbage(format!("object at {addr:#x} is not a code object"))),
-            };
-        }
-        let key = CodeKey {
-            ob_type,
-            filename: u64_at(b, c.filename as usize).ok_or_else(short)?,
-            name: u64_at(b, c.name as usize).ok_or_else(short)?,
-            linetable: u64_at(b, c.linetable as usize).ok_or_else(short)?,
-            firstlineno: i32_at(b, c.firstlineno as usize).ok_or_else(short)?,
-        };
-        let fresh = self.codes.get(&addr).is_some_and(|e| e.key == key);
-        if !fresh {
-            let code = Code {
-                filename: strings::read_str(self.mem, &self.layout, key.filename)?,
-                name: strings::read_str(self.mem, &self.layout, key.name)?,
-            };
-            let linetable = strings::read_bytes(self.mem, &self.layout, key.linetable)?;
-            if self.codes.len() >= MAX_CACHED_CODES {
-                self.codes.clear();
-            }
-            self.codes.insert(addr, CodeEntry { key, code: Rc::new(code), linetable });
-        }
-        Ok(self.codes.get(&addr))
-    }
-
-    fn is_code_type(&mut self, ob_type: u64) -> Result<bool, WalkError> {
-        if let Some(t) = self.roots.code_type {
-            return Ok(t == ob_type);
-        }
-        if self.code_types.contains(&ob_type) {
-            return Ok(true);
-        }
-        // PyTypeObject.tp_name is a `const char *`.
-        let name_ptr = self.ptr(ob_type + self.layout.objects.tp_name, "type object")?;
-        let mut name = [0u8; 5];
-        self.mem.read(name_ptr, &mut name).map_err(WalkError::read("type name"))?;
-        let is_code = &name == b"code\0";
-        if is_code {
-            self.code_types.insert(ob_type);
-        }
-        Ok(is_code)
+        let mut addrs: Vec<u64> = raw.iter().map(|r| r.0).collect();
+        addrs.sort_unstable();
+        addrs.dedup();
+        let is_code = self.codes.refresh(self.mem, &self.layout, self.roots.code_type, &addrs)?;
+        let frames = raw
+            .iter()
+            .filter(|(code, _)| addrs.binary_search(code).is_ok_and(|i| is_code[i]))
+            .filter_map(|&(code, at)| self.codes.frame(&self.layout, code, at))
+            .collect();
+        Ok((frames, leaf_code))
     }
 
     /// The kernel thread id of a glibc thread, from `struct pthread` (pthread_t points at it;
@@ -415,13 +407,6 @@ impl<'m, M: Memory> Walker<'m, M> {
         self.mem.read(interp + off, &mut b).ok()?;
         i64_at(&b, 0)
     }
-}
-
-/// Where a frame is in its code: a byte offset (to 3.10) or an instruction pointer (3.11+).
-#[derive(Debug, Clone, Copy)]
-enum Lasti {
-    Bytes(i32),
-    Instr(u64),
 }
 
 /// Follows a NULL-terminated linked list from `first`, refusing cycles and more than `max`.

@@ -8,7 +8,6 @@
 use std::io;
 use std::time::Duration;
 
-use super::signal;
 
 // From <linux/ptrace.h>.
 const PTRACE_TRACEME: libc::c_long = 0;
@@ -120,27 +119,23 @@ pub fn wait(pid: i32, nohang: bool) -> io::Result<Option<(i32, WaitStatus)>> {
 
 /// Like `wait(pid, false)`, but gives up with `ErrorKind::TimedOut` after `timeout`: a thread
 /// that never stops (uninterruptible sleep, an exited group leader) must not hang pyflame.
+/// The periodic SIGALRM of `signal::start_watchdog` interrupts the blocking waitpid so the
+/// deadline is checked without arming a timer for every wait.
 pub fn wait_timeout(pid: i32, timeout: Duration) -> io::Result<(i32, WaitStatus)> {
-    if let Some(got) = wait(pid, true)? {
-        return Ok(got);
-    }
     let deadline = std::time::Instant::now() + timeout;
     loop {
-        let left = deadline.saturating_duration_since(std::time::Instant::now());
-        if left.is_zero() {
-            return Err(io::Error::new(io::ErrorKind::TimedOut, "waitpid timed out"));
-        }
-        signal::arm_alarm(left);
         let mut status: libc::c_int = 0;
         // SAFETY: `status` is a live local the kernel writes one int into.
         let rc = unsafe { libc::waitpid(pid, &mut status, libc::__WALL) };
-        let err = io::Error::last_os_error();
-        signal::disarm_alarm();
         if rc > 0 {
             return Ok((rc, decode(status)));
         }
+        let err = io::Error::last_os_error();
         if err.kind() != io::ErrorKind::Interrupted {
             return Err(err);
+        }
+        if std::time::Instant::now() >= deadline {
+            return Err(io::Error::new(io::ErrorKind::TimedOut, "waitpid timed out"));
         }
     }
 }

@@ -1,4 +1,4 @@
-//! Signals in pyflame itself: the SIGALRM timer that bounds blocking waits, the blocked set
+//! Signals in pyflame itself: the periodic SIGALRM that bounds blocking waits, the blocked set
 //! the sampler waits on with sigtimedwait(2) (SIGINT, SIGTERM, SIGHUP, SIGCHLD), and kill(2).
 
 use std::io;
@@ -22,9 +22,13 @@ fn install(signal: libc::c_int, handler: extern "C" fn(libc::c_int)) -> io::Resu
     }
 }
 
-/// Installs the SIGALRM handler used by `arm_alarm` (a no-op that only interrupts syscalls).
-pub fn install_alarm() -> io::Result<()> {
-    install(libc::SIGALRM, on_alarm)
+/// Delivers SIGALRM to pyflame every `period` from now on, with a handler that does nothing:
+/// any blocking system call without SA_RESTART then returns EINTR at least that often, so
+/// waits can check their deadlines (see `ptrace::wait_timeout`).
+pub fn start_watchdog(period: Duration) -> io::Result<()> {
+    install(libc::SIGALRM, on_alarm)?;
+    set_timer(period, period);
+    Ok(())
 }
 
 /// The signals the sampler handles synchronously: a request to stop, and tracee events.
@@ -71,24 +75,11 @@ pub fn wait_signal(timeout: Duration) -> Option<i32> {
     (rc > 0).then_some(rc)
 }
 
-fn set_timer(after: Duration) {
-    let value = libc::timeval {
-        tv_sec: after.as_secs() as libc::time_t,
-        tv_usec: after.subsec_micros() as libc::suseconds_t,
-    };
-    let zero = libc::timeval { tv_sec: 0, tv_usec: 0 };
-    let timer = libc::itimerval { it_interval: zero, it_value: value };
+fn set_timer(after: Duration, every: Duration) {
+    let tv = |d: Duration| libc::timeval { tv_sec: d.as_secs() as libc::time_t, tv_usec: d.subsec_micros() as libc::suseconds_t };
+    let timer = libc::itimerval { it_interval: tv(every), it_value: tv(after) };
     // SAFETY: `timer` is a valid itimerval; the old value is not requested.
     unsafe { libc::setitimer(libc::ITIMER_REAL, &timer, std::ptr::null_mut()) };
-}
-
-/// Sends SIGALRM to pyflame after `after` (at least 1 µs), interrupting a blocking syscall.
-pub fn arm_alarm(after: Duration) {
-    set_timer(after.max(Duration::from_micros(1)));
-}
-
-pub fn disarm_alarm() {
-    set_timer(Duration::ZERO);
 }
 
 /// kill(2).

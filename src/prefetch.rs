@@ -1,0 +1,261 @@
+//! Reads the memory a sample will need in one system call, predicted from what the previous
+//! sample read.
+//!
+//! Between two samples most of a stack stays put: the same thread state, frames and code
+//! objects at the same addresses. So each sample records the ranges it reads; the next sample
+//! starts by reading all of them in one process_vm_readv, and serves its reads from that
+//! batch where it can. Reads the batch does not cover go to the process and are recorded for
+//! the next sample. The batch is only used between `begin` and `end`: reads outside (the
+//! checks a sampler makes before and after) always see the process as it is now.
+
+use std::cell::RefCell;
+
+use crate::memory::{Memory, ReadError};
+
+/// At most this many ranges (IOV_MAX is 1024) and bytes are read in one batch.
+const MAX_RANGES: usize = 1024;
+const MAX_BYTES: usize = 1 << 20;
+/// Ranges closer than this are read as one.
+const MERGE_GAP: u64 = 64;
+
+pub struct Prefetcher<'m, M: Memory> {
+    mem: &'m M,
+    state: RefCell<State>,
+}
+
+#[derive(Default)]
+struct State {
+    open: bool,
+    /// Ranges read since `begin`: the prediction for the next sample.
+    wanted: Vec<(u64, usize)>,
+    /// Ranges in the batch, sorted and disjoint: (address, offset in `data`, length).
+    batch: Vec<(u64, usize, usize)>,
+    data: Vec<u8>,
+}
+
+impl State {
+    /// The batch bytes for `[addr, addr + len)`, if one range covers them.
+    fn cached(&self, addr: u64, len: usize) -> Option<&[u8]> {
+        let i = self.batch.partition_point(|&(start, _, _)| start <= addr).checked_sub(1)?;
+        let (start, off, n) = self.batch[i];
+        let skip = usize::try_from(addr - start).ok()?;
+        (skip.checked_add(len)? <= n).then(|| &self.data[off + skip..off + skip + len])
+    }
+}
+
+impl<'m, M: Memory> Prefetcher<'m, M> {
+    pub fn new(mem: &'m M) -> Self {
+        Prefetcher { mem, state: RefCell::new(State::default()) }
+    }
+
+    /// Starts a sample: reads, in one batch, every range the previous sample read.
+    pub fn begin(&self) -> Result<(), ReadError> {
+        let mut st = self.state.borrow_mut();
+        let mut wanted = std::mem::take(&mut st.wanted);
+        wanted.sort_unstable();
+        let mut ranges: Vec<(u64, usize)> = Vec::new();
+        let mut total = 0;
+        for (addr, len) in wanted {
+            let end = addr.saturating_add(len as u64);
+            match ranges.last_mut() {
+                Some((start, n)) if addr <= *start + *n as u64 + MERGE_GAP => {
+                    let new_end = end.max(*start + *n as u64);
+                    total += (new_end - (*start + *n as u64)) as usize;
+                    *n = (new_end - *start) as usize;
+                }
+                _ => {
+                    if ranges.len() == MAX_RANGES {
+                        break;
+                    }
+                    ranges.push((addr, len));
+                    total += len;
+                }
+            }
+            if total > MAX_BYTES {
+                break;
+            }
+        }
+        st.data.resize(ranges.iter().map(|r| r.1).sum(), 0);
+        let st = &mut *st;
+        let filled = {
+            let mut parts: Vec<(u64, &mut [u8])> = Vec::with_capacity(ranges.len());
+            let mut rest = &mut st.data[..];
+            for &(addr, len) in &ranges {
+                let (head, tail) = rest.split_at_mut(len);
+                parts.push((addr, head));
+                rest = tail;
+            }
+            self.mem.read_many(&mut parts)?
+        };
+        st.batch.clear();
+        let mut off = 0;
+        for &(addr, len) in &ranges[..filled] {
+            st.batch.push((addr, off, len));
+            off += len;
+        }
+        st.open = true;
+        Ok(())
+    }
+
+    /// Ends a sample: later reads go to the process again.
+    pub fn end(&self) {
+        let mut st = self.state.borrow_mut();
+        st.open = false;
+        st.batch.clear();
+    }
+}
+
+impl<M: Memory> Memory for Prefetcher<'_, M> {
+    fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), ReadError> {
+        let mut st = self.state.borrow_mut();
+        if !st.open {
+            return self.mem.read(addr, buf);
+        }
+        st.wanted.push((addr, buf.len()));
+        if let Some(bytes) = st.cached(addr, buf.len()) {
+            buf.copy_from_slice(bytes);
+            return Ok(());
+        }
+        drop(st);
+        self.mem.read(addr, buf)
+    }
+
+    fn read_prefix(&self, addr: u64, buf: &mut [u8]) -> Result<usize, ReadError> {
+        let mut st = self.state.borrow_mut();
+        if st.open {
+            if let Some(bytes) = st.cached(addr, buf.len()) {
+                buf.copy_from_slice(bytes);
+                st.wanted.push((addr, buf.len()));
+                return Ok(buf.len());
+            }
+        }
+        drop(st);
+        let n = self.mem.read_prefix(addr, buf)?;
+        let mut st = self.state.borrow_mut();
+        if st.open {
+            st.wanted.push((addr, n));
+        }
+        Ok(n)
+    }
+
+    fn read_many(&self, parts: &mut [(u64, &mut [u8])]) -> Result<usize, ReadError> {
+        let st = self.state.borrow();
+        if !st.open {
+            drop(st);
+            return self.mem.read_many(parts);
+        }
+        drop(st);
+        // Serve what the batch has; read the rest in one more batch.
+        let mut missing: Vec<usize> = Vec::new();
+        {
+            let mut st = self.state.borrow_mut();
+            for (i, (addr, buf)) in parts.iter_mut().enumerate() {
+                st.wanted.push((*addr, buf.len()));
+                match st.cached(*addr, buf.len()) {
+                    Some(bytes) => buf.copy_from_slice(bytes),
+                    None => missing.push(i),
+                }
+            }
+        }
+        if missing.is_empty() {
+            return Ok(parts.len());
+        }
+        let mut rest: Vec<(u64, &mut [u8])> = Vec::with_capacity(missing.len());
+        let mut next = missing.iter().peekable();
+        for (i, (addr, buf)) in parts.iter_mut().enumerate() {
+            if next.peek() == Some(&&i) {
+                next.next();
+                rest.push((*addr, &mut **buf));
+            }
+        }
+        let got = self.mem.read_many(&mut rest)?;
+        // Parts are complete up to the first missing one the second batch did not fill.
+        Ok(missing.get(got).copied().unwrap_or(parts.len()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memory::FakeMemory;
+    use std::cell::Cell;
+
+    /// Counts the reads that reach the memory behind the prefetcher.
+    struct Counting {
+        mem: FakeMemory,
+        calls: Cell<usize>,
+    }
+
+    impl Memory for Counting {
+        fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), ReadError> {
+            self.calls.set(self.calls.get() + 1);
+            self.mem.read(addr, buf)
+        }
+        fn read_many(&self, parts: &mut [(u64, &mut [u8])]) -> Result<usize, ReadError> {
+            self.calls.set(self.calls.get() + 1);
+            self.mem.read_many(parts)
+        }
+    }
+
+    #[test]
+    fn the_second_sample_reads_in_one_batch() {
+        let mut mem = FakeMemory::default();
+        mem.write(0x1000, &[1; 256]);
+        mem.write(0x9000, &(0..=255).collect::<Vec<u8>>());
+        let counting = Counting { mem, calls: Cell::new(0) };
+        let p = Prefetcher::new(&counting);
+        let mut a = [0u8; 16];
+        let mut b = [0u8; 8];
+        for sample in 0..3 {
+            counting.calls.set(0);
+            p.begin().unwrap();
+            p.read(0x1000, &mut a).unwrap();
+            p.read(0x9010, &mut b).unwrap();
+            p.read(0x9018, &mut b).unwrap();
+            p.end();
+            assert_eq!(b, [24, 25, 26, 27, 28, 29, 30, 31]);
+            // First sample: nothing predicted (1 empty batch + 3 reads); then 1 batch only.
+            assert_eq!(counting.calls.get(), if sample == 0 { 4 } else { 1 }, "sample {sample}");
+        }
+        // Outside a sample, reads always go to the process.
+        counting.calls.set(0);
+        p.read(0x1000, &mut a).unwrap();
+        assert_eq!(counting.calls.get(), 1);
+    }
+
+    #[test]
+    fn sees_changes_made_between_samples() {
+        let mut mem = FakeMemory::default();
+        mem.write(0x1000, &[1; 64]);
+        let p = Prefetcher::new(&mem);
+        let mut x = [0u8; 4];
+        p.begin().unwrap();
+        p.read(0x1000, &mut x).unwrap();
+        p.end();
+        drop(p);
+        mem.patch(0x1000, &[7, 7, 7, 7]);
+        let p = Prefetcher::new(&mem);
+        p.begin().unwrap();
+        p.read(0x1000, &mut x).unwrap();
+        assert_eq!(x, [7; 4]);
+    }
+
+    #[test]
+    fn ranges_that_vanished_are_read_again_and_fail_cleanly() {
+        let mut mem = FakeMemory::default();
+        mem.write(0x1000, &[1; 64]);
+        let p = Prefetcher::new(&mem);
+        let mut x = [0u8; 4];
+        p.begin().unwrap();
+        p.read(0x1000, &mut x).unwrap();
+        assert!(p.read(0x5000, &mut x).is_err());
+        p.end();
+        p.begin().unwrap();
+        assert!(p.read(0x5000, &mut x).is_err());
+        p.read(0x1000, &mut x).unwrap();
+        let mut parts_a = [0u8; 4];
+        let mut parts_b = [0u8; 4];
+        let mut parts: Vec<(u64, &mut [u8])> = vec![(0x1000, &mut parts_a), (0x1010, &mut parts_b)];
+        assert_eq!(p.read_many(&mut parts).unwrap(), 2);
+    }
+}
