@@ -50,6 +50,8 @@ pub struct Tracee {
     threads: BTreeMap<i32, State>,
     /// Set once the leader's exit (or exec) has been seen.
     ended: Option<Ended>,
+    /// Resuming a thread detaches it (for a single look such as `-d`).
+    detach_on_resume: bool,
 }
 
 /// What happened to a thread asked to stop.
@@ -68,14 +70,21 @@ impl Tracee {
         }
         let mut threads = BTreeMap::new();
         threads.insert(pid, State::Running);
-        Ok(Tracee { pid, options, threads, ended: None })
+        Ok(Tracee {
+            pid,
+            options,
+            threads,
+            ended: None,
+            detach_on_resume: false,
+        })
     }
 
     /// Takes over a child that stopped after PTRACE_TRACEME + exec: detaches the old-style
     /// attachment and seizes it, so that PTRACE_INTERRUPT works (man 2 ptrace: it requires
     /// PTRACE_SEIZE).
     pub fn adopt(pid: i32, options: u64) -> Result<Tracee> {
-        ptrace::detach(pid, 0).map_err(|e| Error::Fatal(format!("Failed to detach PID {pid}: {e}")))?;
+        ptrace::detach(pid, 0)
+            .map_err(|e| Error::Fatal(format!("Failed to detach PID {pid}: {e}")))?;
         Tracee::seize(pid, options)
     }
 
@@ -124,8 +133,24 @@ impl Tracee {
         for _ in 0..4 {
             let tids = proc::tasks(self.pid).map_err(|_| Error::TargetGone)?;
             let new = tids.iter().any(|t| !self.threads.contains_key(t));
+            // Interrupt them all first, then collect the stops: one round of latency.
+            let mut asked = Vec::with_capacity(tids.len());
             for tid in tids {
-                self.stop(tid)?;
+                if self.ensure(tid) && self.threads[&tid] == State::Running {
+                    match ptrace::interrupt(tid) {
+                        Ok(()) => asked.push(tid),
+                        Err(_) => self.forget(tid, None)?,
+                    }
+                }
+            }
+            for tid in asked {
+                match wait_stop(tid) {
+                    Stop::Stopped(state) => {
+                        self.threads.insert(tid, state);
+                    }
+                    Stop::Gone(status) => self.forget(tid, Some(status))?,
+                    Stop::Late => {}
+                }
             }
             if !new {
                 break;
@@ -134,11 +159,26 @@ impl Tracee {
         Ok(())
     }
 
+    /// From now on, resuming a thread detaches it: for a single look at the process, this
+    /// saves stopping every thread again just to detach it.
+    pub fn detach_on_resume(&mut self) {
+        self.detach_on_resume = true;
+    }
+
     /// Resumes a stopped thread, handing back any signal it was about to receive.
     pub fn resume(&mut self, tid: i32) {
+        if let (true, Some(&State::Stopped { pending, .. })) =
+            (self.detach_on_resume, self.threads.get(&tid))
+        {
+            let _ = ptrace::detach(tid, pending);
+            self.threads.remove(&tid);
+            return;
+        }
         let resumed = match self.threads.get(&tid) {
             None | Some(State::Running) => return,
-            Some(State::Stopped { group_stop: true, .. }) => ptrace::listen(tid),
+            Some(State::Stopped {
+                group_stop: true, ..
+            }) => ptrace::listen(tid),
             Some(&State::Stopped { pending, .. }) => ptrace::cont(tid, pending),
         };
         match resumed {
@@ -171,11 +211,20 @@ impl Tracee {
                 continue;
             }
             match status {
-                WaitStatus::Stopped { event: PTRACE_EVENT_EXEC, .. } => {
+                WaitStatus::Stopped {
+                    event: PTRACE_EVENT_EXEC,
+                    ..
+                } => {
                     // exec() ended every other thread; the one that called it now has the
                     // process's id (man 2 ptrace, "execve(2) under ptrace").
                     self.threads.clear();
-                    self.threads.insert(self.pid, State::Stopped { pending: 0, group_stop: false });
+                    self.threads.insert(
+                        self.pid,
+                        State::Stopped {
+                            pending: 0,
+                            group_stop: false,
+                        },
+                    );
                     return Ok(Some(Ended::Exec));
                 }
                 WaitStatus::Stopped { signal, event } => {
@@ -198,8 +247,10 @@ impl Tracee {
     fn forget(&mut self, tid: i32, status: Option<WaitStatus>) -> Result<()> {
         self.threads.remove(&tid);
         let leader_gone = tid == self.pid
-            && (matches!(status, Some(WaitStatus::Exited(_) | WaitStatus::Signaled(_)))
-                || !std::path::Path::new(&format!("/proc/{}", self.pid)).exists());
+            && (matches!(
+                status,
+                Some(WaitStatus::Exited(_) | WaitStatus::Signaled(_))
+            ) || !std::path::Path::new(&format!("/proc/{}", self.pid)).exists());
         if leader_gone {
             self.threads.clear();
             self.ended = Some(status.map_or(Ended::Exited(None), ended));
@@ -259,12 +310,24 @@ fn wait_stop(tid: i32) -> Stop {
 
 /// Sorts a ptrace-stop into interrupt-stop, group-stop or signal-delivery-stop.
 fn classify(signal: i32, event: i32) -> State {
-    let job_control = matches!(signal, libc::SIGSTOP | libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU);
+    let job_control = matches!(
+        signal,
+        libc::SIGSTOP | libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU
+    );
     match event {
-        PTRACE_EVENT_STOP => State::Stopped { pending: 0, group_stop: job_control },
-        0 => State::Stopped { pending: signal, group_stop: false },
+        PTRACE_EVENT_STOP => State::Stopped {
+            pending: 0,
+            group_stop: job_control,
+        },
+        0 => State::Stopped {
+            pending: signal,
+            group_stop: false,
+        },
         // Other events (exec, exit) carry no signal to hand back.
-        _ => State::Stopped { pending: 0, group_stop: false },
+        _ => State::Stopped {
+            pending: 0,
+            group_stop: false,
+        },
     }
 }
 
@@ -274,10 +337,25 @@ mod tests {
 
     #[test]
     fn classifies_stops() {
-        let interrupt = State::Stopped { pending: 0, group_stop: false };
+        let interrupt = State::Stopped {
+            pending: 0,
+            group_stop: false,
+        };
         assert_eq!(classify(libc::SIGTRAP, PTRACE_EVENT_STOP), interrupt);
-        assert_eq!(classify(libc::SIGTSTP, PTRACE_EVENT_STOP), State::Stopped { pending: 0, group_stop: true });
-        assert_eq!(classify(libc::SIGUSR1, 0), State::Stopped { pending: libc::SIGUSR1, group_stop: false });
+        assert_eq!(
+            classify(libc::SIGTSTP, PTRACE_EVENT_STOP),
+            State::Stopped {
+                pending: 0,
+                group_stop: true
+            }
+        );
+        assert_eq!(
+            classify(libc::SIGUSR1, 0),
+            State::Stopped {
+                pending: libc::SIGUSR1,
+                group_stop: false
+            }
+        );
         assert_eq!(classify(libc::SIGTRAP, PTRACE_EVENT_EXEC), interrupt);
     }
 }

@@ -96,7 +96,9 @@ fn parse_seconds(v: &OsString, option: &str) -> Result<f64> {
     let s = v.to_string_lossy();
     match s.trim().parse::<f64>() {
         Ok(x) if x.is_finite() && x.abs() < 1e9 => Ok(x),
-        _ => Err(Error::Fatal(format!("Error: failed to parse \"{s}\" as a number of seconds for {option}"))),
+        _ => Err(Error::Fatal(format!(
+            "Error: failed to parse \"{s}\" as a number of seconds for {option}"
+        ))),
     }
 }
 
@@ -109,7 +111,10 @@ fn parse_abi(v: &OsString) -> Result<(u8, u8)> {
 
 /// The ABI numbers `--abi` accepts and `--version` lists.
 pub fn abi_list() -> String {
-    let abis: Vec<String> = layout::VERSIONS.iter().map(|(a, b)| format!("{a}{b}")).collect();
+    let abis: Vec<String> = layout::VERSIONS
+        .iter()
+        .map(|(a, b)| format!("{a}{b}"))
+        .collect();
     abis.join(" ")
 }
 
@@ -137,11 +142,15 @@ pub fn parse(argv: impl IntoIterator<Item = OsString>) -> Result<Parsed> {
     while let Some(arg) = parser.next().map_err(lex)? {
         match arg {
             Short('p') | Long("pid") => pid = Some(parse_pid(&parser.value().map_err(lex)?)?),
-            Short('s') | Long("seconds") => args.seconds = parse_seconds(&parser.value().map_err(lex)?, "-s/--seconds")?,
+            Short('s') | Long("seconds") => {
+                args.seconds = parse_seconds(&parser.value().map_err(lex)?, "-s/--seconds")?
+            }
             Short('r') | Long("rate") => {
                 let rate = parse_seconds(&parser.value().map_err(lex)?, "-r/--rate")?;
                 if rate < 0.0 {
-                    return Err(Error::Fatal(format!("Error: -r/--rate must not be negative (got {rate})")));
+                    return Err(Error::Fatal(format!(
+                        "Error: -r/--rate must not be negative (got {rate})"
+                    )));
                 }
                 args.rate = rate;
             }
@@ -165,12 +174,25 @@ pub fn parse(argv: impl IntoIterator<Item = OsString>) -> Result<Parsed> {
         }
     }
     args.target = match (trace, pid) {
-        (Some(_), _) if args.dump => return Err(Error::fatal("Options -t and -d are not mutually compatible.")),
-        (Some(_), Some(_)) => return Err(Error::fatal("Options -t and -p are not mutually compatible.")),
-        (Some(cmd), None) if cmd.is_empty() => return Err(usage("Option -t requires a command to run.")),
+        (Some(_), _) if args.dump => {
+            return Err(Error::fatal(
+                "Options -t and -d are not mutually compatible.",
+            ))
+        }
+        (Some(_), Some(_)) => {
+            return Err(Error::fatal(
+                "Options -t and -p are not mutually compatible.",
+            ))
+        }
+        (Some(cmd), None) if cmd.is_empty() => {
+            return Err(usage("Option -t requires a command to run."))
+        }
         (Some(cmd), None) => {
             if !positional.is_empty() {
-                return Err(usage(format!("unexpected argument {:?} before -t", positional[0])));
+                return Err(usage(format!(
+                    "unexpected argument {:?} before -t",
+                    positional[0]
+                )));
             }
             args.seconds = -1.0;
             Target::Trace(cmd)
@@ -205,8 +227,16 @@ pub fn version_line() -> String {
         Some(h) if !h.is_empty() => format!(" (commit {h})"),
         _ => String::new(),
     };
-    let os = if cfg!(target_env = "musl") { "linux-musl" } else { "linux-gnu" };
-    format!("pyflame {}{commit} {os} {}", env!("CARGO_PKG_VERSION"), std::env::consts::ARCH)
+    let os = if cfg!(target_env = "musl") {
+        "linux-musl"
+    } else {
+        "linux-gnu"
+    };
+    format!(
+        "pyflame {}{commit} {os} {}",
+        env!("CARGO_PKG_VERSION"),
+        std::env::consts::ARCH
+    )
 }
 
 #[cfg(test)]

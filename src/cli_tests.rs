@@ -33,19 +33,41 @@ fn defaults_match_the_original() {
 
 #[test]
 fn every_option_in_every_spelling() {
-    let a = run(&["--pid=7", "-s", "2.5", "--rate=0.001", "-o", "out.txt", "-x", "-n", "--threads", "--flamechart"]);
+    let a = run(&[
+        "--pid=7",
+        "-s",
+        "2.5",
+        "--rate=0.001",
+        "-o",
+        "out.txt",
+        "-x",
+        "-n",
+        "--threads",
+        "--flamechart",
+    ]);
     assert_eq!(a.target, Target::Pid(7));
     assert_eq!(a.seconds, 2.5);
     assert_eq!(a.rate, 0.001);
     assert_eq!(a.output, Some(PathBuf::from("out.txt")));
     assert!(a.exclude_idle && a.no_line_numbers && a.threads && a.flamechart);
-    let b = run(&["-xn", "-p7", "--seconds", "-1", "--output=f", "--exclude-idle", "--no-line-numbers"]);
+    let b = run(&[
+        "-xn",
+        "-p7",
+        "--seconds",
+        "-1",
+        "--output=f",
+        "--exclude-idle",
+        "--no-line-numbers",
+    ]);
     assert_eq!(b.duration(), None);
     assert_eq!(b.output, Some(PathBuf::from("f")));
     // -d implies --threads; options may follow the PID (GNU permutation).
     let d = run(&["-p", "9", "--dump"]);
     assert!(d.dump && d.threads);
-    assert_eq!(run(&["-s", "0", "-p", "1"]).duration(), Some(Duration::ZERO));
+    assert_eq!(
+        run(&["-s", "0", "-p", "1"]).duration(),
+        Some(Duration::ZERO)
+    );
 }
 
 #[test]
@@ -54,31 +76,49 @@ fn abi_values() {
     assert_eq!(run(&["--abi=36", "-p", "1"]).abi, Some((3, 6)));
     assert_eq!(run(&["--abi", "313", "-p", "1"]).abi, Some((3, 13)));
     assert_eq!(run(&["--abi", "3.10", "-p", "1"]).abi, Some((3, 10)));
-    assert_eq!(message(&["--abi", "99", "-p", "1"]), "Unknown or unsupported ABI version: 99");
-    assert_eq!(message(&["--abi=foo", "-p", "1"]), "Unknown or unsupported ABI version: foo");
-    assert_eq!(message(&["--abi", "3.3", "-p", "1"]), "Unknown or unsupported ABI version: 3.3");
+    assert_eq!(
+        message(&["--abi", "99", "-p", "1"]),
+        "Unknown or unsupported ABI version: 99"
+    );
+    assert_eq!(
+        message(&["--abi=foo", "-p", "1"]),
+        "Unknown or unsupported ABI version: foo"
+    );
+    assert_eq!(
+        message(&["--abi", "3.3", "-p", "1"]),
+        "Unknown or unsupported ABI version: 3.3"
+    );
 }
 
 #[test]
 fn bad_pids_are_errors_not_guesses() {
     for bad in ["12x", "-1", "0", "abc", "", "99999999999"] {
         let m = message(&["-p", bad]);
-        assert!(m.starts_with(&format!("Error: failed to parse \"{bad}\" as a PID")), "{m}");
+        assert!(
+            m.starts_with(&format!("Error: failed to parse \"{bad}\" as a PID")),
+            "{m}"
+        );
     }
     assert!(message(&["12x"]).contains("failed to parse \"12x\" as a PID"));
 }
 
 #[test]
 fn bad_numbers_name_the_option() {
-    assert!(message(&["-r", "abc", "-p", "1"]).contains("\"abc\" as a number of seconds for -r/--rate"));
-    assert!(message(&["-s", "x", "-p", "1"]).contains("\"x\" as a number of seconds for -s/--seconds"));
+    assert!(
+        message(&["-r", "abc", "-p", "1"]).contains("\"abc\" as a number of seconds for -r/--rate")
+    );
+    assert!(
+        message(&["-s", "x", "-p", "1"]).contains("\"x\" as a number of seconds for -s/--seconds")
+    );
     assert!(message(&["-s", "nan", "-p", "1"]).contains("-s/--seconds"));
     assert!(message(&["-r", "-0.5", "-p", "1"]).contains("must not be negative"));
 }
 
 #[test]
 fn unknown_options_are_usage_errors() {
-    assert!(matches!(parse_str(&["--bogus", "-p", "1"]), Err(Error::Usage(m)) if m.contains("--bogus")));
+    assert!(
+        matches!(parse_str(&["--bogus", "-p", "1"]), Err(Error::Usage(m)) if m.contains("--bogus"))
+    );
     assert!(matches!(parse_str(&["-q", "-p", "1"]), Err(Error::Usage(m)) if m.contains("-q")));
     assert!(matches!(parse_str(&["-p"]), Err(Error::Usage(_))));
     assert!(matches!(parse_str(&[]), Err(Error::Usage(m)) if m.is_empty()));
@@ -89,12 +129,21 @@ fn unknown_options_are_usage_errors() {
 #[test]
 fn trace_takes_the_rest_of_the_line() {
     let a = run(&["-o", "x", "-t", "python3", "-p", "-d", "--bogus"]);
-    let want: Vec<OsString> = ["python3", "-p", "-d", "--bogus"].iter().map(OsString::from).collect();
+    let want: Vec<OsString> = ["python3", "-p", "-d", "--bogus"]
+        .iter()
+        .map(OsString::from)
+        .collect();
     assert_eq!(a.target, Target::Trace(want));
     assert_eq!(a.duration(), None, "-t samples until the command exits");
     assert_eq!(run(&["-s", "5", "-t", "x"]).duration(), None);
-    assert_eq!(message(&["-d", "-t", "python3"]), "Options -t and -d are not mutually compatible.");
-    assert_eq!(message(&["-p", "1", "-t", "python3"]), "Options -t and -p are not mutually compatible.");
+    assert_eq!(
+        message(&["-d", "-t", "python3"]),
+        "Options -t and -d are not mutually compatible."
+    );
+    assert_eq!(
+        message(&["-p", "1", "-t", "python3"]),
+        "Options -t and -p are not mutually compatible."
+    );
     assert_eq!(message(&["-t"]), "Option -t requires a command to run.");
 }
 

@@ -70,7 +70,10 @@ pub struct RemoteMemory {
 
 impl RemoteMemory {
     pub fn new(pid: i32) -> RemoteMemory {
-        RemoteMemory { pid, fallback: OnceCell::new() }
+        RemoteMemory {
+            pid,
+            fallback: OnceCell::new(),
+        }
     }
 
     fn read_some(&self, addr: u64, buf: &mut [u8]) -> Result<usize, ReadError> {
@@ -97,12 +100,21 @@ impl RemoteMemory {
         }
     }
 
-    fn read_file(&self, file: &Result<File, String>, addr: u64, buf: &mut [u8]) -> Result<usize, ReadError> {
-        let file = file.as_ref().map_err(|why| ReadError::Denied(why.clone()))?;
+    fn read_file(
+        &self,
+        file: &Result<File, String>,
+        addr: u64,
+        buf: &mut [u8],
+    ) -> Result<usize, ReadError> {
+        let file = file
+            .as_ref()
+            .map_err(|why| ReadError::Denied(why.clone()))?;
         match file.read_at(buf, addr) {
             Ok(n) => Ok(n),
             Err(e) if e.raw_os_error() == Some(libc::ESRCH) => Err(ReadError::Gone),
-            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => Err(ReadError::Denied(e.to_string())),
+            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+                Err(ReadError::Denied(e.to_string()))
+            }
             Err(_) => Ok(0),
         }
     }
@@ -117,13 +129,19 @@ impl Memory for RemoteMemory {
     fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), ReadError> {
         match self.read_some(addr, buf)? {
             n if n == buf.len() => Ok(()),
-            _ => Err(ReadError::Fault { addr, len: buf.len() }),
+            _ => Err(ReadError::Fault {
+                addr,
+                len: buf.len(),
+            }),
         }
     }
 
     fn read_prefix(&self, addr: u64, buf: &mut [u8]) -> Result<usize, ReadError> {
         match self.read_some(addr, buf)? {
-            0 if !buf.is_empty() => Err(ReadError::Fault { addr, len: buf.len() }),
+            0 if !buf.is_empty() => Err(ReadError::Fault {
+                addr,
+                len: buf.len(),
+            }),
             n => Ok(n),
         }
     }
@@ -167,7 +185,11 @@ impl Prefetched {
     pub fn read(mem: &impl Memory, addrs: &[u64], len: usize) -> Result<Prefetched, ReadError> {
         let mut data = vec![0u8; addrs.len() * len];
         let filled = {
-            let mut parts: Vec<(u64, &mut [u8])> = addrs.iter().copied().zip(data.chunks_mut(len.max(1))).collect();
+            let mut parts: Vec<(u64, &mut [u8])> = addrs
+                .iter()
+                .copied()
+                .zip(data.chunks_mut(len.max(1)))
+                .collect();
             mem.read_many(&mut parts)?
         };
         let mut index: Vec<(u64, usize)> = addrs[..filled].iter().copied().zip(0..).collect();
@@ -197,7 +219,11 @@ impl FakeMemory {
 
     /// Overwrites bytes inside an already written region.
     pub fn patch(&mut self, addr: u64, bytes: &[u8]) {
-        let (&start, region) = self.regions.range_mut(..=addr).next_back().expect("patch inside a region");
+        let (&start, region) = self
+            .regions
+            .range_mut(..=addr)
+            .next_back()
+            .expect("patch inside a region");
         let off = (addr - start) as usize;
         region[off..off + bytes.len()].copy_from_slice(bytes);
     }
@@ -211,7 +237,10 @@ impl FakeMemory {
 #[cfg(test)]
 impl Memory for FakeMemory {
     fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), ReadError> {
-        let fault = ReadError::Fault { addr, len: buf.len() };
+        let fault = ReadError::Fault {
+            addr,
+            len: buf.len(),
+        };
         let (start, bytes) = self.region(addr).ok_or(fault.clone())?;
         let off = (addr - start) as usize;
         let src = bytes.get(off..off + buf.len()).ok_or(fault)?;
@@ -220,7 +249,10 @@ impl Memory for FakeMemory {
     }
 
     fn read_prefix(&self, addr: u64, buf: &mut [u8]) -> Result<usize, ReadError> {
-        let (start, bytes) = self.region(addr).ok_or(ReadError::Fault { addr, len: buf.len() })?;
+        let (start, bytes) = self.region(addr).ok_or(ReadError::Fault {
+            addr,
+            len: buf.len(),
+        })?;
         let off = (addr - start) as usize;
         let n = buf.len().min(bytes.len() - off);
         buf[..n].copy_from_slice(&bytes[off..off + n]);
@@ -240,7 +272,10 @@ mod tests {
         mem.read(secret.as_ptr() as u64, &mut buf).unwrap();
         assert_eq!(buf, secret);
         let mut big = [0u8; 16];
-        assert_eq!(mem.read(8, &mut big), Err(ReadError::Fault { addr: 8, len: 16 }));
+        assert_eq!(
+            mem.read(8, &mut big),
+            Err(ReadError::Fault { addr: 8, len: 16 })
+        );
     }
 
     #[test]

@@ -40,11 +40,18 @@ pub fn errno_text(err: &io::Error) -> String {
 }
 
 /// Explains EPERM from PTRACE_SEIZE, most specific cause first.
-pub fn eperm_cause(target: Option<&proc::Status>, euid: u32, cap_eff: u64, yama: Option<u32>) -> String {
+pub fn eperm_cause(
+    target: Option<&proc::Status>,
+    euid: u32,
+    cap_eff: u64,
+    yama: Option<u32>,
+) -> String {
     let has_cap = cap_eff & (1 << CAP_SYS_PTRACE) != 0;
     if let Some(t) = target {
         if t.tracer_pid != 0 {
-            let who = proc::status(t.tracer_pid).map(|s| s.name).unwrap_or_default();
+            let who = proc::status(t.tracer_pid)
+                .map(|s| s.name)
+                .unwrap_or_default();
             return format!(
                 "it is already traced by PID {} {who}(TracerPid); a process can have only one tracer: detach that debugger or profiler first",
                 t.tracer_pid
@@ -81,7 +88,11 @@ mod tests {
     use super::*;
 
     fn status(tracer: i32, uid: u32) -> proc::Status {
-        proc::Status { tracer_pid: tracer, uids: vec![uid, uid, uid, uid], ..Default::default() }
+        proc::Status {
+            tracer_pid: tracer,
+            uids: vec![uid, uid, uid, uid],
+            ..Default::default()
+        }
     }
 
     const ALL_CAPS: u64 = 0x1ff_ffff_ffff;
@@ -92,14 +103,22 @@ mod tests {
         assert!(traced.contains("already traced by PID 4242"), "{traced}");
 
         let other_user = eperm_cause(Some(&status(0, 0)), 65534, 0, Some(0));
-        assert!(other_user.contains("uid 65534") && other_user.contains("CAP_SYS_PTRACE"), "{other_user}");
+        assert!(
+            other_user.contains("uid 65534") && other_user.contains("CAP_SYS_PTRACE"),
+            "{other_user}"
+        );
 
         let yama1 = eperm_cause(Some(&status(0, 1000)), 1000, 0, Some(1));
         assert!(yama1.contains("ptrace_scope is 1"), "{yama1}");
         let yama3 = eperm_cause(Some(&status(0, 0)), 0, ALL_CAPS, Some(3));
         assert!(yama3.contains("ptrace_scope is 3"), "{yama3}");
 
-        let container = eperm_cause(Some(&status(0, 0)), 0, ALL_CAPS & !(1 << CAP_SYS_PTRACE), None);
+        let container = eperm_cause(
+            Some(&status(0, 0)),
+            0,
+            ALL_CAPS & !(1 << CAP_SYS_PTRACE),
+            None,
+        );
         assert!(container.contains("--cap-add SYS_PTRACE"), "{container}");
 
         let unknown = eperm_cause(None, 0, ALL_CAPS, None);

@@ -5,8 +5,10 @@
 //! objects at the same addresses. So each sample records the ranges it reads; the next sample
 //! starts by reading all of them in one process_vm_readv, and serves its reads from that
 //! batch where it can. Reads the batch does not cover go to the process and are recorded for
-//! the next sample. The batch is only used between `begin` and `end`: reads outside (the
-//! checks a sampler makes before and after) always see the process as it is now.
+//! the next sample; such a miss reads the whole page around it, which usually holds the next
+//! frame too (3.11+ frames sit side by side on the thread's data stack) or objects allocated
+//! with the last. The batch is only used between `begin` and `end`: reads outside (the checks
+//! a sampler makes before and after) always see the process as it is now.
 
 use std::cell::RefCell;
 
@@ -17,6 +19,9 @@ const MAX_RANGES: usize = 1024;
 const MAX_BYTES: usize = 1 << 20;
 /// Ranges closer than this are read as one.
 const MERGE_GAP: u64 = 64;
+/// A miss reads the whole page around it, at most this many times per sample.
+const PAGE: u64 = 4096;
+const MAX_PAGES: usize = 256;
 
 pub struct Prefetcher<'m, M: Memory> {
     mem: &'m M,
@@ -31,21 +36,53 @@ struct State {
     /// Ranges in the batch, sorted and disjoint: (address, offset in `data`, length).
     batch: Vec<(u64, usize, usize)>,
     data: Vec<u8>,
+    /// Whole pages read on a miss during this sample, sorted by address.
+    pages: Vec<(u64, Box<[u8]>)>,
 }
 
 impl State {
-    /// The batch bytes for `[addr, addr + len)`, if one range covers them.
+    /// The bytes for `[addr, addr + len)`, if one range of the batch or one page covers them.
     fn cached(&self, addr: u64, len: usize) -> Option<&[u8]> {
-        let i = self.batch.partition_point(|&(start, _, _)| start <= addr).checked_sub(1)?;
-        let (start, off, n) = self.batch[i];
-        let skip = usize::try_from(addr - start).ok()?;
-        (skip.checked_add(len)? <= n).then(|| &self.data[off + skip..off + skip + len])
+        let in_batch = || {
+            let i = self
+                .batch
+                .partition_point(|&(start, _, _)| start <= addr)
+                .checked_sub(1)?;
+            let (start, off, n) = self.batch[i];
+            let skip = usize::try_from(addr - start).ok()?;
+            (skip.checked_add(len)? <= n).then(|| &self.data[off + skip..off + skip + len])
+        };
+        in_batch().or_else(|| {
+            let page = addr & !(PAGE - 1);
+            let i = self.pages.binary_search_by_key(&page, |p| p.0).ok()?;
+            let skip = (addr - page) as usize;
+            self.pages[i].1.get(skip..skip.checked_add(len)?)
+        })
+    }
+
+    /// Reads the page holding `[addr, addr + len)` into the cache, if the range is inside one
+    /// page and the page can be read.
+    fn load_page(&mut self, mem: &impl Memory, addr: u64, len: usize) -> bool {
+        let page = addr & !(PAGE - 1);
+        if self.pages.len() >= MAX_PAGES || addr.saturating_add(len as u64) > page + PAGE {
+            return false;
+        }
+        let mut bytes = vec![0u8; PAGE as usize].into_boxed_slice();
+        if mem.read(page, &mut bytes).is_err() {
+            return false;
+        }
+        let at = self.pages.partition_point(|p| p.0 < page);
+        self.pages.insert(at, (page, bytes));
+        true
     }
 }
 
 impl<'m, M: Memory> Prefetcher<'m, M> {
     pub fn new(mem: &'m M) -> Self {
-        Prefetcher { mem, state: RefCell::new(State::default()) }
+        Prefetcher {
+            mem,
+            state: RefCell::new(State::default()),
+        }
     }
 
     /// Starts a sample: reads, in one batch, every range the previous sample read.
@@ -102,6 +139,7 @@ impl<'m, M: Memory> Prefetcher<'m, M> {
         let mut st = self.state.borrow_mut();
         st.open = false;
         st.batch.clear();
+        st.pages.clear();
     }
 }
 
@@ -112,22 +150,30 @@ impl<M: Memory> Memory for Prefetcher<'_, M> {
             return self.mem.read(addr, buf);
         }
         st.wanted.push((addr, buf.len()));
-        if let Some(bytes) = st.cached(addr, buf.len()) {
-            buf.copy_from_slice(bytes);
-            return Ok(());
+        if st.cached(addr, buf.len()).is_none() {
+            st.load_page(self.mem, addr, buf.len());
         }
-        drop(st);
-        self.mem.read(addr, buf)
+        match st.cached(addr, buf.len()) {
+            Some(bytes) => {
+                buf.copy_from_slice(bytes);
+                Ok(())
+            }
+            None => {
+                drop(st);
+                self.mem.read(addr, buf)
+            }
+        }
     }
 
     fn read_prefix(&self, addr: u64, buf: &mut [u8]) -> Result<usize, ReadError> {
         let mut st = self.state.borrow_mut();
-        if st.open {
-            if let Some(bytes) = st.cached(addr, buf.len()) {
-                buf.copy_from_slice(bytes);
-                st.wanted.push((addr, buf.len()));
-                return Ok(buf.len());
-            }
+        if st.open && st.cached(addr, buf.len()).is_none() {
+            st.load_page(self.mem, addr, buf.len());
+        }
+        if let (true, Some(bytes)) = (st.open, st.cached(addr, buf.len())) {
+            buf.copy_from_slice(bytes);
+            st.wanted.push((addr, buf.len()));
+            return Ok(buf.len());
         }
         drop(st);
         let n = self.mem.read_prefix(addr, buf)?;
@@ -200,9 +246,12 @@ mod tests {
     #[test]
     fn the_second_sample_reads_in_one_batch() {
         let mut mem = FakeMemory::default();
-        mem.write(0x1000, &[1; 256]);
-        mem.write(0x9000, &(0..=255).collect::<Vec<u8>>());
-        let counting = Counting { mem, calls: Cell::new(0) };
+        mem.write(0x1000, &[1; 4096]);
+        mem.write(0x9000, &(0..4096u32).map(|i| i as u8).collect::<Vec<u8>>());
+        let counting = Counting {
+            mem,
+            calls: Cell::new(0),
+        };
         let p = Prefetcher::new(&counting);
         let mut a = [0u8; 16];
         let mut b = [0u8; 8];
@@ -214,13 +263,41 @@ mod tests {
             p.read(0x9018, &mut b).unwrap();
             p.end();
             assert_eq!(b, [24, 25, 26, 27, 28, 29, 30, 31]);
-            // First sample: nothing predicted (1 empty batch + 3 reads); then 1 batch only.
-            assert_eq!(counting.calls.get(), if sample == 0 { 4 } else { 1 }, "sample {sample}");
+            // First sample: nothing predicted (an empty batch, then a page per miss: two);
+            // later samples: one batch.
+            assert_eq!(
+                counting.calls.get(),
+                if sample == 0 { 3 } else { 1 },
+                "sample {sample}"
+            );
         }
         // Outside a sample, reads always go to the process.
         counting.calls.set(0);
         p.read(0x1000, &mut a).unwrap();
         assert_eq!(counting.calls.get(), 1);
+    }
+
+    #[test]
+    fn a_miss_reads_its_whole_page() {
+        let mut mem = FakeMemory::default();
+        mem.write(0x4000, &(0..4096u32).map(|i| i as u8).collect::<Vec<u8>>());
+        let counting = Counting {
+            mem,
+            calls: Cell::new(0),
+        };
+        let p = Prefetcher::new(&counting);
+        p.begin().unwrap();
+        let mut x = [0u8; 8];
+        for at in [0x4ff0u64, 0x4010, 0x4800] {
+            p.read(at, &mut x).unwrap();
+            assert_eq!(x[0], at as u8);
+        }
+        // The empty batch, then one page read for all three.
+        assert_eq!(counting.calls.get(), 2);
+        // A range across two pages is read as it is.
+        let mut y = [0u8; 32];
+        assert!(p.read(0x4ff0, &mut y).is_err());
+        p.end();
     }
 
     #[test]

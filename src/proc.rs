@@ -69,7 +69,9 @@ pub fn parse_maps(text: &str) -> Vec<Mapping> {
 }
 
 pub fn maps(pid: i32) -> io::Result<Vec<Mapping>> {
-    Ok(parse_maps(&fs::read_to_string(format!("/proc/{pid}/maps"))?))
+    Ok(parse_maps(&fs::read_to_string(format!(
+        "/proc/{pid}/maps"
+    ))?))
 }
 
 /// The thread ids of a process (/proc/PID/task).
@@ -96,13 +98,25 @@ pub struct Status {
 pub fn parse_status(text: &str) -> Status {
     let mut s = Status::default();
     for line in text.lines() {
-        let Some((key, value)) = line.split_once(':') else { continue };
+        let Some((key, value)) = line.split_once(':') else {
+            continue;
+        };
         let value = value.trim();
-                match key {
+        match key {
             "Name" => s.name = value.to_string(),
             "TracerPid" => s.tracer_pid = value.parse().unwrap_or(0),
-            "Uid" => s.uids = value.split_whitespace().filter_map(|v| v.parse().ok()).collect(),
-            "NSpid" => s.nspid = value.split_whitespace().filter_map(|v| v.parse().ok()).collect(),
+            "Uid" => {
+                s.uids = value
+                    .split_whitespace()
+                    .filter_map(|v| v.parse().ok())
+                    .collect()
+            }
+            "NSpid" => {
+                s.nspid = value
+                    .split_whitespace()
+                    .filter_map(|v| v.parse().ok())
+                    .collect()
+            }
             "CapEff" => s.cap_eff = u64::from_str_radix(value, 16).unwrap_or(0),
             _ => {}
         }
@@ -111,7 +125,9 @@ pub fn parse_status(text: &str) -> Status {
 }
 
 pub fn status(pid: i32) -> io::Result<Status> {
-    Ok(parse_status(&fs::read_to_string(format!("/proc/{pid}/status"))?))
+    Ok(parse_status(&fs::read_to_string(format!(
+        "/proc/{pid}/status"
+    ))?))
 }
 
 /// The one-letter scheduler state of a thread (R, S, D, T, t, Z, X ...), from
@@ -150,7 +166,11 @@ pub fn cmdline(pid: i32) -> io::Result<String> {
 
 /// kernel.yama.ptrace_scope, if the Yama LSM is present.
 pub fn yama_ptrace_scope() -> Option<u32> {
-    fs::read_to_string("/proc/sys/kernel/yama/ptrace_scope").ok()?.trim().parse().ok()
+    fs::read_to_string("/proc/sys/kernel/yama/ptrace_scope")
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 #[cfg(test)]
@@ -209,6 +229,9 @@ garbage line
         assert!(tasks(pid).unwrap().contains(&pid));
         assert!(thread_state(pid, pid).is_some());
         assert_eq!(status(pid).unwrap().nspid.last().copied(), Some(pid));
-        assert_eq!(in_root(7, "/usr/lib/x.so"), PathBuf::from("/proc/7/root/usr/lib/x.so"));
+        assert_eq!(
+            in_root(7, "/usr/lib/x.so"),
+            PathBuf::from("/proc/7/root/usr/lib/x.so")
+        );
     }
 }

@@ -132,15 +132,36 @@ mod tests {
     use super::*;
 
     fn code(file: &str, name: &str) -> Rc<Code> {
-        Rc::new(Code { filename: file.into(), name: name.into() })
+        Rc::new(Code {
+            filename: file.into(),
+            name: name.into(),
+        })
     }
 
     #[test]
     fn merges_identical_stacks_and_counts_the_rest() {
         let main = code("a.py", "<module>");
         let f = code("a.py", "f");
-        let s1 = vec![Frame { code: f.clone(), line: 3 }, Frame { code: main.clone(), line: 9 }];
-        let s2 = vec![Frame { code: f.clone(), line: 4 }, Frame { code: main.clone(), line: 9 }];
+        let s1 = vec![
+            Frame {
+                code: f.clone(),
+                line: 3,
+            },
+            Frame {
+                code: main.clone(),
+                line: 9,
+            },
+        ];
+        let s2 = vec![
+            Frame {
+                code: f.clone(),
+                line: 4,
+            },
+            Frame {
+                code: main.clone(),
+                line: 9,
+            },
+        ];
         let mut p = Profile::new(true, false, true);
         p.record(1, Observation::Stacks(&[s1.clone()]));
         p.record(2, Observation::Stacks(&[s1.clone(), s2.clone()]));
@@ -152,7 +173,16 @@ mod tests {
         assert_eq!(p.stacks[1].1, 1);
         assert_eq!(p.codes.len(), 2);
         let t = p.timeline.as_ref().unwrap();
-        assert_eq!(t[..], [(1, Event::Stack(0)), (2, Event::Stack(0)), (2, Event::Stack(1)), (3, Event::Idle), (4, Event::Failed)]);
+        assert_eq!(
+            t[..],
+            [
+                (1, Event::Stack(0)),
+                (2, Event::Stack(0)),
+                (2, Event::Stack(1)),
+                (3, Event::Idle),
+                (4, Event::Failed)
+            ]
+        );
         let mut s = String::new();
         p.frame_text(&mut s, p.stacks[0].0[0]);
         assert_eq!(s, "a.py:<module>:9");
@@ -161,7 +191,10 @@ mod tests {
         let mut q = Profile::new(false, true, false);
         q.record(1, Observation::Stacks(&[s1, s2]));
         q.record(2, Observation::Idle);
-        assert_eq!((q.stacks.len(), q.stacks[0].1, q.idle, q.samples), (1, 2, 0, 2));
+        assert_eq!(
+            (q.stacks.len(), q.stacks[0].1, q.idle, q.samples),
+            (1, 2, 0, 2)
+        );
         assert!(q.timeline.is_none());
         let mut s = String::new();
         q.frame_text(&mut s, q.stacks[0].0[1]);

@@ -16,9 +16,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use crate::attach::{Ended, Tracee};
 use crate::error::{Error, Result};
 use crate::memory::RemoteMemory;
+use crate::prefetch::Prefetcher;
 use crate::proc;
 use crate::profile::{Observation, Profile};
-use crate::prefetch::Prefetcher;
 use crate::python::walk::{Frame, Gil, Thread, WalkError, Walker};
 use crate::python::Runtime;
 use crate::sys::signal;
@@ -70,23 +70,46 @@ pub struct Sampler<'a> {
 
 /// Microseconds since the epoch, the original's flamechart timestamps.
 fn epoch_micros() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64)
 }
 
 impl<'a> Sampler<'a> {
-    pub fn new(pid: i32, tracee: &'a mut Tracee, prefetch: &'a Prefetcher<'a, RemoteMemory>, runtime: &Runtime, plan: Plan) -> Self {
+    pub fn new(
+        pid: i32,
+        tracee: &'a mut Tracee,
+        prefetch: &'a Prefetcher<'a, RemoteMemory>,
+        runtime: &Runtime,
+        plan: Plan,
+    ) -> Self {
         let walker = Walker::new(prefetch, runtime.layout, runtime.roots);
-        Sampler { pid, tracee, prefetch, walker, plan, tasks: HashSet::new(), tids: HashMap::new(), gils: None, events: true }
+        Sampler {
+            pid,
+            tracee,
+            prefetch,
+            walker,
+            plan,
+            tasks: HashSet::new(),
+            tids: HashMap::new(),
+            gils: None,
+            events: true,
+        }
     }
 
     /// Samples on the schedule until the time is up, the target ends, or pyflame is stopped.
     /// `progress` is called after each sample.
-    pub fn run(&mut self, profile: &mut Profile, mut progress: impl FnMut(&Profile)) -> Result<Finish> {
+    pub fn run(
+        &mut self,
+        profile: &mut Profile,
+        mut progress: impl FnMut(&Profile),
+    ) -> Result<Finish> {
         let start = Instant::now();
         let interval = self.plan.interval.as_nanos().max(1);
         let mut k: u64 = 0;
         loop {
-            let offset = Duration::from_nanos(u64::try_from(interval * k as u128).unwrap_or(u64::MAX));
+            let offset =
+                Duration::from_nanos(u64::try_from(interval * k as u128).unwrap_or(u64::MAX));
             if let Some(limit) = self.plan.duration {
                 // Sample k is due at k * interval: `-s 2 -r 0.01` takes samples 0 to 199.
                 if k > 0 && offset >= limit {
@@ -98,8 +121,11 @@ impl<'a> Sampler<'a> {
             }
             let micros = epoch_micros();
             match self.sample() {
-                Ok(stacks) if stacks.is_empty() => profile.record(micros, Observation::Idle),
-                Ok(stacks) => profile.record(micros, Observation::Stacks(&stacks)),
+                Ok(threads) if threads.is_empty() => profile.record(micros, Observation::Idle),
+                Ok(threads) => {
+                    let stacks: Vec<Vec<Frame>> = threads.into_iter().map(|t| t.frames).collect();
+                    profile.record(micros, Observation::Stacks(&stacks));
+                }
                 Err(Error::Sample(_)) => {
                     // Perhaps an interpreter went away: look the GILs up again.
                     self.gils = None;
@@ -145,7 +171,10 @@ impl<'a> Sampler<'a> {
 
     /// The threads holding a GIL now.
     fn holders(&mut self) -> Result<Vec<u64>> {
-        let fresh = self.gils.as_ref().is_some_and(|(since, _)| since.elapsed() < GILS_TTL);
+        let fresh = self
+            .gils
+            .as_ref()
+            .is_some_and(|(since, _)| since.elapsed() < GILS_TTL);
         if !fresh {
             self.gils = Some((Instant::now(), self.walker.gils()?));
         }
@@ -153,35 +182,46 @@ impl<'a> Sampler<'a> {
         Ok(self.walker.holders(gils)?)
     }
 
-    /// One sample: the stacks seen (empty: idle).
-    pub fn sample(&mut self) -> Result<Vec<Vec<Frame>>> {
+    /// One sample: the threads seen with a Python frame (none: idle).
+    pub fn sample(&mut self) -> Result<Vec<Thread>> {
         for _ in 0..ATTEMPTS {
-            let read = if self.plan.nonblocking { self.read_unstopped()? } else { self.read_stopped()? };
-            if let Some(stacks) = read {
-                return Ok(stacks);
+            let read = if self.plan.nonblocking {
+                self.read_unstopped()?
+            } else {
+                self.read_stopped()?
+            };
+            if let Some(threads) = read {
+                return Ok(threads
+                    .into_iter()
+                    .filter(|t| !t.frames.is_empty())
+                    .collect());
             }
         }
-        Err(Error::Sample("the stacks kept changing during every attempt to read them".into()))
+        Err(Error::Sample(
+            "the stacks kept changing during every attempt to read them".into(),
+        ))
     }
 
     /// The stacks to report, read while nothing can change them. None: the GIL changed hands
     /// meanwhile, try again.
-    fn read_stopped(&mut self) -> Result<Option<Vec<Vec<Frame>>>> {
+    fn read_stopped(&mut self) -> Result<Option<Vec<Thread>>> {
         let holders = self.holders()?;
         if holders.is_empty() {
             if !self.plan.all_threads {
                 return Ok(Some(Vec::new()));
             }
             let threads = self.walk(&[])?;
-            return Ok(self.holders()?.is_empty().then(|| stacks(threads)));
+            return Ok(self.holders()?.is_empty().then_some(threads));
         }
         let mut stopped = Vec::new();
-        let result = self.stop_holders(&holders, &mut stopped).and_then(|all_stopped| {
-            if !all_stopped || self.holders()? != holders {
-                return Ok(None);
-            }
-            self.walk(&holders).map(|t| Some(stacks(t)))
-        });
+        let result = self
+            .stop_holders(&holders, &mut stopped)
+            .and_then(|all_stopped| {
+                if !all_stopped || self.holders()? != holders {
+                    return Ok(None);
+                }
+                self.walk(&holders).map(Some)
+            });
         for tid in stopped {
             self.tracee.resume(tid);
         }
@@ -190,7 +230,7 @@ impl<'a> Sampler<'a> {
 
     /// The stacks to report, read without stopping anything. None: a thread that could move
     /// did, during the read.
-    fn read_unstopped(&mut self) -> Result<Option<Vec<Vec<Frame>>>> {
+    fn read_unstopped(&mut self) -> Result<Option<Vec<Thread>>> {
         let holders = self.holders()?;
         if holders.is_empty() && !self.plan.all_threads {
             return Ok(Some(Vec::new()));
@@ -205,12 +245,14 @@ impl<'a> Sampler<'a> {
         if holders.is_empty() && !self.holders()?.is_empty() {
             return Ok(None);
         }
-        Ok(Some(stacks(threads)))
+        Ok(Some(threads))
     }
 
     /// The GIL holders, or every thread with `--threads`, read mostly from one batch.
     fn walk(&mut self, holders: &[u64]) -> Result<Vec<Thread>> {
-        self.prefetch.begin().map_err(|e| Error::from(WalkError::read("memory")(e)))?;
+        self.prefetch
+            .begin()
+            .map_err(|e| Error::from(WalkError::read("memory")(e)))?;
         let threads = self.walk_threads(holders);
         self.prefetch.end();
         threads
@@ -222,7 +264,9 @@ impl<'a> Sampler<'a> {
         }
         let mut threads = Vec::with_capacity(holders.len());
         for &h in holders {
-            threads.push(self.walker.thread(h)?);
+            let mut t = self.walker.thread(h)?;
+            t.holds_gil = true;
+            threads.push(t);
         }
         Ok(threads)
     }
@@ -261,7 +305,10 @@ impl<'a> Sampler<'a> {
             return Ok(None);
         };
         if !self.tasks.contains(&tid) {
-            self.tasks = proc::tasks(self.pid).unwrap_or_default().into_iter().collect();
+            self.tasks = proc::tasks(self.pid)
+                .unwrap_or_default()
+                .into_iter()
+                .collect();
         }
         if self.tasks.contains(&tid) {
             self.tids.insert(thread_id, tid);
@@ -269,9 +316,4 @@ impl<'a> Sampler<'a> {
         }
         Ok(None)
     }
-}
-
-/// The non-empty stacks of these threads.
-fn stacks(threads: Vec<Thread>) -> Vec<Vec<Frame>> {
-    threads.into_iter().map(|t| t.frames).filter(|f| !f.is_empty()).collect()
 }

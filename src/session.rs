@@ -10,8 +10,8 @@ use crate::cli::{Args, Target};
 use crate::error::{Error, Result};
 use crate::memory::RemoteMemory;
 use crate::output::{self, dump::DumpThread, status::Status, Sink};
-use crate::proc;
 use crate::prefetch::Prefetcher;
+use crate::proc;
 use crate::profile::Profile;
 use crate::python::{self, walk::Walker, Runtime};
 use crate::sampler::{Finish, Plan, Sampler};
@@ -26,14 +26,27 @@ pub fn dump(pid: i32, args: &Args) -> Result<()> {
     let mut tracee = Tracee::seize(pid, 0)?;
     let mem = RemoteMemory::new(pid);
     let runtime = find_runtime(pid, args.abi, &mem)?;
-    let mut walker = Walker::new(&mem, runtime.layout, runtime.roots);
-    let stopped = tracee.stop_all();
-    let threads = stopped.and_then(|()| walker.all_threads().map_err(Error::from));
-    tracee.resume_all();
+    // Every thread is stopped (in one round: interrupt all, then wait for all), so the dump is
+    // consistent whatever the build, GIL or not.
+    let prefetch = Prefetcher::new(&mem);
+    let mut walker = Walker::new(&prefetch, runtime.layout, runtime.roots);
+    let threads = tracee.stop_all().and_then(|()| {
+        prefetch
+            .begin()
+            .map_err(|e| Error::from(crate::python::walk::WalkError::read("memory")(e)))?;
+        let threads = walker.all_threads().map_err(Error::from);
+        prefetch.end();
+        threads
+    });
+    // Detaching resumes every thread, with any signal it was stopping for.
     drop(tracee);
     let threads = threads.map_err(|e| match e {
-        Error::Sample(why) => Error::Fatal(format!("Failed to read the Python stacks of PID {pid}: {why}")),
-        Error::TargetGone => Error::Fatal(format!("Failed to read the Python stacks of PID {pid}: the process exited")),
+        Error::Sample(why) => Error::Fatal(format!(
+            "Failed to read the Python stacks of PID {pid}: {why}"
+        )),
+        Error::TargetGone => Error::Fatal(format!(
+            "Failed to read the Python stacks of PID {pid}: the process exited"
+        )),
         e => e,
     })?;
     // Kernel thread ids: from the thread state (3.11+), else from glibc's struct pthread;
@@ -43,14 +56,21 @@ pub fn dump(pid: i32, args: &Args) -> Result<()> {
         .iter()
         .map(|t| {
             let tid = t.native_id.or_else(|| walker.glibc_tid(t.thread_id));
-            DumpThread { thread: t, tid: tid.filter(|&tid| tasks.contains(&(tid as i32))) }
+            DumpThread {
+                thread: t,
+                tid: tid.filter(|&tid| tasks.contains(&(tid as i32))),
+            }
         })
         .collect();
     sink.write(output::dump::render(&rows).as_bytes())
 }
 
 fn find_runtime(pid: i32, abi: Option<(u8, u8)>, mem: &RemoteMemory) -> Result<Runtime> {
-    let maps = proc::maps(pid).map_err(|_| Error::Fatal(format!("Failed to read /proc/{pid}/maps: the process exited")))?;
+    let maps = proc::maps(pid).map_err(|_| {
+        Error::Fatal(format!(
+            "Failed to read /proc/{pid}/maps: the process exited"
+        ))
+    })?;
     python::find(pid, &maps, abi, mem)
 }
 
@@ -61,7 +81,11 @@ pub fn record(args: &Args) -> Result<ExitCode> {
     // of target events; all are taken synchronously by the sampler.
     signal::block_waited();
     let (mut tracee, pid, traced) = match &args.target {
-        Target::Pid(pid) => (Tracee::seize(*pid, ptrace::PTRACE_O_TRACEEXEC)?, *pid, false),
+        Target::Pid(pid) => (
+            Tracee::seize(*pid, ptrace::PTRACE_O_TRACEEXEC)?,
+            *pid,
+            false,
+        ),
         Target::Trace(command) => {
             let (tracee, pid) = start(command)?;
             (tracee, pid, true)
@@ -69,7 +93,11 @@ pub fn record(args: &Args) -> Result<ExitCode> {
     };
     let mem = RemoteMemory::new(pid);
     let mut profile = Profile::new(!args.no_line_numbers, args.exclude_idle, args.flamechart);
-    let runtime = if traced { wait_for_python(pid, &mut tracee, args, &mem)? } else { Ok(find_runtime(pid, args.abi, &mem)?) };
+    let runtime = if traced {
+        wait_for_python(pid, &mut tracee, args, &mem)?
+    } else {
+        Ok(find_runtime(pid, args.abi, &mem)?)
+    };
     let finish = match runtime {
         Ok(runtime) => {
             let plan = Plan {
@@ -91,11 +119,17 @@ pub fn record(args: &Args) -> Result<ExitCode> {
     if finish == Finish::Ended(Ended::Exec) {
         eprintln!("pyflame: PID {pid} called exec() and is no longer the program being profiled; the profile covers the time before");
     }
-    let text = if args.flamechart { output::flamechart::render(&profile) } else { output::collapsed::render(&profile) };
+    let text = if args.flamechart {
+        output::flamechart::render(&profile)
+    } else {
+        output::collapsed::render(&profile)
+    };
     sink.write(text.as_bytes())?;
     Ok(match finish {
         Finish::Ended(Ended::Exited(Some(code))) if traced => ExitCode::from(code as u8),
-        Finish::Ended(Ended::Killed(signal)) if traced => ExitCode::from(128u8.wrapping_add(signal as u8)),
+        Finish::Ended(Ended::Killed(signal)) if traced => {
+            ExitCode::from(128u8.wrapping_add(signal as u8))
+        }
         _ => ExitCode::SUCCESS,
     })
 }
@@ -120,9 +154,15 @@ fn start(command: &[OsString]) -> Result<(Tracee, i32)> {
     match ptrace::wait(pid, false) {
         Ok(Some((_, ptrace::WaitStatus::Stopped { .. }))) => {}
         Ok(Some((_, ptrace::WaitStatus::Exited(code)))) => {
-            return Err(Error::Fatal(format!("Child process exited with status: {code}")))
+            return Err(Error::Fatal(format!(
+                "Child process exited with status: {code}"
+            )))
         }
-        other => return Err(Error::Fatal(format!("Child process did not start: {other:?}"))),
+        other => {
+            return Err(Error::Fatal(format!(
+                "Child process did not start: {other:?}"
+            )))
+        }
     }
     Ok((Tracee::adopt(pid, ptrace::PTRACE_O_TRACEEXEC)?, pid))
 }
@@ -137,7 +177,9 @@ fn wait_for_python(
 ) -> Result<std::result::Result<Runtime, Finish>> {
     let give_up = Instant::now() + TRACE_STARTUP;
     let mut seen_python = false;
-    let poll = args.interval().clamp(Duration::from_millis(1), Duration::from_millis(20));
+    let poll = args
+        .interval()
+        .clamp(Duration::from_millis(1), Duration::from_millis(20));
     loop {
         match tracee.poll()? {
             // A shell script or a launcher (pyenv's shims) execs the real interpreter.
@@ -159,7 +201,10 @@ fn wait_for_python(
             Ok(runtime) => {
                 seen_python = true;
                 let walker = Walker::new(mem, runtime.layout, runtime.roots);
-                let initialized = walker.interpreters().map(|i| !i.is_empty()).unwrap_or(false);
+                let initialized = walker
+                    .interpreters()
+                    .map(|i| !i.is_empty())
+                    .unwrap_or(false);
                 if initialized {
                     return Ok(Ok(runtime));
                 }

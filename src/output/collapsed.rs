@@ -48,7 +48,13 @@ mod tests {
 
     fn frames(spec: &[(&str, i32)]) -> Vec<Frame> {
         spec.iter()
-            .map(|&(name, line)| Frame { code: Rc::new(Code { filename: "t.py".into(), name: name.into() }), line })
+            .map(|&(name, line)| Frame {
+                code: Rc::new(Code {
+                    filename: "t.py".into(),
+                    name: name.into(),
+                }),
+                line,
+            })
             .collect()
     }
 
@@ -62,7 +68,10 @@ mod tests {
         }
         p.record(0, Observation::Stacks(&[other.clone()]));
         // The same text through a different code object (a re-read after a cache flush).
-        p.record(0, Observation::Stacks(&[frames(&[("inner", 4), ("outer", 9), ("<module>", 11)])]));
+        p.record(
+            0,
+            Observation::Stacks(&[frames(&[("inner", 4), ("outer", 9), ("<module>", 11)])]),
+        );
         p.record(0, Observation::Idle);
         p.record(0, Observation::Failed);
         assert_eq!(

@@ -40,7 +40,13 @@ mod tests {
     use std::rc::Rc;
 
     fn frame(file: &str, name: &str, line: i32) -> Frame {
-        Frame { code: Rc::new(Code { filename: file.into(), name: name.into() }), line }
+        Frame {
+            code: Rc::new(Code {
+                filename: file.into(),
+                name: name.into(),
+            }),
+            line,
+        }
     }
 
     #[test]
@@ -51,11 +57,28 @@ mod tests {
             native_id: None,
             interp_id: None,
             holds_gil: true,
-            frames: vec![frame("tests/d.py", "fill_node", 83), frame("tests/d.py", "<module>", 204)],
+            frames: vec![
+                frame("tests/d.py", "fill_node", 83),
+                frame("tests/d.py", "<module>", 204),
+            ],
             leaf: Default::default(),
         };
-        let b = Thread { thread_id: 140642857900928, holds_gil: false, frames: vec![frame("/x/é.py", "café", 7)], ..a.clone() };
-        let text = render(&[DumpThread { thread: &a, tid: None }, DumpThread { thread: &b, tid: Some(4242) }]);
+        let b = Thread {
+            thread_id: 140642857900928,
+            holds_gil: false,
+            frames: vec![frame("/x/é.py", "café", 7)],
+            ..a.clone()
+        };
+        let text = render(&[
+            DumpThread {
+                thread: &a,
+                tid: None,
+            },
+            DumpThread {
+                thread: &b,
+                tid: Some(4242),
+            },
+        ]);
         assert_eq!(
             text,
             "140642847254208*:\ntests/d.py:fill_node:83\ntests/d.py:<module>:204\n\n140642857900928: tid=4242\n/x/é.py:café:7\n"

@@ -33,11 +33,28 @@ mod tests {
 
     #[test]
     fn one_record_per_stack_in_time_order() {
-        let code = |n: &str| Rc::new(Code { filename: "s.py".into(), name: n.into() });
-        let stack = vec![Frame { code: code("main"), line: 36 }, Frame { code: code("<module>"), line: 49 }];
+        let code = |n: &str| {
+            Rc::new(Code {
+                filename: "s.py".into(),
+                name: n.into(),
+            })
+        };
+        let stack = vec![
+            Frame {
+                code: code("main"),
+                line: 36,
+            },
+            Frame {
+                code: code("<module>"),
+                line: 49,
+            },
+        ];
         let mut p = Profile::new(true, false, true);
         p.record(1795619052342430, Observation::Idle);
-        p.record(1795619052441736, Observation::Stacks(&[stack.clone(), stack]));
+        p.record(
+            1795619052441736,
+            Observation::Stacks(&[stack.clone(), stack]),
+        );
         p.record(1795619052541736, Observation::Failed);
         assert_eq!(
             render(&p),

@@ -44,11 +44,15 @@ impl Sink {
             Sink::File(path, file) => {
                 let mut out = BufWriter::new(file);
                 let r = out.write_all(text).and_then(|()| out.flush());
-                return r.map_err(|e| Error::Fatal(format!("cannot write to \"{}\": {e}", path.display())));
+                return r.map_err(|e| {
+                    Error::Fatal(format!("cannot write to \"{}\": {e}", path.display()))
+                });
             }
         };
         match result {
-            Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(Error::Fatal(format!("cannot write output: {e}"))),
+            Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+                Err(Error::Fatal(format!("cannot write output: {e}")))
+            }
             _ => Ok(()),
         }
     }

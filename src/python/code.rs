@@ -65,7 +65,9 @@ impl Codes {
                 None => {
                     // A non-code executable (3.13+ `None`) may be smaller than a code object.
                     let buf = &mut single[..len.min(256)];
-                    let got = mem.read_prefix(addr, buf).map_err(WalkError::read("code object"))?;
+                    let got = mem
+                        .read_prefix(addr, buf)
+                        .map_err(WalkError::read("code object"))?;
                     &buf[..got]
                 }
             };
@@ -87,8 +89,13 @@ impl Codes {
         let ob_type = u64_at(b, layout.objects.ob_type as usize).ok_or_else(short)?;
         if !self.is_code_type(mem, layout, code_type, ob_type)? {
             return match layout.frame {
-                FrameLayout::Interpreter { shim_owner: Some(_), .. } => Ok(false),
-                _ => Err(WalkError::Garbage(format!("object at {addr:#x} is not a code object"))),
+                FrameLayout::Interpreter {
+                    shim_owner: Some(_),
+                    ..
+                } => Ok(false),
+                _ => Err(WalkError::Garbage(format!(
+                    "object at {addr:#x} is not a code object"
+                ))),
             };
         }
         let key = Key {
@@ -109,11 +116,24 @@ impl Codes {
         if self.entries.len() >= MAX_CACHED {
             self.entries.clear();
         }
-        self.entries.insert(addr, Entry { key, code: Rc::new(code), linetable });
+        self.entries.insert(
+            addr,
+            Entry {
+                key,
+                code: Rc::new(code),
+                linetable,
+            },
+        );
         Ok(true)
     }
 
-    fn is_code_type(&mut self, mem: &impl Memory, layout: &Layout, code_type: Option<u64>, ob_type: u64) -> Result<bool, WalkError> {
+    fn is_code_type(
+        &mut self,
+        mem: &impl Memory,
+        layout: &Layout,
+        code_type: Option<u64>,
+        ob_type: u64,
+    ) -> Result<bool, WalkError> {
         if let Some(t) = code_type {
             return Ok(t == ob_type);
         }
@@ -121,9 +141,12 @@ impl Codes {
             return Ok(true);
         }
         // PyTypeObject.tp_name is a `const char *`.
-        let name_ptr = mem.u64(ob_type + layout.objects.tp_name).map_err(WalkError::read("type object"))?;
+        let name_ptr = mem
+            .u64(ob_type + layout.objects.tp_name)
+            .map_err(WalkError::read("type object"))?;
         let mut name = [0u8; 5];
-        mem.read(name_ptr, &mut name).map_err(WalkError::read("type name"))?;
+        mem.read(name_ptr, &mut name)
+            .map_err(WalkError::read("type name"))?;
         let is_code = &name == b"code\0";
         if is_code {
             self.code_types.insert(ob_type);
@@ -137,16 +160,27 @@ impl Codes {
         let c = &layout.code;
         let first = e.key.firstlineno;
         let line = match (c.lines, at) {
-            (LineFormat::Lnotab { signed }, Lasti::Bytes(l)) => lines::lnotab_line(&e.linetable, first, l, signed),
-            (LineFormat::Table310, Lasti::Bytes(l)) => lines::linetable310_line(&e.linetable, first, l),
+            (LineFormat::Lnotab { signed }, Lasti::Bytes(l)) => {
+                lines::lnotab_line(&e.linetable, first, l, signed)
+            }
+            (LineFormat::Table310, Lasti::Bytes(l)) => {
+                lines::linetable310_line(&e.linetable, first, l)
+            }
             (LineFormat::Location, Lasti::Instr(ip)) => {
                 let start = addr + c.code_adaptive.unwrap_or(0);
                 let units = (ip.wrapping_sub(start) as i64) / 2;
-                lines::location_table_line(&e.linetable, first, units.clamp(-1, i32::MAX as i64) as i32)
+                lines::location_table_line(
+                    &e.linetable,
+                    first,
+                    units.clamp(-1, i32::MAX as i64) as i32,
+                )
             }
             _ => first,
         };
-        Some(Frame { code: e.code.clone(), line })
+        Some(Frame {
+            code: e.code.clone(),
+            line,
+        })
     }
 
     #[cfg(test)]

@@ -30,7 +30,14 @@ pub fn str_object(layout: &Layout, s: &str) -> Vec<u8> {
             b.push(0);
             b
         }
-        Str::Pep393 { length, state, ascii_data, compact_data, ready_mask, .. } => {
+        Str::Pep393 {
+            length,
+            state,
+            ascii_data,
+            compact_data,
+            ready_mask,
+            ..
+        } => {
             let chars: Vec<u32> = s.chars().map(|c| c as u32).collect();
             let (kind, ascii) = match chars.iter().copied().max().unwrap_or(0) {
                 0..=0x7f => (1, true),
@@ -66,7 +73,12 @@ pub fn sample_linetable(layout: &Layout) -> (Vec<u8>, u32) {
 
 impl FakePython {
     pub fn new(layout: Layout) -> FakePython {
-        let mut f = FakePython { mem: FakeMemory::default(), layout, roots: Roots::default(), top: 0x10_0000 };
+        let mut f = FakePython {
+            mem: FakeMemory::default(),
+            layout,
+            roots: Roots::default(),
+            top: 0x10_0000,
+        };
         let name = f.alloc(b"code\0".to_vec());
         let mut ty = vec![0u8; 64];
         put(&mut ty, layout.objects.tp_name, name);
@@ -119,7 +131,11 @@ impl FakePython {
         let name = self.string(name);
         let linetable = self.bytes(&sample_linetable(&self.layout).0);
         let mut b = vec![0u8; c.size as usize + 64];
-        put(&mut b, self.layout.objects.ob_type, self.roots.code_type.unwrap_or(0));
+        put(
+            &mut b,
+            self.layout.objects.ob_type,
+            self.roots.code_type.unwrap_or(0),
+        );
         put(&mut b, c.filename, filename);
         put(&mut b, c.name, name);
         put(&mut b, c.linetable, linetable);
@@ -135,14 +151,27 @@ impl FakePython {
     pub fn frame_with_owner(&mut self, code: u64, back: u64, owner_value: u8) -> u64 {
         let at = sample_linetable(&self.layout).1;
         match self.layout.frame {
-            Frame::Object { f_back, f_code, f_lasti, lasti_scale, size } => {
+            Frame::Object {
+                f_back,
+                f_code,
+                f_lasti,
+                lasti_scale,
+                size,
+            } => {
                 let mut b = vec![0u8; size as usize];
                 put(&mut b, f_back, back);
                 put(&mut b, f_code, code);
                 put32(&mut b, f_lasti, at / lasti_scale as u32);
                 self.alloc(b)
             }
-            Frame::Interpreter { previous, code: code_off, instr, owner, size, .. } => {
+            Frame::Interpreter {
+                previous,
+                code: code_off,
+                instr,
+                owner,
+                size,
+                ..
+            } => {
                 let mut b = vec![0u8; size as usize];
                 put(&mut b, previous, back);
                 put(&mut b, code_off, code);
@@ -164,7 +193,10 @@ impl FakePython {
         }
         match t.frame {
             FrameRoot::Frame(off) | FrameRoot::CurrentFrame(off) => put(&mut b, off, frame),
-            FrameRoot::CFrame { cframe, current_frame } => {
+            FrameRoot::CFrame {
+                cframe,
+                current_frame,
+            } => {
                 let mut cf = vec![0u8; 24];
                 put(&mut cf, current_frame, frame);
                 put(&mut b, cframe, self.alloc(cf));
@@ -181,12 +213,20 @@ impl FakePython {
             self.set(pair[0] + l.tstate.next, pair[1]);
         }
         let i = l.interp;
-        let mut size = [i.next, i.threads_head, i.id.unwrap_or(0)].into_iter().max().unwrap_or(0) + 8;
+        let mut size = [i.next, i.threads_head, i.id.unwrap_or(0)]
+            .into_iter()
+            .max()
+            .unwrap_or(0)
+            + 8;
         if let GilHolder::Interp { ceval_gil, .. } = l.gil {
             size = size.max(ceval_gil + 8);
         }
         let mut b = vec![0u8; size as usize];
-        put(&mut b, i.threads_head, tstates.first().copied().unwrap_or(0));
+        put(
+            &mut b,
+            i.threads_head,
+            tstates.first().copied().unwrap_or(0),
+        );
         if let Some(off) = i.id {
             put(&mut b, off, id as u64);
         }
@@ -210,10 +250,15 @@ impl FakePython {
         match self.layout.gil {
             GilHolder::CurrentSymbol => self.set(self.roots.tstate_current.unwrap_or(0), tstate),
             GilHolder::Runtime(off) => self.set(self.roots.runtime.unwrap_or(0) + off, tstate),
-            GilHolder::Interp { ceval_gil, last_holder, locked } => {
+            GilHolder::Interp {
+                ceval_gil,
+                last_holder,
+                locked,
+            } => {
                 let gil = self.mem_u64(interp + ceval_gil);
                 self.set(gil + last_holder, tstate);
-                self.mem.patch(gil + locked, &u32::from(tstate != 0).to_le_bytes());
+                self.mem
+                    .patch(gil + locked, &u32::from(tstate != 0).to_le_bytes());
             }
         }
     }

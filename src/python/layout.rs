@@ -24,7 +24,11 @@ pub enum GilHolder {
     Runtime(u64),
     /// Per interpreter (3.12+): `gil = *(interp + ceval_gil)`; the holder is
     /// `*(gil + last_holder)` while `*(int *)(gil + locked)` is 1 (`struct _gil_runtime_state`).
-    Interp { ceval_gil: u64, last_holder: u64, locked: u64 },
+    Interp {
+        ceval_gil: u64,
+        last_holder: u64,
+        locked: u64,
+    },
 }
 
 /// `PyInterpreterState`.
@@ -158,9 +162,27 @@ const PY27: Layout = Layout {
     version: (2, 7),
     interp_root: InterpRoot::InterpHead,
     gil: GilHolder::CurrentSymbol,
-    interp: Interp { next: 0, threads_head: 8, id: None, size: 80 },
-    tstate: Tstate { next: 0, interp: 8, frame: FrameRoot::Frame(16), thread_id: 144, native_thread_id: None, size: 168 },
-    frame: Frame::Object { f_back: 24, f_code: 32, f_lasti: 120, lasti_scale: 1, size: 384 },
+    interp: Interp {
+        next: 0,
+        threads_head: 8,
+        id: None,
+        size: 80,
+    },
+    tstate: Tstate {
+        next: 0,
+        interp: 8,
+        frame: FrameRoot::Frame(16),
+        thread_id: 144,
+        native_thread_id: None,
+        size: 168,
+    },
+    frame: Frame::Object {
+        f_back: 24,
+        f_code: 32,
+        f_lasti: 120,
+        lasti_scale: 1,
+        size: 384,
+    },
     code: Code {
         filename: 80,
         name: 88,
@@ -170,21 +192,45 @@ const PY27: Layout = Layout {
         lines: LineFormat::Lnotab { signed: false },
         size: 128,
     },
-    objects: Objects { ob_type: 8, tp_name: 24, bytes_size: 16, bytes_data: 36 },
-    string: Str::Bytes { ob_size: 16, ob_sval: 36 },
+    objects: Objects {
+        ob_type: 8,
+        tp_name: 24,
+        bytes_size: 16,
+        bytes_data: 36,
+    },
+    string: Str::Bytes {
+        ob_size: 16,
+        ob_sval: 36,
+    },
 };
 
 const PY26: Layout = Layout {
     version: (2, 6),
-    tstate: Tstate { size: 152, ..PY27.tstate },
-    code: Code { size: 120, ..PY27.code },
+    tstate: Tstate {
+        size: 152,
+        ..PY27.tstate
+    },
+    code: Code {
+        size: 120,
+        ..PY27.code
+    },
     ..PY27
 };
 
 const PY36: Layout = Layout {
     version: (3, 6),
-    interp: Interp { size: 120, ..PY27.interp },
-    tstate: Tstate { next: 8, interp: 16, frame: FrameRoot::Frame(24), thread_id: 152, size: 2272, ..PY27.tstate },
+    interp: Interp {
+        size: 120,
+        ..PY27.interp
+    },
+    tstate: Tstate {
+        next: 8,
+        interp: 16,
+        frame: FrameRoot::Frame(24),
+        thread_id: 152,
+        size: 2272,
+        ..PY27.tstate
+    },
     code: Code {
         filename: 96,
         name: 104,
@@ -194,30 +240,72 @@ const PY36: Layout = Layout {
         size: 144,
         ..PY27.code
     },
-    objects: Objects { bytes_data: 32, ..PY27.objects },
-    string: Str::Pep393 { length: 16, state: 32, ascii_data: 48, compact_data: 72, data: 72, ready_mask: Some(0x80) },
+    objects: Objects {
+        bytes_data: 32,
+        ..PY27.objects
+    },
+    string: Str::Pep393 {
+        length: 16,
+        state: 32,
+        ascii_data: 48,
+        compact_data: 72,
+        data: 72,
+        ready_mask: Some(0x80),
+    },
     ..PY27
 };
 
 const PY35: Layout = Layout {
     version: (3, 5),
-    interp: Interp { size: 104, ..PY36.interp },
-    tstate: Tstate { size: 208, ..PY36.tstate },
+    interp: Interp {
+        size: 104,
+        ..PY36.interp
+    },
+    tstate: Tstate {
+        size: 208,
+        ..PY36.tstate
+    },
     // Before 3.6 `co_firstlineno` came after the object pointers, and lnotab line increments
     // were unsigned.
-    code: Code { firstlineno: 112, linetable: 120, lines: LineFormat::Lnotab { signed: false }, ..PY36.code },
+    code: Code {
+        firstlineno: 112,
+        linetable: 120,
+        lines: LineFormat::Lnotab { signed: false },
+        ..PY36.code
+    },
     ..PY36
 };
 
-const PY34: Layout = Layout { version: (3, 4), tstate: Tstate { size: 192, ..PY35.tstate }, ..PY35 };
+const PY34: Layout = Layout {
+    version: (3, 4),
+    tstate: Tstate {
+        size: 192,
+        ..PY35.tstate
+    },
+    ..PY35
+};
 
 const PY37: Layout = Layout {
     version: (3, 7),
     interp_root: InterpRoot::Runtime(24),
     gil: GilHolder::Runtime(1480),
-    interp: Interp { id: Some(16), size: 2568, ..PY36.interp },
-    tstate: Tstate { thread_id: 176, size: 280, ..PY36.tstate },
-    frame: Frame::Object { f_back: 24, f_code: 32, f_lasti: 104, lasti_scale: 1, size: 368 },
+    interp: Interp {
+        id: Some(16),
+        size: 2568,
+        ..PY36.interp
+    },
+    tstate: Tstate {
+        thread_id: 176,
+        size: 280,
+        ..PY36.tstate
+    },
+    frame: Frame::Object {
+        f_back: 24,
+        f_code: 32,
+        f_lasti: 104,
+        lasti_scale: 1,
+        size: 368,
+    },
     ..PY36
 };
 
@@ -225,27 +313,59 @@ const PY38: Layout = Layout {
     version: (3, 8),
     interp_root: InterpRoot::Runtime(32),
     gil: GilHolder::Runtime(1368),
-    interp: Interp { size: 2720, ..PY37.interp },
-    tstate: Tstate { size: 264, ..PY37.tstate },
+    interp: Interp {
+        size: 2720,
+        ..PY37.interp
+    },
+    tstate: Tstate {
+        size: 264,
+        ..PY37.tstate
+    },
     // co_posonlyargcount moved everything after co_argcount.
-    code: Code { filename: 104, name: 112, firstlineno: 40, linetable: 120, size: 176, ..PY37.code },
+    code: Code {
+        filename: 104,
+        name: 112,
+        firstlineno: 40,
+        linetable: 120,
+        size: 176,
+        ..PY37.code
+    },
     ..PY37
 };
 
 const PY39: Layout = Layout {
     version: (3, 9),
     gil: GilHolder::Runtime(568),
-    interp: Interp { id: Some(24), size: 5656, ..PY38.interp },
+    interp: Interp {
+        id: Some(24),
+        size: 5656,
+        ..PY38.interp
+    },
     ..PY38
 };
 
 const PY310: Layout = Layout {
     version: (3, 10),
-    interp: Interp { size: 113_528, ..PY39.interp },
-    tstate: Tstate { size: 280, ..PY39.tstate },
+    interp: Interp {
+        size: 113_528,
+        ..PY39.interp
+    },
+    tstate: Tstate {
+        size: 280,
+        ..PY39.tstate
+    },
     // f_lasti now counts 2-byte code units.
-    frame: Frame::Object { f_back: 24, f_code: 32, f_lasti: 96, lasti_scale: 2, size: 360 },
-    code: Code { lines: LineFormat::Table310, ..PY39.code },
+    frame: Frame::Object {
+        f_back: 24,
+        f_code: 32,
+        f_lasti: 96,
+        lasti_scale: 2,
+        size: 360,
+    },
+    code: Code {
+        lines: LineFormat::Table310,
+        ..PY39.code
+    },
     ..PY39
 };
 
@@ -253,16 +373,31 @@ const PY311: Layout = Layout {
     version: (3, 11),
     interp_root: InterpRoot::Runtime(40),
     gil: GilHolder::Runtime(576),
-    interp: Interp { next: 0, threads_head: 16, id: Some(48), size: 107_752 },
+    interp: Interp {
+        next: 0,
+        threads_head: 16,
+        id: Some(48),
+        size: 107_752,
+    },
     tstate: Tstate {
         next: 8,
         interp: 16,
-        frame: FrameRoot::CFrame { cframe: 56, current_frame: 8 },
+        frame: FrameRoot::CFrame {
+            cframe: 56,
+            current_frame: 8,
+        },
         thread_id: 152,
         native_thread_id: Some(160),
         size: 360,
     },
-    frame: Frame::Interpreter { previous: 48, code: 32, instr: 56, owner: 69, shim_owner: None, size: 80 },
+    frame: Frame::Interpreter {
+        previous: 48,
+        code: 32,
+        instr: 56,
+        owner: 69,
+        shim_owner: None,
+        size: 80,
+    },
     code: Code {
         filename: 112,
         name: 120,
@@ -278,29 +413,69 @@ const PY311: Layout = Layout {
 const PY312: Layout = Layout {
     version: (3, 12),
     // The GIL became per interpreter; gilstate.tstate_current is gone (now thread-local).
-    gil: GilHolder::Interp { ceval_gil: 384, last_holder: 8, locked: 16 },
-    interp: Interp { next: 0, threads_head: 72, id: Some(8), size: 383_552 },
+    gil: GilHolder::Interp {
+        ceval_gil: 384,
+        last_holder: 8,
+        locked: 16,
+    },
+    interp: Interp {
+        next: 0,
+        threads_head: 72,
+        id: Some(8),
+        size: 383_552,
+    },
     tstate: Tstate {
-        frame: FrameRoot::CFrame { cframe: 56, current_frame: 0 },
+        frame: FrameRoot::CFrame {
+            cframe: 56,
+            current_frame: 0,
+        },
         thread_id: 136,
         native_thread_id: Some(144),
         size: 288,
         ..PY311.tstate
     },
     // Entry shims: owner FRAME_OWNED_BY_CSTACK (3), code `<interpreter trampoline>`.
-    frame: Frame::Interpreter { previous: 8, code: 0, instr: 56, owner: 70, shim_owner: Some(3), size: 80 },
-    code: Code { firstlineno: 68, code_adaptive: Some(192), size: 200, ..PY311.code },
+    frame: Frame::Interpreter {
+        previous: 8,
+        code: 0,
+        instr: 56,
+        owner: 70,
+        shim_owner: Some(3),
+        size: 80,
+    },
+    code: Code {
+        firstlineno: 68,
+        code_adaptive: Some(192),
+        size: 200,
+        ..PY311.code
+    },
     // wstr and the ready bit were removed.
-    string: Str::Pep393 { length: 16, state: 32, ascii_data: 40, compact_data: 56, data: 56, ready_mask: None },
+    string: Str::Pep393 {
+        length: 16,
+        state: 32,
+        ascii_data: 40,
+        compact_data: 56,
+        data: 56,
+        ready_mask: None,
+    },
     ..PY311
 };
 
 const PY313: Layout = Layout {
     version: (3, 13),
     interp_root: InterpRoot::Runtime(632),
-    gil: GilHolder::Interp { ceval_gil: 16, last_holder: 8, locked: 16 },
+    gil: GilHolder::Interp {
+        ceval_gil: 16,
+        last_holder: 8,
+        locked: 16,
+    },
     // `ceval` moved to the start of the struct.
-    interp: Interp { next: 7264, threads_head: 7344, id: Some(7272), size: 194_968 },
+    interp: Interp {
+        next: 7264,
+        threads_head: 7344,
+        id: Some(7272),
+        size: 194_968,
+    },
     tstate: Tstate {
         frame: FrameRoot::CurrentFrame(72),
         thread_id: 152,
@@ -308,13 +483,29 @@ const PY313: Layout = Layout {
         size: 304,
         ..PY312.tstate
     },
-    code: Code { code_adaptive: Some(200), size: 208, ..PY312.code },
+    code: Code {
+        code_adaptive: Some(200),
+        size: 208,
+        ..PY312.code
+    },
     ..PY312
 };
 
 /// The versions with a row, oldest first.
-pub const VERSIONS: [(u8, u8); 12] =
-    [(2, 6), (2, 7), (3, 4), (3, 5), (3, 6), (3, 7), (3, 8), (3, 9), (3, 10), (3, 11), (3, 12), (3, 13)];
+pub const VERSIONS: [(u8, u8); 12] = [
+    (2, 6),
+    (2, 7),
+    (3, 4),
+    (3, 5),
+    (3, 6),
+    (3, 7),
+    (3, 8),
+    (3, 9),
+    (3, 10),
+    (3, 11),
+    (3, 12),
+    (3, 13),
+];
 
 /// The layout of CPython `major.minor`, if pyflame knows it.
 pub fn for_version(major: u8, minor: u8) -> Option<&'static Layout> {
@@ -343,19 +534,37 @@ impl Layout {
             FrameRoot::Frame(o) | FrameRoot::CurrentFrame(o) => o,
             FrameRoot::CFrame { cframe, .. } => cframe,
         };
-        end_of(&[t.next, t.interp, frame, t.thread_id, t.native_thread_id.unwrap_or(0)])
+        end_of(&[
+            t.next,
+            t.interp,
+            frame,
+            t.thread_id,
+            t.native_thread_id.unwrap_or(0),
+        ])
     }
 
     pub fn frame_read_len(&self) -> usize {
         match self.frame {
-            Frame::Object { f_back, f_code, f_lasti, .. } => end_of(&[f_back, f_code]).max(f_lasti as usize + 4),
-            Frame::Interpreter { previous, code, instr, owner, .. } => end_of(&[previous, code, instr]).max(owner as usize + 1),
+            Frame::Object {
+                f_back,
+                f_code,
+                f_lasti,
+                ..
+            } => end_of(&[f_back, f_code]).max(f_lasti as usize + 4),
+            Frame::Interpreter {
+                previous,
+                code,
+                instr,
+                owner,
+                ..
+            } => end_of(&[previous, code, instr]).max(owner as usize + 1),
         }
     }
 
     pub fn code_read_len(&self) -> usize {
         let c = &self.code;
-        end_of(&[self.objects.ob_type, c.filename, c.name, c.linetable]).max(c.firstlineno as usize + 4)
+        end_of(&[self.objects.ob_type, c.filename, c.name, c.linetable])
+            .max(c.firstlineno as usize + 4)
     }
 }
 

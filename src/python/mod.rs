@@ -22,7 +22,13 @@ use version::Version;
 use walk::Roots;
 
 /// Symbols looked up in `.dynsym`, in this order.
-const DYNAMIC: [&str; 5] = ["_PyRuntime", "_PyThreadState_Current", "PyInterpreterState_Head", "PyCode_Type", "Py_Version"];
+const DYNAMIC: [&str; 5] = [
+    "_PyRuntime",
+    "_PyThreadState_Current",
+    "PyInterpreterState_Head",
+    "PyCode_Type",
+    "Py_Version",
+];
 const RUNTIME: usize = 0;
 const TSTATE_CURRENT: usize = 1;
 const HEAD_FN: usize = 2;
@@ -55,7 +61,12 @@ impl Object<'_> {
 }
 
 /// Finds the runtime of process `pid`. `abi` forces the layout of that version.
-pub fn find(pid: i32, maps: &[Mapping], abi: Option<(u8, u8)>, mem: &impl Memory) -> Result<Runtime> {
+pub fn find(
+    pid: i32,
+    maps: &[Mapping],
+    abi: Option<(u8, u8)>,
+    mem: &impl Memory,
+) -> Result<Runtime> {
     let mut looked = Vec::new();
     for mapping in candidates(pid, maps) {
         match inspect(pid, mapping) {
@@ -64,7 +75,11 @@ pub fn find(pid: i32, maps: &[Mapping], abi: Option<(u8, u8)>, mem: &impl Memory
             Err(why) => looked.push(format!("{} ({why})", mapping.file_name())),
         }
     }
-    let looked = if looked.is_empty() { "no mapped files".to_string() } else { looked.join(", ") };
+    let looked = if looked.is_empty() {
+        "no mapped files".to_string()
+    } else {
+        looked.join(", ")
+    };
     Err(Error::Fatal(format!(
         "Failed to locate libpython in PID {pid}: none of {looked} defines _PyRuntime, _PyThreadState_Current or interp_head; is it a Python process? (for a libpython that is not mapped yet, retry later)"
     )))
@@ -75,7 +90,9 @@ pub fn find(pid: i32, maps: &[Mapping], abi: Option<(u8, u8)>, mem: &impl Memory
 /// per file: its first executable mapping, which the dynamic loader made (a stray mmap of the
 /// whole file, as some runtimes make, is not executable), else its first mapping.
 fn candidates(pid: i32, maps: &[Mapping]) -> Vec<&Mapping> {
-    let exe = proc::exe(pid).ok().map(|p| p.to_string_lossy().into_owned());
+    let exe = proc::exe(pid)
+        .ok()
+        .map(|p| p.to_string_lossy().into_owned());
     let mut files: Vec<&Mapping> = Vec::new();
     for m in maps.iter().filter(|m| m.is_file()) {
         match files.iter_mut().find(|f| f.path == m.path) {
@@ -118,14 +135,22 @@ fn open(pid: i32, m: &Mapping) -> std::io::Result<File> {
 fn inspect(pid: i32, mapping: &Mapping) -> std::result::Result<Option<Object<'_>>, String> {
     let file = open(pid, mapping).map_err(|e| e.to_string())?;
     let elf = Elf::parse(&file).map_err(|e| e.to_string())?;
-    let symbols = elf.lookup_dynamic(&file, &DYNAMIC).map_err(|e| e.to_string())?;
+    let symbols = elf
+        .lookup_dynamic(&file, &DYNAMIC)
+        .map_err(|e| e.to_string())?;
     if symbols[RUNTIME].is_none() && symbols[TSTATE_CURRENT].is_none() {
         return Ok(None);
     }
     let bias = elf
         .load_bias(mapping.start, mapping.offset)
         .ok_or_else(|| format!("no PT_LOAD segment covers offset {:#x}", mapping.offset))?;
-    Ok(Some(Object { mapping, file, elf, bias, symbols }))
+    Ok(Some(Object {
+        mapping,
+        file,
+        elf,
+        bias,
+        symbols,
+    }))
 }
 
 fn runtime(object: Object, abi: Option<(u8, u8)>, mem: &impl Memory) -> Result<Runtime> {
@@ -149,7 +174,9 @@ fn runtime(object: Object, abi: Option<(u8, u8)>, mem: &impl Memory) -> Result<R
     };
     match layout.interp_root {
         InterpRoot::Runtime(_) if roots.runtime.is_none() => {
-            return Err(Error::Fatal(format!("Failed to locate _PyRuntime in {path} (Python {version})")));
+            return Err(Error::Fatal(format!(
+                "Failed to locate _PyRuntime in {path} (Python {version})"
+            )));
         }
         InterpRoot::Runtime(_) => {}
         InterpRoot::InterpHead => {
@@ -160,7 +187,12 @@ fn runtime(object: Object, abi: Option<(u8, u8)>, mem: &impl Memory) -> Result<R
             })?);
         }
     }
-    Ok(Runtime { version, layout, roots, path })
+    Ok(Runtime {
+        version,
+        layout,
+        roots,
+        path,
+    })
 }
 
 /// The version, most reliable source first: the `_Py_DebugOffsets` header (3.13+),
@@ -170,7 +202,9 @@ fn detect_version(object: &Object, mem: &impl Memory) -> Result<Version> {
     if let Some(rt) = object.addr(RUNTIME) {
         let mut head = [0u8; 16];
         if mem.read(rt, &mut head).is_ok() && &head[..8] == b"xdebugpy" {
-            return Ok(Version::from_hex(u64::from_le_bytes(head[8..].try_into().unwrap_or_default())));
+            return Ok(Version::from_hex(u64::from_le_bytes(
+                head[8..].try_into().unwrap_or_default(),
+            )));
         }
     }
     if let Some(addr) = object.addr(PY_VERSION) {
@@ -202,7 +236,10 @@ fn version_string(object: &Object, major: Option<u8>) -> Option<Version> {
     let rodata = object.elf.section(".rodata")?;
     let len = usize::try_from(rodata.sh_size).ok()?.min(32 << 20);
     let mut data = vec![0u8; len];
-    object.file.read_exact_at(&mut data, rodata.sh_offset).ok()?;
+    object
+        .file
+        .read_exact_at(&mut data, rodata.sh_offset)
+        .ok()?;
     version::find_version_string(&data, major)
 }
 
@@ -217,11 +254,16 @@ fn interp_head(object: &Object) -> Option<u64> {
     }
     let func = object.symbols[HEAD_FN]?.value;
     let mut code = [0u8; 16];
-    object.file.read_exact_at(&mut code, object.elf.vaddr_to_offset(func)?).ok()?;
+    object
+        .file
+        .read_exact_at(&mut code, object.elf.vaddr_to_offset(func)?)
+        .ok()?;
     let vaddr = decode_rip_load(&code, func)?;
     // It must point into a writable segment (.data or .bss).
     let writable = object.elf.segments.iter().any(|s| {
-        s.p_type == crate::elf::PT_LOAD && s.p_flags & 2 != 0 && (s.p_vaddr..s.p_vaddr + s.p_memsz).contains(&vaddr)
+        s.p_type == crate::elf::PT_LOAD
+            && s.p_flags & 2 != 0
+            && (s.p_vaddr..s.p_vaddr + s.p_memsz).contains(&vaddr)
     });
     writable.then(|| object.bias.wrapping_add(vaddr))
 }
@@ -249,11 +291,16 @@ mod tests {
         // 2.7.18 as measured: PyInterpreterState_Head at 0x116e00, interp_head at 0x1f76d0.
         let code = [0x48, 0x8b, 0x05, 0xc9, 0x08, 0x0e, 0x00, 0xc3];
         assert_eq!(decode_rip_load(&code, 0x116e00), Some(0x1f76d0));
-        let with_endbr = [0xf3, 0x0f, 0x1e, 0xfa, 0x48, 0x8b, 0x05, 0xc5, 0x08, 0x0e, 0x00, 0xc3];
+        let with_endbr = [
+            0xf3, 0x0f, 0x1e, 0xfa, 0x48, 0x8b, 0x05, 0xc5, 0x08, 0x0e, 0x00, 0xc3,
+        ];
         assert_eq!(decode_rip_load(&with_endbr, 0x116e00), Some(0x1f76d0));
         // Anything else (a function with a prologue, a truncated body) is refused.
         assert_eq!(decode_rip_load(&[0x55, 0x48, 0x89, 0xe5], 0x1000), None);
-        assert_eq!(decode_rip_load(&[0x48, 0x8b, 0x05, 0, 0, 0, 0, 0x90], 0x1000), None);
+        assert_eq!(
+            decode_rip_load(&[0x48, 0x8b, 0x05, 0, 0, 0, 0, 0x90], 0x1000),
+            None
+        );
         assert_eq!(decode_rip_load(&[0x48, 0x8b], 0x1000), None);
     }
 }

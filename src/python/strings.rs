@@ -24,16 +24,26 @@ const ASCII: u32 = 0x40;
 /// Reads the `str` object at `addr`.
 pub fn read_str(mem: &impl Memory, layout: &Layout, addr: u64) -> Result<String, WalkError> {
     let mut head = [0u8; FIRST_READ];
-    let got = mem.read_prefix(addr, &mut head).map_err(WalkError::read("str object"))?;
+    let got = mem
+        .read_prefix(addr, &mut head)
+        .map_err(WalkError::read("str object"))?;
     let head = &head[..got];
     let bad = |why: &str| WalkError::Garbage(format!("str object at {addr:#x}: {why}"));
     match layout.string {
         Str::Bytes { ob_size, ob_sval } => {
             let len = i64_at(head, ob_size as usize).ok_or_else(|| bad("truncated header"))?;
-            let data = read_data(mem, addr, head, ob_sval, len, 1).ok_or_else(|| bad("bad length"))??;
+            let data =
+                read_data(mem, addr, head, ob_sval, len, 1).ok_or_else(|| bad("bad length"))??;
             Ok(String::from_utf8_lossy(&data).into_owned())
         }
-        Str::Pep393 { length, state, ascii_data, compact_data, data, ready_mask } => {
+        Str::Pep393 {
+            length,
+            state,
+            ascii_data,
+            compact_data,
+            data,
+            ready_mask,
+        } => {
             let len = i64_at(head, length as usize).ok_or_else(|| bad("truncated header"))?;
             let state = u32_at(head, state as usize).ok_or_else(|| bad("truncated header"))?;
             let kind = (state >> KIND_SHIFT) & KIND_MASK;
@@ -44,12 +54,20 @@ pub fn read_str(mem: &impl Memory, layout: &Layout, addr: u64) -> Result<String,
                 return Err(bad("not ready"));
             }
             let bytes = if state & COMPACT != 0 {
-                let start = if state & ASCII != 0 { ascii_data } else { compact_data };
-                read_data(mem, addr, head, start, len, kind as usize).ok_or_else(|| bad("bad length"))??
+                let start = if state & ASCII != 0 {
+                    ascii_data
+                } else {
+                    compact_data
+                };
+                read_data(mem, addr, head, start, len, kind as usize)
+                    .ok_or_else(|| bad("bad length"))??
             } else {
                 // A legacy string: the characters are behind `data`.
-                let ptr = mem.u64(addr + data).map_err(WalkError::read("str data pointer"))?;
-                read_data(mem, ptr, &[], 0, len, kind as usize).ok_or_else(|| bad("bad length"))??
+                let ptr = mem
+                    .u64(addr + data)
+                    .map_err(WalkError::read("str data pointer"))?;
+                read_data(mem, ptr, &[], 0, len, kind as usize)
+                    .ok_or_else(|| bad("bad length"))??
             };
             decode(&bytes, kind).ok_or_else(|| bad("invalid characters"))
         }
@@ -59,7 +77,9 @@ pub fn read_str(mem: &impl Memory, layout: &Layout, addr: u64) -> Result<String,
 /// Reads the `bytes` object at `addr` (2.x: a `str`), used for line tables.
 pub fn read_bytes(mem: &impl Memory, layout: &Layout, addr: u64) -> Result<Vec<u8>, WalkError> {
     let mut head = [0u8; FIRST_READ];
-    let got = mem.read_prefix(addr, &mut head).map_err(WalkError::read("bytes object"))?;
+    let got = mem
+        .read_prefix(addr, &mut head)
+        .map_err(WalkError::read("bytes object"))?;
     let head = &head[..got];
     let o = &layout.objects;
     let bad = |why: &str| WalkError::Garbage(format!("bytes object at {addr:#x}: {why}"));
@@ -67,7 +87,8 @@ pub fn read_bytes(mem: &impl Memory, layout: &Layout, addr: u64) -> Result<Vec<u
     if len < 0 || len as usize > MAX_BYTES {
         return Err(bad("bad length"));
     }
-    read_data_capped(mem, addr, head, o.bytes_data, len as usize, MAX_BYTES).ok_or_else(|| bad("bad length"))?
+    read_data_capped(mem, addr, head, o.bytes_data, len as usize, MAX_BYTES)
+        .ok_or_else(|| bad("bad length"))?
 }
 
 /// `len` characters of `width` bytes at `obj + start`, taken from `head` (the bytes already
@@ -100,7 +121,11 @@ fn read_data_capped(
         return Some(Ok(b.to_vec()));
     }
     let mut buf = vec![0u8; n];
-    Some(mem.read(obj + start as u64, &mut buf).map(|()| buf).map_err(WalkError::read("string data")))
+    Some(
+        mem.read(obj + start as u64, &mut buf)
+            .map(|()| buf)
+            .map_err(WalkError::read("string data")),
+    )
 }
 
 /// Latin-1, UCS-2 or UCS-4 code units to a Rust string; None for invalid code points.
@@ -111,7 +136,9 @@ fn decode(bytes: &[u8], kind: u32) -> Option<String> {
         2 => Some(
             bytes
                 .chunks_exact(2)
-                .map(|c| char::from_u32(u16::from_le_bytes([c[0], c[1]]) as u32).unwrap_or('\u{fffd}'))
+                .map(|c| {
+                    char::from_u32(u16::from_le_bytes([c[0], c[1]]) as u32).unwrap_or('\u{fffd}')
+                })
                 .collect(),
         ),
         4 => bytes

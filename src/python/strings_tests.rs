@@ -18,7 +18,15 @@ fn read(layout: &Layout, obj: &[u8]) -> Result<String, WalkError> {
 fn decodes_every_pep393_kind() {
     for v in [(3, 6), (3, 11), (3, 12), (3, 13)] {
         let l = for_version(v.0, v.1).unwrap();
-        for s in ["<module>", "café", "函数", "𓀀𓀁", "", "/a/very/long/path/".repeat(40).as_str(), "ß函𓀀"] {
+        for s in [
+            "<module>",
+            "café",
+            "函数",
+            "𓀀𓀁",
+            "",
+            "/a/very/long/path/".repeat(40).as_str(),
+            "ß函𓀀",
+        ] {
             assert_eq!(read(l, &pep393(l, s)).as_deref(), Ok(s), "{v:?} {s}");
         }
     }

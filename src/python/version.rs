@@ -14,7 +14,11 @@ pub struct Version {
 
 impl Version {
     pub fn new(major: u8, minor: u8, micro: Option<u8>) -> Version {
-        Version { major, minor, micro }
+        Version {
+            major,
+            minor,
+            micro,
+        }
     }
 
     /// From PY_VERSION_HEX: `(major << 24) | (minor << 16) | (micro << 8) | (level << 4) | serial`.
@@ -45,7 +49,8 @@ pub fn parse_abi(s: &str) -> Option<(u8, u8)> {
         None if s.len() >= 2 => s.split_at(1),
         None => return None,
     };
-    let all_digits = |x: &str| !x.is_empty() && x.len() <= 2 && x.bytes().all(|c| c.is_ascii_digit());
+    let all_digits =
+        |x: &str| !x.is_empty() && x.len() <= 2 && x.bytes().all(|c| c.is_ascii_digit());
     if !all_digits(major) || !all_digits(minor) {
         return None;
     }
@@ -111,7 +116,11 @@ fn parse_version_at(s: &[u8]) -> Option<Version> {
     for suffix in [&b"rc"[..], b"a", b"b"] {
         if s.get(end..end + suffix.len()) == Some(suffix) {
             end += suffix.len();
-            end += s.get(end..)?.iter().take_while(|c| c.is_ascii_digit()).count();
+            end += s
+                .get(end..)?
+                .iter()
+                .take_while(|c| c.is_ascii_digit())
+                .count();
             break;
         }
     }
@@ -149,26 +158,48 @@ mod tests {
         let lib = |n| from_file_name(n, "libpython");
         assert_eq!(lib("libpython3.6m.so.1.0"), Some(Version::new(3, 6, None)));
         assert_eq!(lib("libpython2.7.so.1.0"), Some(Version::new(2, 7, None)));
-        assert_eq!(lib("libpython3.13t.so.1.0"), Some(Version::new(3, 13, None)));
+        assert_eq!(
+            lib("libpython3.13t.so.1.0"),
+            Some(Version::new(3, 13, None))
+        );
         assert_eq!(lib("libpython3.12.so"), Some(Version::new(3, 12, None)));
         assert_eq!(lib("libpython3.so"), None);
         assert_eq!(lib("libpython3.10-pyflame.so"), None);
-        assert_eq!(from_file_name("python3.11", "python"), Some(Version::new(3, 11, None)));
+        assert_eq!(
+            from_file_name("python3.11", "python"),
+            Some(Version::new(3, 11, None))
+        );
         assert_eq!(from_file_name("python3", "python"), None);
         assert_eq!(from_file_name("python3.11-config", "python"), None);
     }
 
     #[test]
     fn finds_the_version_string_in_read_only_data() {
-        let rodata = b"\0zlib 1.2.13\0/root/.pyenv/versions/3.9.18\0expat_2.5.0\0%s\x003.9.18\0more";
-        assert_eq!(find_version_string(rodata, Some(3)), Some(Version::new(3, 9, Some(18))));
+        let rodata =
+            b"\0zlib 1.2.13\0/root/.pyenv/versions/3.9.18\0expat_2.5.0\0%s\x003.9.18\0more";
+        assert_eq!(
+            find_version_string(rodata, Some(3)),
+            Some(Version::new(3, 9, Some(18)))
+        );
         // Only a path tail: still found, as the fallback.
         let merged = b"\0/opt/python/3.8.10\0x";
-        assert_eq!(find_version_string(merged, None), Some(Version::new(3, 8, Some(10))));
-        assert_eq!(find_version_string(b"\x002.7.18+\0", Some(2)), Some(Version::new(2, 7, Some(18))));
-        assert_eq!(find_version_string(b"\x003.12.0rc1\0", None), Some(Version::new(3, 12, Some(0))));
+        assert_eq!(
+            find_version_string(merged, None),
+            Some(Version::new(3, 8, Some(10)))
+        );
+        assert_eq!(
+            find_version_string(b"\x002.7.18+\0", Some(2)),
+            Some(Version::new(2, 7, Some(18)))
+        );
+        assert_eq!(
+            find_version_string(b"\x003.12.0rc1\0", None),
+            Some(Version::new(3, 12, Some(0)))
+        );
         // Not versions: preceded by a digit or dot, no terminator, or the wrong major.
-        assert_eq!(find_version_string(b"\x0013.1.2\0 1.3.9.1\0 3.4.5x\0", None), None);
+        assert_eq!(
+            find_version_string(b"\x0013.1.2\0 1.3.9.1\0 3.4.5x\0", None),
+            None
+        );
         assert_eq!(find_version_string(b"\x002.5.0\0", Some(3)), None);
         assert_eq!(find_version_string(b"", None), None);
     }

@@ -53,7 +53,10 @@ impl From<WalkError> for Error {
     fn from(e: WalkError) -> Error {
         match e {
             WalkError::Gone => Error::TargetGone,
-            WalkError::Read { err: ReadError::Denied(why), .. } => Error::Fatal(why),
+            WalkError::Read {
+                err: ReadError::Denied(why),
+                ..
+            } => Error::Fatal(why),
             e => Error::Sample(e.to_string()),
         }
     }
@@ -138,7 +141,12 @@ pub struct Walker<'m, M: Memory> {
 
 impl<'m, M: Memory> Walker<'m, M> {
     pub fn new(mem: &'m M, layout: Layout, roots: Roots) -> Self {
-        Walker { mem, layout, roots, codes: Codes::default() }
+        Walker {
+            mem,
+            layout,
+            roots,
+            codes: Codes::default(),
+        }
     }
 
     fn ptr(&self, addr: u64, what: &'static str) -> Result<u64, WalkError> {
@@ -154,16 +162,24 @@ impl<'m, M: Memory> Walker<'m, M> {
         };
         let head = head.ok_or_else(|| WalkError::Garbage("no interpreter list root".into()))?;
         let next = self.layout.interp.next;
-        walk_list(self.ptr(head, "interpreter list head")?, MAX_INTERPRETERS, "interpreters", |i| {
-            self.ptr(i + next, "PyInterpreterState")
-        })
+        walk_list(
+            self.ptr(head, "interpreter list head")?,
+            MAX_INTERPRETERS,
+            "interpreters",
+            |i| self.ptr(i + next, "PyInterpreterState"),
+        )
     }
 
     /// The thread states of an interpreter, newest first.
     pub fn thread_states(&self, interp: u64) -> Result<Vec<u64>, WalkError> {
-        let first = self.ptr(interp + self.layout.interp.threads_head, "PyInterpreterState")?;
+        let first = self.ptr(
+            interp + self.layout.interp.threads_head,
+            "PyInterpreterState",
+        )?;
         let next = self.layout.tstate.next;
-        walk_list(first, MAX_THREADS, "threads", |t| self.ptr(t + next, "PyThreadState"))
+        walk_list(first, MAX_THREADS, "threads", |t| {
+            self.ptr(t + next, "PyThreadState")
+        })
     }
 
     /// Where the GILs of the process are: one global place up to 3.11, one GIL per
@@ -171,8 +187,18 @@ impl<'m, M: Memory> Walker<'m, M> {
     /// change when interpreters come and go, so a sampler can keep them for a while.
     pub fn gils(&self) -> Result<Vec<Gil>, WalkError> {
         match self.layout.gil {
-            GilHolder::CurrentSymbol => Ok(self.roots.tstate_current.map(Gil::Current).into_iter().collect()),
-            GilHolder::Runtime(off) => Ok(self.roots.runtime.map(|rt| Gil::Current(rt + off)).into_iter().collect()),
+            GilHolder::CurrentSymbol => Ok(self
+                .roots
+                .tstate_current
+                .map(Gil::Current)
+                .into_iter()
+                .collect()),
+            GilHolder::Runtime(off) => Ok(self
+                .roots
+                .runtime
+                .map(|rt| Gil::Current(rt + off))
+                .into_iter()
+                .collect()),
             GilHolder::Interp { ceval_gil, .. } => {
                 let mut gils = Vec::new();
                 for interp in self.interpreters()? {
@@ -190,11 +216,20 @@ impl<'m, M: Memory> Walker<'m, M> {
     pub fn holder(&self, gil: Gil) -> Result<Option<u64>, WalkError> {
         let holder = match (gil, self.layout.gil) {
             (Gil::Current(addr), _) => self.ptr(addr, "current thread state")?,
-            (Gil::Struct(gil), GilHolder::Interp { last_holder, locked, .. }) => {
+            (
+                Gil::Struct(gil),
+                GilHolder::Interp {
+                    last_holder,
+                    locked,
+                    ..
+                },
+            ) => {
                 let mut b = [0u8; 32];
                 let len = (last_holder.max(locked) + 8) as usize;
                 let b = &mut b[..len.min(32)];
-                self.mem.read(gil, b).map_err(WalkError::read("_gil_runtime_state"))?;
+                self.mem
+                    .read(gil, b)
+                    .map_err(WalkError::read("_gil_runtime_state"))?;
                 // last_holder is only meaningful while the GIL is locked.
                 match i32_at(b, locked as usize) {
                     Some(1) => u64_at(b, last_holder as usize).unwrap_or(0),
@@ -225,10 +260,12 @@ impl<'m, M: Memory> Walker<'m, M> {
     /// The thread state holding the GIL of `interp`.
     fn gil_holder(&self, interp: u64) -> Result<Option<u64>, WalkError> {
         match self.layout.gil {
-            GilHolder::Interp { ceval_gil, .. } => match self.ptr(interp + ceval_gil, "PyInterpreterState.ceval.gil")? {
-                0 => Ok(None),
-                gil => self.holder(Gil::Struct(gil)),
-            },
+            GilHolder::Interp { ceval_gil, .. } => {
+                match self.ptr(interp + ceval_gil, "PyInterpreterState.ceval.gil")? {
+                    0 => Ok(None),
+                    gil => self.holder(Gil::Struct(gil)),
+                }
+            }
             _ => self.holders(&self.gils()?).map(|h| h.first().copied()),
         }
     }
@@ -256,11 +293,18 @@ impl<'m, M: Memory> Walker<'m, M> {
         let t = self.layout.tstate;
         let mut b = [0u8; 512];
         let b = &mut b[..self.layout.tstate_read_len().min(512)];
-        self.mem.read(tstate, b).map_err(WalkError::read("PyThreadState"))?;
-        let field = |off: u64| u64_at(b, off as usize).ok_or_else(|| WalkError::Garbage("short PyThreadState".into()));
+        self.mem
+            .read(tstate, b)
+            .map_err(WalkError::read("PyThreadState"))?;
+        let field = |off: u64| {
+            u64_at(b, off as usize).ok_or_else(|| WalkError::Garbage("short PyThreadState".into()))
+        };
         let (cframe, frame) = match t.frame {
             FrameRoot::Frame(off) | FrameRoot::CurrentFrame(off) => (0, field(off)?),
-            FrameRoot::CFrame { cframe, current_frame } => match field(cframe)? {
+            FrameRoot::CFrame {
+                cframe,
+                current_frame,
+            } => match field(cframe)? {
                 0 => (0, 0),
                 cf => (cf, self.ptr(cf + current_frame, "_PyCFrame")?),
             },
@@ -279,7 +323,10 @@ impl<'m, M: Memory> Walker<'m, M> {
     pub fn unchanged(&self, tstate: u64, leaf: Leaf) -> Result<bool, WalkError> {
         let (root_off, current_frame) = match self.layout.tstate.frame {
             FrameRoot::Frame(off) | FrameRoot::CurrentFrame(off) => (off, None),
-            FrameRoot::CFrame { cframe, current_frame } => (cframe, Some(current_frame)),
+            FrameRoot::CFrame {
+                cframe,
+                current_frame,
+            } => (cframe, Some(current_frame)),
         };
         let (mut root, mut cf, mut code) = ([0u8; 8], [0u8; 8], [0u8; 8]);
         let mut parts: Vec<(u64, &mut [u8])> = vec![(tstate + root_off, &mut root)];
@@ -290,10 +337,19 @@ impl<'m, M: Memory> Walker<'m, M> {
             parts.push((leaf.frame + self.code_field(), &mut code));
         }
         let n = parts.len();
-        if self.mem.read_many(&mut parts).map_err(WalkError::read("PyThreadState"))? < n {
+        if self
+            .mem
+            .read_many(&mut parts)
+            .map_err(WalkError::read("PyThreadState"))?
+            < n
+        {
             return Ok(false);
         }
-        let (root, cf, code) = (u64::from_le_bytes(root), u64::from_le_bytes(cf), u64::from_le_bytes(code));
+        let (root, cf, code) = (
+            u64::from_le_bytes(root),
+            u64::from_le_bytes(cf),
+            u64::from_le_bytes(code),
+        );
         let same_root = match current_frame {
             None => root == leaf.frame,
             Some(_) => root == leaf.cframe && (leaf.cframe == 0 || cf == leaf.frame),
@@ -314,9 +370,15 @@ impl<'m, M: Memory> Walker<'m, M> {
         let t = self.layout.tstate;
         let mut b = [0u8; 512];
         let b = &mut b[..self.layout.tstate_read_len().min(512)];
-        self.mem.read(tstate, b).map_err(WalkError::read("PyThreadState"))?;
-        let id = u64_at(b, t.thread_id as usize).ok_or_else(|| WalkError::Garbage("short PyThreadState".into()))?;
-        Ok((id, t.native_thread_id.and_then(|off| u32_at(b, off as usize))))
+        self.mem
+            .read(tstate, b)
+            .map_err(WalkError::read("PyThreadState"))?;
+        let id = u64_at(b, t.thread_id as usize)
+            .ok_or_else(|| WalkError::Garbage("short PyThreadState".into()))?;
+        Ok((
+            id,
+            t.native_thread_id.and_then(|off| u32_at(b, off as usize)),
+        ))
     }
 
     /// One thread state and its stack.
@@ -330,7 +392,11 @@ impl<'m, M: Memory> Walker<'m, M> {
             interp_id: None,
             holds_gil: false,
             frames,
-            leaf: Leaf { cframe: ts.cframe, frame: ts.frame, code },
+            leaf: Leaf {
+                cframe: ts.cframe,
+                frame: ts.frame,
+                code,
+            },
         })
     }
 
@@ -351,25 +417,43 @@ impl<'m, M: Memory> Walker<'m, M> {
                 return Err(WalkError::TooLong("frames", MAX_DEPTH));
             }
             depth += 1;
-            self.mem.read(frame, &mut buf[..len]).map_err(WalkError::read("frame"))?;
+            self.mem
+                .read(frame, &mut buf[..len])
+                .map_err(WalkError::read("frame"))?;
             let b = &buf[..len];
             let short = || WalkError::Garbage(format!("short frame at {frame:#x}"));
             if depth == 1 {
                 leaf_code = u64_at(b, self.code_field() as usize).ok_or_else(short)?;
             }
             let next = match self.layout.frame {
-                FrameLayout::Object { f_back, f_code, f_lasti, lasti_scale, .. } => {
+                FrameLayout::Object {
+                    f_back,
+                    f_code,
+                    f_lasti,
+                    lasti_scale,
+                    ..
+                } => {
                     let lasti = i32_at(b, f_lasti as usize).ok_or_else(short)?;
                     let code = u64_at(b, f_code as usize).ok_or_else(short)?;
                     raw.push((code, Lasti::Bytes(lasti.saturating_mul(lasti_scale))));
                     u64_at(b, f_back as usize).ok_or_else(short)?
                 }
-                FrameLayout::Interpreter { previous, code, instr, owner, shim_owner, .. } => {
+                FrameLayout::Interpreter {
+                    previous,
+                    code,
+                    instr,
+                    owner,
+                    shim_owner,
+                    ..
+                } => {
                     let owner = u8_at(b, owner as usize).ok_or_else(short)?;
                     // Entry shims (3.12+) are not Python frames.
                     if !shim_owner.is_some_and(|s| owner >= s) {
                         let code = u64_at(b, code as usize).ok_or_else(short)?;
-                        raw.push((code, Lasti::Instr(u64_at(b, instr as usize).ok_or_else(short)?)));
+                        raw.push((
+                            code,
+                            Lasti::Instr(u64_at(b, instr as usize).ok_or_else(short)?),
+                        ));
                     }
                     u64_at(b, previous as usize).ok_or_else(short)?
                 }
@@ -382,7 +466,9 @@ impl<'m, M: Memory> Walker<'m, M> {
         let mut addrs: Vec<u64> = raw.iter().map(|r| r.0).collect();
         addrs.sort_unstable();
         addrs.dedup();
-        let is_code = self.codes.refresh(self.mem, &self.layout, self.roots.code_type, &addrs)?;
+        let is_code = self
+            .codes
+            .refresh(self.mem, &self.layout, self.roots.code_type, &addrs)?;
         let frames = raw
             .iter()
             .filter(|(code, _)| addrs.binary_search(code).is_ok_and(|i| is_code[i]))

@@ -7,7 +7,10 @@ fn layouts() -> impl Iterator<Item = Layout> {
 }
 
 fn names(t: &Thread) -> Vec<(String, String, i32)> {
-    t.frames.iter().map(|f| (f.code.filename.clone(), f.code.name.clone(), f.line)).collect()
+    t.frames
+        .iter()
+        .map(|f| (f.code.filename.clone(), f.code.name.clone(), f.line))
+        .collect()
 }
 
 /// A chain of frames `names[0]` (innermost) ... `names[n-1]` (outermost), each its own code
@@ -40,7 +43,11 @@ fn walks_every_version() {
         let mut w = Walker::new(&py.mem, layout, py.roots);
         assert_eq!(w.interpreters().unwrap(), vec![sub, main], "{v:?}");
         let threads = w.all_threads().unwrap();
-        assert_eq!(threads.len(), 2, "{v:?}: the thread without frames is left out");
+        assert_eq!(
+            threads.len(),
+            2,
+            "{v:?}: the thread without frames is left out"
+        );
         let (s, m) = (&threads[0], &threads[1]);
         assert_eq!(
             names(m),
@@ -68,7 +75,10 @@ fn walks_every_version() {
         // Only the GIL holder moves: nobody holding it is seen too.
         py.set_gil_holder(main, 0);
         let mut w = Walker::new(&py.mem, layout, py.roots);
-        assert!(w.all_threads().unwrap().iter().all(|t| !t.holds_gil), "{v:?}");
+        assert!(
+            w.all_threads().unwrap().iter().all(|t| !t.holds_gil),
+            "{v:?}"
+        );
         assert_eq!(w.gil_holder(main), Ok(None));
     }
 }
@@ -87,7 +97,11 @@ fn skips_entry_shims_and_non_code_executables() {
         py.interp(&[t], 0);
         let mut w = Walker::new(&py.mem, layout, py.roots);
         let threads = w.all_threads().unwrap();
-        let got: Vec<String> = threads[0].frames.iter().map(|f| f.code.name.clone()).collect();
+        let got: Vec<String> = threads[0]
+            .frames
+            .iter()
+            .map(|f| f.code.name.clone())
+            .collect();
         assert_eq!(got, ["f", "<module>"], "{:?}", layout.version);
 
         // An executable that is not a code object (3.13 shims hold None) is not a frame.
@@ -114,7 +128,10 @@ fn checks_the_code_type_by_name_without_the_symbol() {
     let top = chain(&mut py, "a.py", &["f", "g"]);
     let t = py.tstate(top, 1, 1);
     py.interp(&[t], 0);
-    let roots = Roots { code_type: None, ..py.roots };
+    let roots = Roots {
+        code_type: None,
+        ..py.roots
+    };
     let mut w = Walker::new(&py.mem, layout, roots);
     assert_eq!(w.thread(t).unwrap().frames.len(), 2);
     // A type named otherwise is refused.
@@ -142,8 +159,14 @@ fn every_walk_is_bounded() {
         let c = py.frame(code, b);
         py.set(b + f_back, c);
         let mut w = Walker::new(&py.mem, layout, py.roots);
-        assert!(matches!(w.stack(a), Err(WalkError::TooLong("frames", _))), "{v:?}");
-        assert!(matches!(w.stack(c), Err(WalkError::TooLong("frames", _))), "{v:?}");
+        assert!(
+            matches!(w.stack(a), Err(WalkError::TooLong("frames", _))),
+            "{v:?}"
+        );
+        assert!(
+            matches!(w.stack(c), Err(WalkError::TooLong("frames", _))),
+            "{v:?}"
+        );
 
         // A thread list that loops back on itself, and an interpreter list that does.
         let t1 = py.tstate(0, 1, 1);
@@ -151,10 +174,19 @@ fn every_walk_is_bounded() {
         let interp = py.interp(&[t1, t2], 0);
         py.set(t2 + layout.tstate.next, t1);
         let w = Walker::new(&py.mem, layout, py.roots);
-        assert!(matches!(w.thread_states(interp), Err(WalkError::TooLong("threads", _))), "{v:?}");
+        assert!(
+            matches!(
+                w.thread_states(interp),
+                Err(WalkError::TooLong("threads", _))
+            ),
+            "{v:?}"
+        );
         py.set(interp + layout.interp.next, interp);
         let w = Walker::new(&py.mem, layout, py.roots);
-        assert!(matches!(w.interpreters(), Err(WalkError::TooLong("interpreters", _))), "{v:?}");
+        assert!(
+            matches!(w.interpreters(), Err(WalkError::TooLong("interpreters", _))),
+            "{v:?}"
+        );
     }
 }
 
@@ -205,7 +237,10 @@ impl Memory for GoneMemory {
 #[test]
 fn a_vanished_process_is_not_a_failed_sample() {
     let layout = *for_version(3, 11).unwrap();
-    let roots = Roots { runtime: Some(0x1000), ..Roots::default() };
+    let roots = Roots {
+        runtime: Some(0x1000),
+        ..Roots::default()
+    };
     let w = Walker::new(&GoneMemory, layout, roots);
     let err = w.interpreters().unwrap_err();
     assert_eq!(err, WalkError::Gone);

@@ -8,7 +8,6 @@
 use std::io;
 use std::time::Duration;
 
-
 // From <linux/ptrace.h>.
 const PTRACE_TRACEME: libc::c_long = 0;
 const PTRACE_CONT: libc::c_long = 7;
@@ -81,7 +80,10 @@ pub enum WaitStatus {
     Signaled(i32),
     /// A ptrace-stop: `signal` is WSTOPSIG, `event` is `status >> 16` (PTRACE_EVENT_*; 0 for
     /// a signal-delivery-stop).
-    Stopped { signal: i32, event: i32 },
+    Stopped {
+        signal: i32,
+        event: i32,
+    },
     Continued,
 }
 
@@ -91,7 +93,10 @@ fn decode(status: libc::c_int) -> WaitStatus {
     } else if libc::WIFSIGNALED(status) {
         WaitStatus::Signaled(libc::WTERMSIG(status))
     } else if libc::WIFSTOPPED(status) {
-        WaitStatus::Stopped { signal: libc::WSTOPSIG(status), event: (status >> 16) & 0xff }
+        WaitStatus::Stopped {
+            signal: libc::WSTOPSIG(status),
+            event: (status >> 16) & 0xff,
+        }
     } else {
         WaitStatus::Continued
     }

@@ -76,8 +76,14 @@ pub fn wait_signal(timeout: Duration) -> Option<i32> {
 }
 
 fn set_timer(after: Duration, every: Duration) {
-    let tv = |d: Duration| libc::timeval { tv_sec: d.as_secs() as libc::time_t, tv_usec: d.subsec_micros() as libc::suseconds_t };
-    let timer = libc::itimerval { it_interval: tv(every), it_value: tv(after) };
+    let tv = |d: Duration| libc::timeval {
+        tv_sec: d.as_secs() as libc::time_t,
+        tv_usec: d.subsec_micros() as libc::suseconds_t,
+    };
+    let timer = libc::itimerval {
+        it_interval: tv(every),
+        it_value: tv(after),
+    };
     // SAFETY: `timer` is a valid itimerval; the old value is not requested.
     unsafe { libc::setitimer(libc::ITIMER_REAL, &timer, std::ptr::null_mut()) };
 }

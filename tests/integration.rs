@@ -1,0 +1,7 @@
+//! pyflame's end-to-end tests: one test crate, one module per area.
+//! Live tests start real Python interpreters (see util::interp) and profile them.
+
+mod util;
+
+mod dump;
+mod errors;

@@ -1,0 +1,21 @@
+//! Shared infrastructure of the end-to-end tests: interpreter discovery and the
+//! `per_interpreter!` macro, process guards and the pyflame watchdog, /proc
+//! inspection, test-script targets and the dump-format parser.
+
+#![allow(dead_code)] // not every test module uses every helper
+
+pub mod dump_format;
+pub mod interp;
+pub mod marks;
+pub mod process;
+pub mod procfs;
+pub mod stacks;
+pub mod target;
+
+mod self_check;
+
+pub(crate) use interp::per_interpreter;
+pub use interp::Interp;
+pub use process::{pyflame, ChildGuard, Output};
+pub use procfs::assert_target_running;
+pub use target::{spawn_script, Target};
