@@ -48,10 +48,8 @@ pub struct Tracee {
     pid: i32,
     options: u64,
     threads: BTreeMap<i32, State>,
-    /// Set once the leader's exit (or exec) has been seen.
+    /// Set once the leader's exit has been seen.
     ended: Option<Ended>,
-    /// Resuming a thread detaches it (for a single look such as `-d`).
-    detach_on_resume: bool,
 }
 
 /// What happened to a thread asked to stop.
@@ -75,7 +73,6 @@ impl Tracee {
             options,
             threads,
             ended: None,
-            detach_on_resume: false,
         })
     }
 
@@ -159,21 +156,8 @@ impl Tracee {
         Ok(())
     }
 
-    /// From now on, resuming a thread detaches it: for a single look at the process, this
-    /// saves stopping every thread again just to detach it.
-    pub fn detach_on_resume(&mut self) {
-        self.detach_on_resume = true;
-    }
-
     /// Resumes a stopped thread, handing back any signal it was about to receive.
     pub fn resume(&mut self, tid: i32) {
-        if let (true, Some(&State::Stopped { pending, .. })) =
-            (self.detach_on_resume, self.threads.get(&tid))
-        {
-            let _ = ptrace::detach(tid, pending);
-            self.threads.remove(&tid);
-            return;
-        }
         let resumed = match self.threads.get(&tid) {
             None | Some(State::Running) => return,
             Some(State::Stopped {
@@ -185,13 +169,6 @@ impl Tracee {
             Ok(()) => self.threads.insert(tid, State::Running),
             Err(_) => self.threads.remove(&tid),
         };
-    }
-
-    pub fn resume_all(&mut self) {
-        let tids: Vec<i32> = self.threads.keys().copied().collect();
-        for tid in tids {
-            self.resume(tid);
-        }
     }
 
     /// Handles every pending ptrace event without blocking: signals are passed on, job-control

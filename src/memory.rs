@@ -118,11 +118,6 @@ impl RemoteMemory {
             Err(_) => Ok(0),
         }
     }
-
-    /// True once reads go through /proc/PID/mem.
-    pub fn uses_proc_mem(&self) -> bool {
-        matches!(self.fallback.get(), Some(Ok(_)))
-    }
 }
 
 impl Memory for RemoteMemory {

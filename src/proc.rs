@@ -130,18 +130,6 @@ pub fn status(pid: i32) -> io::Result<Status> {
     ))?))
 }
 
-/// The one-letter scheduler state of a thread (R, S, D, T, t, Z, X ...), from
-/// /proc/PID/task/TID/stat. The command name may contain spaces and parentheses, so the state
-/// is the field after the LAST ')'.
-pub fn thread_state(pid: i32, tid: i32) -> Option<char> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/task/{tid}/stat")).ok()?;
-    stat_state(&stat)
-}
-
-pub fn stat_state(stat: &str) -> Option<char> {
-    stat[stat.rfind(')')? + 1..].trim_start().chars().next()
-}
-
 /// The target's executable, as the target sees it.
 pub fn exe(pid: i32) -> io::Result<PathBuf> {
     fs::read_link(format!("/proc/{pid}/exe"))
@@ -216,18 +204,10 @@ garbage line
     }
 
     #[test]
-    fn state_is_after_the_last_parenthesis() {
-        assert_eq!(stat_state("12 (a) b) c) S 1 2"), Some('S'));
-        assert_eq!(stat_state("12 (python) t 1"), Some('t'));
-        assert_eq!(stat_state("nonsense"), None);
-    }
-
-    #[test]
     fn reads_our_own_process() {
         let pid = std::process::id() as i32;
         assert!(maps(pid).unwrap().iter().any(|m| m.is_file()));
         assert!(tasks(pid).unwrap().contains(&pid));
-        assert!(thread_state(pid, pid).is_some());
         assert_eq!(status(pid).unwrap().nspid.last().copied(), Some(pid));
         assert_eq!(
             in_root(7, "/usr/lib/x.so"),

@@ -60,10 +60,6 @@ impl Profile {
         }
     }
 
-    pub fn line_numbers(&self) -> bool {
-        self.line_numbers
-    }
-
     /// Adds one sample taken at `micros` (microseconds since the epoch).
     pub fn record(&mut self, micros: u64, seen: Observation) {
         self.samples += 1;
@@ -163,7 +159,7 @@ mod tests {
             },
         ];
         let mut p = Profile::new(true, false, true);
-        p.record(1, Observation::Stacks(&[s1.clone()]));
+        p.record(1, Observation::Stacks(std::slice::from_ref(&s1)));
         p.record(2, Observation::Stacks(&[s1.clone(), s2.clone()]));
         p.record(3, Observation::Idle);
         p.record(4, Observation::Failed);

@@ -107,7 +107,7 @@ pub fn record(args: &Args) -> Result<ExitCode> {
                 nonblocking: args.nonblocking,
             };
             let prefetch = Prefetcher::new(&mem);
-            let mut status = Status::new(pid);
+            let mut status = Status::new(pid, &runtime.version.to_string());
             let mut sampler = Sampler::new(pid, &mut tracee, &prefetch, &runtime, plan);
             let finish = sampler.run(&mut profile, |p| status.update(p));
             status.clear();

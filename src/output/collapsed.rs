@@ -66,7 +66,7 @@ mod tests {
         for _ in 0..3 {
             p.record(0, Observation::Stacks(std::slice::from_ref(&inner)));
         }
-        p.record(0, Observation::Stacks(&[other.clone()]));
+        p.record(0, Observation::Stacks(std::slice::from_ref(&other)));
         // The same text through a different code object (a re-read after a cache flush).
         p.record(
             0,

@@ -17,7 +17,7 @@ pub struct Status {
 }
 
 impl Status {
-    pub fn new(pid: i32) -> Status {
+    pub fn new(pid: i32, python: &str) -> Status {
         let mut cmd = crate::proc::cmdline(pid).unwrap_or_default();
         if cmd.chars().count() > 40 {
             cmd = cmd.chars().take(39).chain(['…']).collect();
@@ -26,7 +26,7 @@ impl Status {
             enabled: crate::sys::process::is_terminal(2),
             start: Instant::now(),
             last: None,
-            target: format!("PID {pid} {cmd}"),
+            target: format!("PID {pid} {cmd} (Python {python})"),
         }
     }
 

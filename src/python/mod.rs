@@ -13,13 +13,17 @@ pub mod walk;
 use std::fs::File;
 use std::os::unix::fs::MetadataExt;
 
-use crate::elf::{Elf, Symbol};
+use crate::elf::{Elf, Symbol, ET_DYN, ET_EXEC};
 use crate::error::{Error, Result};
 use crate::memory::Memory;
 use crate::proc::{self, Mapping};
 use layout::{InterpRoot, Layout};
 use version::Version;
 use walk::Roots;
+
+/// `e_machine` of x86-64 and the `sh_flags` bit of sections that occupy memory (ELF gABI).
+const EM_X86_64: u16 = 62;
+const SHF_ALLOC: u64 = 2;
 
 /// Symbols looked up in `.dynsym`, in this order.
 const DYNAMIC: [&str; 5] = [
@@ -41,8 +45,6 @@ pub struct Runtime {
     pub version: Version,
     pub layout: Layout,
     pub roots: Roots,
-    /// The file that holds the runtime (libpython or the executable), as the target sees it.
-    pub path: String,
 }
 
 /// A mapped ELF file that defines the runtime's symbols.
@@ -135,15 +137,30 @@ fn open(pid: i32, m: &Mapping) -> std::io::Result<File> {
 fn inspect(pid: i32, mapping: &Mapping) -> std::result::Result<Option<Object<'_>>, String> {
     let file = open(pid, mapping).map_err(|e| e.to_string())?;
     let elf = Elf::parse(&file).map_err(|e| e.to_string())?;
+    if elf.e_machine != EM_X86_64 {
+        return Err(format!(
+            "not an x86-64 ELF file (e_machine {})",
+            elf.e_machine
+        ));
+    }
     let symbols = elf
         .lookup_dynamic(&file, &DYNAMIC)
         .map_err(|e| e.to_string())?;
     if symbols[RUNTIME].is_none() && symbols[TSTATE_CURRENT].is_none() {
         return Ok(None);
     }
-    let bias = elf
-        .load_bias(mapping.start, mapping.offset)
-        .ok_or_else(|| format!("no PT_LOAD segment covers offset {:#x}", mapping.offset))?;
+    let bias = match elf.e_type {
+        // Linked at fixed addresses: symbol values are run-time addresses.
+        ET_EXEC => 0,
+        ET_DYN => elf
+            .load_bias(mapping.start, mapping.offset)
+            .ok_or_else(|| format!("no PT_LOAD segment covers offset {:#x}", mapping.offset))?,
+        other => {
+            return Err(format!(
+                "not an executable or shared object (e_type {other})"
+            ))
+        }
+    };
     Ok(Some(Object {
         mapping,
         file,
@@ -191,7 +208,6 @@ fn runtime(object: Object, abi: Option<(u8, u8)>, mem: &impl Memory) -> Result<R
         version,
         layout,
         roots,
-        path,
     })
 }
 
@@ -219,7 +235,7 @@ fn detect_version(object: &Object, mem: &impl Memory) -> Result<Version> {
     }
     // _PyRuntime appeared in 3.7; before it, the thread-state pointer was a global.
     let major = object.symbols[RUNTIME].map(|_| 3);
-    if let Some(v) = version_string(object, major) {
+    if let Some(v) = version_string(object, major, mem) {
         return Ok(v);
     }
     version::from_file_name(name, "python").ok_or_else(|| {
@@ -230,15 +246,16 @@ fn detect_version(object: &Object, mem: &impl Memory) -> Result<Version> {
     })
 }
 
-/// Searches `.rodata` of the file for the PY_VERSION literal.
-fn version_string(object: &Object, major: Option<u8>) -> Option<Version> {
-    use crate::elf::Source;
-    let rodata = object.elf.section(".rodata")?;
+/// Searches `.rodata`, as mapped in the process, for the PY_VERSION literal.
+fn version_string(object: &Object, major: Option<u8>, mem: &impl Memory) -> Option<Version> {
+    let rodata = object
+        .elf
+        .section(".rodata")
+        .filter(|s| s.sh_flags & SHF_ALLOC != 0)?;
     let len = usize::try_from(rodata.sh_size).ok()?.min(32 << 20);
     let mut data = vec![0u8; len];
-    object
-        .file
-        .read_exact_at(&mut data, rodata.sh_offset)
+    // From memory: the file may have been replaced since the process mapped it.
+    mem.read(object.bias.wrapping_add(rodata.sh_addr), &mut data)
         .ok()?;
     version::find_version_string(&data, major)
 }

@@ -252,11 +252,6 @@ impl<'m, M: Memory> Walker<'m, M> {
         Ok(holders)
     }
 
-    /// The thread states holding a GIL, looked up from scratch.
-    pub fn gil_holders(&self) -> Result<Vec<u64>, WalkError> {
-        self.holders(&self.gils()?)
-    }
-
     /// The thread state holding the GIL of `interp`.
     fn gil_holder(&self, interp: u64) -> Result<Option<u64>, WalkError> {
         match self.layout.gil {
@@ -401,6 +396,7 @@ impl<'m, M: Memory> Walker<'m, M> {
     }
 
     /// The frames from `frame` outwards, innermost first, without entry shims.
+    #[cfg(test)]
     pub fn stack(&mut self, frame: u64) -> Result<Vec<Frame>, WalkError> {
         self.stack_and_leaf(frame).map(|(frames, _)| frames)
     }
@@ -448,7 +444,7 @@ impl<'m, M: Memory> Walker<'m, M> {
                 } => {
                     let owner = u8_at(b, owner as usize).ok_or_else(short)?;
                     // Entry shims (3.12+) are not Python frames.
-                    if !shim_owner.is_some_and(|s| owner >= s) {
+                    if shim_owner.is_none_or(|s| owner < s) {
                         let code = u64_at(b, code as usize).ok_or_else(short)?;
                         raw.push((
                             code,

@@ -19,7 +19,7 @@ pub fn is_terminal(fd: i32) -> bool {
 pub fn spawn_traced(command: &mut std::process::Command) -> std::io::Result<std::process::Child> {
     use std::os::unix::process::CommandExt;
     // SAFETY: the closure runs in the child between fork and exec and only makes two async-signal-safe system calls (sigprocmask, ptrace), allocating nothing.
-    unsafe { command.pre_exec(|| child_setup()) };
+    unsafe { command.pre_exec(child_setup) };
     command.spawn()
 }
 

@@ -12,19 +12,16 @@ use std::time::Duration;
 const PTRACE_TRACEME: libc::c_long = 0;
 const PTRACE_CONT: libc::c_long = 7;
 const PTRACE_DETACH: libc::c_long = 17;
-const PTRACE_SETOPTIONS: libc::c_long = 0x4200;
-const PTRACE_GETEVENTMSG: libc::c_long = 0x4201;
 const PTRACE_SEIZE: libc::c_long = 0x4206;
 const PTRACE_INTERRUPT: libc::c_long = 0x4207;
 const PTRACE_LISTEN: libc::c_long = 0x4208;
 
 pub const PTRACE_O_TRACEEXEC: u64 = 0x10;
-pub const PTRACE_O_EXITKILL: u64 = 0x10_0000;
 pub const PTRACE_EVENT_EXEC: i32 = 4;
 pub const PTRACE_EVENT_STOP: i32 = 128;
 
 fn ptrace(request: libc::c_long, tid: i32, addr: u64, data: u64) -> io::Result<libc::c_long> {
-    // SAFETY: every request used here takes integer arguments only (no pointers into our memory), except GETEVENTMSG, whose `data` points at a live u64 owned by the caller.
+    // SAFETY: every request used here takes integer arguments only, never a pointer into our memory.
     let rc = unsafe { libc::syscall(libc::SYS_ptrace, request, tid as libc::c_long, addr, data) };
     if rc == -1 {
         Err(io::Error::last_os_error())
@@ -56,16 +53,6 @@ pub fn listen(tid: i32) -> io::Result<()> {
 /// Detaches from a stopped thread, delivering `signal` (0 for none).
 pub fn detach(tid: i32, signal: i32) -> io::Result<()> {
     ptrace(PTRACE_DETACH, tid, 0, signal as u64).map(drop)
-}
-
-pub fn set_options(tid: i32, options: u64) -> io::Result<()> {
-    ptrace(PTRACE_SETOPTIONS, tid, 0, options).map(drop)
-}
-
-pub fn event_message(tid: i32) -> io::Result<u64> {
-    let mut msg: u64 = 0;
-    ptrace(PTRACE_GETEVENTMSG, tid, 0, &mut msg as *mut u64 as u64)?;
-    Ok(msg)
 }
 
 /// Makes the calling process a tracee of its parent (used by a child before exec).

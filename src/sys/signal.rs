@@ -87,14 +87,3 @@ fn set_timer(after: Duration, every: Duration) {
     // SAFETY: `timer` is a valid itimerval; the old value is not requested.
     unsafe { libc::setitimer(libc::ITIMER_REAL, &timer, std::ptr::null_mut()) };
 }
-
-/// kill(2).
-pub fn kill(pid: i32, signal: i32) -> io::Result<()> {
-    // SAFETY: kill takes plain integers.
-    let rc = unsafe { libc::kill(pid, signal) };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
-}
