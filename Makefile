@@ -38,7 +38,7 @@ demo: build
 	@tests/demo/run.sh $(BIN) $(PYTHON)
 
 bench: build
-	@tests/bench/run.sh $(BIN)
+	@$(PYTHON) tests/bench/bench.py $(BIN)
 
 clean:
 	cargo clean

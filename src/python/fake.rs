@@ -126,10 +126,22 @@ impl FakePython {
 
     /// A code object whose sample position (see `sample_linetable`) is line `firstlineno + 3`.
     pub fn code(&mut self, filename: &str, name: &str, firstlineno: i32) -> u64 {
+        let table = sample_linetable(&self.layout).0;
+        self.code_with_table(filename, name, firstlineno, &table)
+    }
+
+    /// A code object with this line table.
+    pub fn code_with_table(
+        &mut self,
+        filename: &str,
+        name: &str,
+        firstlineno: i32,
+        table: &[u8],
+    ) -> u64 {
         let c = self.layout.code;
         let filename = self.string(filename);
         let name = self.string(name);
-        let linetable = self.bytes(&sample_linetable(&self.layout).0);
+        let linetable = self.bytes(table);
         let mut b = vec![0u8; c.size as usize + 64];
         put(
             &mut b,
@@ -150,6 +162,11 @@ impl FakePython {
 
     pub fn frame_with_owner(&mut self, code: u64, back: u64, owner_value: u8) -> u64 {
         let at = sample_linetable(&self.layout).1;
+        self.frame_at(code, back, owner_value, at)
+    }
+
+    /// A frame running `code` at `at` (bytes up to 3.10, code units from 3.11).
+    pub fn frame_at(&mut self, code: u64, back: u64, owner_value: u8, at: u32) -> u64 {
         match self.layout.frame {
             Frame::Object {
                 f_back,

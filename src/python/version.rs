@@ -163,6 +163,9 @@ mod tests {
             Some(Version::new(3, 13, None))
         );
         assert_eq!(lib("libpython3.12.so"), Some(Version::new(3, 12, None)));
+        assert_eq!(lib("libpython3.5m.so.1.0"), Some(Version::new(3, 5, None)));
+        assert_eq!(lib("libpython3.4m.so"), Some(Version::new(3, 4, None)));
+        assert_eq!(lib("libpython2.6.so.1.0"), Some(Version::new(2, 6, None)));
         assert_eq!(lib("libpython3.so"), None);
         assert_eq!(lib("libpython3.10-pyflame.so"), None);
         assert_eq!(
@@ -190,6 +193,20 @@ mod tests {
         assert_eq!(
             find_version_string(b"\x002.7.18+\0", Some(2)),
             Some(Version::new(2, 7, Some(18)))
+        );
+        // The original's other ABIs: 2.6, 3.4 and 3.5.
+        let found = |s: &[u8], m| find_version_string(s, m);
+        assert_eq!(
+            found(b"x\x002.6.9\0", Some(2)),
+            Some(Version::new(2, 6, Some(9)))
+        );
+        assert_eq!(
+            found(b"\x003.4.10\0\x003.5\0", Some(3)),
+            Some(Version::new(3, 4, Some(10)))
+        );
+        assert_eq!(
+            found(b"/usr/lib/python3.5\0\x003.5.10\0", None),
+            Some(Version::new(3, 5, Some(10)))
         );
         assert_eq!(
             find_version_string(b"\x003.12.0rc1\0", None),

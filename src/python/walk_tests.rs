@@ -248,3 +248,33 @@ fn a_vanished_process_is_not_a_failed_sample() {
     let garbage = WalkError::Garbage("x".into());
     assert!(matches!(Error::from(garbage), Error::Sample(_)));
 }
+
+/// The original Pyflame's other ABIs: 2.6 reads like 2.7, 3.4 and 3.5 like 3.6 except for two
+/// code object fields and the sign of lnotab line increments.
+#[test]
+fn lnotab_line_increments_are_signed_from_36_only() {
+    // (0, +1) then, from byte 6, a line increment of 0xfe: -2 from 3.6 on, +254 before.
+    let table = [0, 1, 6, 0xfe];
+    for (v, line) in [
+        ((2, 6), 265),
+        ((2, 7), 265),
+        ((3, 4), 265),
+        ((3, 5), 265),
+        ((3, 6), 9),
+        ((3, 9), 9),
+    ] {
+        let layout = *for_version(v.0, v.1).unwrap();
+        let mut py = FakePython::new(layout);
+        let code = py.code_with_table("old.py", "f", 10, &table);
+        let f = py.frame_at(code, 0, 0, 8);
+        let t = py.tstate(f, 1, 1);
+        py.interp(&[t], 0);
+        let mut w = Walker::new(&py.mem, layout, py.roots);
+        let threads = w.all_threads().unwrap();
+        assert_eq!(
+            names(&threads[0]),
+            vec![("old.py".into(), "f".into(), line)],
+            "{v:?}"
+        );
+    }
+}

@@ -1,0 +1,225 @@
+#!/usr/bin/env python3
+"""make bench: pyflame measured beside py-spy, in the same run, on this machine.
+
+Reports: the binary sizes; the wall time of a stack dump of a 30-frame stack; the slowdown of
+a CPU-bound target at 100 Hz and 1 kHz (default and --nonblocking); the profiler's CPU time per
+sample; the slowdown with 100 idle threads at 100 Hz; the highest sampling rate sustained; and
+the profiler's peak RSS over a long 1 kHz run. Medians of several runs; the numbers move with the
+machine's load, so compare the two tools within one run.
+
+Usage: bench.py PYFLAME   (environment: BENCH_PYTHON, BENCH_RUNS=3, BENCH_RSS_SECONDS=30)"""
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+OUT = os.path.join(ROOT, "target", "bench")
+WORKLOAD = os.path.join(HERE, "workload.py")
+RUNS = int(os.environ.get("BENCH_RUNS", "3"))
+RSS_SECONDS = int(os.environ.get("BENCH_RSS_SECONDS", "30"))
+# Iterations of the 30-frame workload: about 1.5 s of CPU on this kind of machine.
+WORK = int(os.environ.get("BENCH_WORK", "6000"))
+
+
+def python():
+    if os.environ.get("BENCH_PYTHON"):
+        return os.environ["BENCH_PYTHON"]
+    pyenv = os.path.expanduser("~/.pyenv/versions/3.12.1/bin/python3.12")
+    return pyenv if os.path.exists(pyenv) else "python3"
+
+
+def py_spy():
+    """py-spy from PyPI in a virtualenv under target/bench, or None if it cannot be had."""
+    venv = os.path.join(OUT, "venv")
+    exe = os.path.join(venv, "bin", "py-spy")
+    if not os.path.exists(exe):
+        try:
+            subprocess.run([sys.executable, "-m", "venv", venv], check=True, capture_output=True)
+            subprocess.run([os.path.join(venv, "bin", "pip"), "install", "-q", "py-spy"], check=True, capture_output=True)
+        except (subprocess.CalledProcessError, OSError) as e:
+            print("bench: py-spy unavailable (%s); its columns are left empty" % e, file=sys.stderr)
+            return None
+    return exe
+
+
+class Workload:
+    """The target, started and parked at READY; `go()` runs the work and returns its time."""
+
+    def __init__(self, iterations, idle=0):
+        self.p = subprocess.Popen([python(), WORKLOAD, str(iterations), str(idle)], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, universal_newlines=True)
+        if self.p.stdout.readline().strip() != "READY":
+            raise SystemExit("bench: the workload did not start")
+        self.pid = self.p.pid
+
+    def go(self):
+        self.p.stdin.write("\n")
+        self.p.stdin.flush()
+        elapsed = float(self.p.stdout.readline())
+        self.p.wait()
+        return elapsed
+
+    def start_spinning(self):
+        self.p.stdin.write("\n")
+        self.p.stdin.flush()
+        time.sleep(0.3)
+
+    def kill(self):
+        self.p.kill()
+        self.p.wait()
+
+
+def spawn(cmd, out):
+    return subprocess.Popen(cmd, stdout=out, stderr=subprocess.DEVNULL)
+
+
+def hwm_kib(pid):
+    """VmHWM, the peak RSS of the program a process runs (reset by exec, unlike ru_maxrss,
+    which also counts the forked copy of this Python before the exec)."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def reap(proc):
+    """Waits for a profiler; returns its CPU seconds and peak RSS in KiB (sampled while it
+    runs, every 0.2 s)."""
+    peak = 0
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        peak = max(peak, hwm_kib(proc.pid))
+        time.sleep(0.2)
+    proc.returncode = 0
+    return usage.ru_utime + usage.ru_stime, peak
+
+
+def samples_in(path):
+    total = 0
+    with open(path) as f:
+        for line in f:
+            head, _, count = line.rstrip("\n").rpartition(" ")
+            if head and count.isdigit():
+                total += int(count)
+    return total
+
+
+def profiler_cmd(tool, exe, pid, hz, out, nonblocking):
+    if tool == "pyflame":
+        cmd = [exe, "-s", "-1", "-r", str(1.0 / hz), "-p", str(pid), "-o", out]
+    else:
+        cmd = [exe, "record", "-r", str(hz), "-p", str(pid), "-f", "raw", "-o", out]
+    return cmd + (["--nonblocking"] if nonblocking else [])
+
+
+def profiled_run(tool, exe, hz, nonblocking=False, idle=0):
+    """One profiled run: (target seconds, profiler CPU seconds per sample)."""
+    w = Workload(WORK, idle)
+    with tempfile.NamedTemporaryFile(dir=OUT, suffix=".txt") as out:
+        prof = spawn(profiler_cmd(tool, exe, w.pid, hz, out.name, nonblocking), subprocess.DEVNULL)
+        time.sleep(0.5)
+        elapsed = w.go()
+        cpu, _ = reap(prof)
+        n = samples_in(out.name)
+    return elapsed, (cpu / n if n else float("nan"))
+
+
+def median_runs(fn):
+    results = [fn() for _ in range(RUNS)]
+    if isinstance(results[0], tuple):
+        return tuple(statistics.median(r[i] for r in results) for i in range(len(results[0])))
+    return statistics.median(results)
+
+
+def dump_time(cmd_for, runs):
+    w = Workload(10 ** 9)
+    w.start_spinning()
+    times = []
+    try:
+        for _ in range(runs):
+            t = time.perf_counter()
+            subprocess.run(cmd_for(w.pid), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+            times.append(time.perf_counter() - t)
+    finally:
+        w.kill()
+    return statistics.median(times)
+
+
+def max_rate(exe):
+    w = Workload(10 ** 9)
+    w.start_spinning()
+    with tempfile.NamedTemporaryFile(dir=OUT, suffix=".txt") as out:
+        subprocess.run([exe, "-r", "0", "-s", "2", "-p", str(w.pid), "-o", out.name], check=True)
+        n = samples_in(out.name)
+    w.kill()
+    return n / 2.0
+
+
+def peak_rss(tool, exe):
+    w = Workload(10 ** 9)
+    w.start_spinning()
+    with tempfile.NamedTemporaryFile(dir=OUT, suffix=".txt") as out:
+        if tool == "pyflame":
+            cmd = [exe, "-s", str(RSS_SECONDS), "-r", "0.001", "-p", str(w.pid), "-o", out.name]
+        else:
+            cmd = [exe, "record", "-r", "1000", "-d", str(RSS_SECONDS), "-p", str(w.pid), "-f", "raw", "-o", out.name]
+        _, rss = reap(spawn(cmd, subprocess.DEVNULL))
+    w.kill()
+    return rss / 1024.0
+
+
+def fmt(x, spec):
+    return "-" if x is None else spec % x
+
+
+def main():
+    pyflame = os.path.abspath(sys.argv[1])
+    os.makedirs(OUT, exist_ok=True)
+    spy = py_spy()
+    rows = []
+
+    def row(what, ours, theirs, spec, goal=""):
+        ratio = "%.1fx" % (theirs / ours) if ours and theirs else "-"
+        rows.append("| %s | %s | %s | %s | %s |" % (what, fmt(ours, spec), fmt(theirs, spec), ratio, goal))
+        print(rows[-1], flush=True)
+
+    print("bench: python %s, %d runs per figure" % (python(), RUNS), flush=True)
+    print("| measure | pyflame | py-spy | py-spy / pyflame | goal |\n|---|---|---|---|---|", flush=True)
+    row("binary size (MiB)", os.path.getsize(pyflame) / 2 ** 20, spy and os.path.getsize(spy) / 2 ** 20, "%.2f", "<= 1 MiB")
+    row("dump of a 30-frame stack, wall (ms)", 1000 * dump_time(lambda pid: [pyflame, "-d", "-p", str(pid)], 30),
+        spy and 1000 * dump_time(lambda pid: [spy, "dump", "-p", str(pid)], 10), "%.2f", "<= 2 ms")
+    base = median_runs(lambda: Workload(WORK).go())
+    base_idle = median_runs(lambda: Workload(WORK, 100).go())
+    for hz, nb in [(100, False), (1000, False), (100, True), (1000, True)]:
+        mode = "--nonblocking" if nb else "default"
+        ours = median_runs(lambda: profiled_run("pyflame", pyflame, hz, nb))
+        theirs = spy and median_runs(lambda: profiled_run("py-spy", spy, hz, nb))
+        row("target slowdown at %d Hz, %s (x)" % (hz, mode), ours[0] / base, theirs and theirs[0] / base, "%.3f",
+            "<= 1.05" if hz == 1000 and not nb else "")
+        row("profiler CPU per sample at %d Hz, %s (us)" % (hz, mode), 1e6 * ours[1], theirs and 1e6 * theirs[1], "%.1f",
+            "<= 10 us" if hz == 1000 and not nb else "")
+    ours = median_runs(lambda: profiled_run("pyflame", pyflame, 100, idle=100))
+    theirs = spy and median_runs(lambda: profiled_run("py-spy", spy, 100, idle=100))
+    row("target slowdown, 100 idle threads, 100 Hz (x)", ours[0] / base_idle, theirs and theirs[0] / base_idle, "%.3f",
+        "<= 1.05")
+    row("highest rate sustained (samples/s)", max_rate(pyflame), None, "%.0f")
+    row("peak RSS, %d s at 1 kHz (MiB)" % RSS_SECONDS, peak_rss("pyflame", pyflame), spy and peak_rss("py-spy", spy),
+        "%.2f", "<= 8 MiB")
+    with open(os.path.join(OUT, "results.md"), "w") as f:
+        f.write("| measure | pyflame | py-spy | py-spy / pyflame | goal |\n|---|---|---|---|---|\n")
+        f.write("\n".join(rows) + "\n")
+    print("bench: table written to %s" % os.path.join(OUT, "results.md"))
+
+
+if __name__ == "__main__":
+    main()
