@@ -21,6 +21,8 @@ use crate::sys::ptrace::{self, WaitStatus, PTRACE_EVENT_EXEC, PTRACE_EVENT_STOP}
 
 /// How long a thread may take to reach a ptrace-stop before pyflame gives up on it.
 const STOP_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long to poll for a stop before sleeping until it comes.
+const SPIN: Duration = Duration::from_micros(50);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -271,8 +273,20 @@ fn ended(status: WaitStatus) -> Ended {
 
 /// Waits for `tid` to report the stop asked for by PTRACE_INTERRUPT.
 fn wait_stop(tid: i32) -> Stop {
+    // A running thread reaches the stop within microseconds: poll for it briefly before
+    // sleeping in waitpid, since being woken costs more than that (and the target stays stopped
+    // meanwhile).
+    let spin = std::time::Instant::now();
+    let mut early = None;
+    while early.is_none() && spin.elapsed() < SPIN {
+        early = ptrace::wait(tid, true).ok().flatten();
+    }
     loop {
-        let status = match ptrace::wait_timeout(tid, STOP_TIMEOUT) {
+        let waited = match early.take() {
+            Some(got) => Ok(got),
+            None => ptrace::wait_timeout(tid, STOP_TIMEOUT),
+        };
+        let status = match waited {
             Ok((_, status)) => status,
             Err(e) if e.kind() == io::ErrorKind::TimedOut => return Stop::Late,
             Err(_) => return Stop::Gone(WaitStatus::Exited(0)),

@@ -217,10 +217,19 @@ impl<'a> Sampler<'a> {
         let result = self
             .stop_holders(&holders, &mut stopped)
             .and_then(|all_stopped| {
-                if !all_stopped || self.holders()? != holders {
+                if !all_stopped {
                     return Ok(None);
                 }
-                self.walk(&holders).map(Some)
+                // One batch, read now that the holder is stopped, serves both the check that
+                // it still holds the GIL and the walk.
+                self.open_batch()?;
+                let read = match self.holders() {
+                    Ok(now) if now == holders => self.walk_threads(&holders).map(Some),
+                    Ok(_) => Ok(None),
+                    Err(e) => Err(e),
+                };
+                self.prefetch.end();
+                read
             });
         for tid in stopped {
             self.tracee.resume(tid);
@@ -250,12 +259,17 @@ impl<'a> Sampler<'a> {
 
     /// The GIL holders, or every thread with `--threads`, read mostly from one batch.
     fn walk(&mut self, holders: &[u64]) -> Result<Vec<Thread>> {
-        self.prefetch
-            .begin()
-            .map_err(|e| Error::from(WalkError::read("memory")(e)))?;
+        self.open_batch()?;
         let threads = self.walk_threads(holders);
         self.prefetch.end();
         threads
+    }
+
+    /// Reads the previous sample's memory in one batch (see `Prefetcher`).
+    fn open_batch(&self) -> Result<()> {
+        self.prefetch
+            .begin()
+            .map_err(|e| Error::from(WalkError::read("memory")(e)))
     }
 
     fn walk_threads(&mut self, holders: &[u64]) -> Result<Vec<Thread>> {
