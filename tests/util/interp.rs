@@ -261,7 +261,8 @@ fn system_candidates(pyenv_root: &Path) -> Vec<(String, PathBuf)> {
 }
 
 fn probe_version(path: &Path) -> Result<(u32, u32), String> {
-    let code = "import sys; print(sys.version_info[0], sys.version_info[1])";
+    // Python 2 prints a tuple for print(a, b): write the two numbers explicitly.
+    let code = "import sys; sys.stdout.write('%d %d\\n' % tuple(sys.version_info[:2]))";
     let out = Command::new(path)
         .args(["-E", "-s", "-c", code])
         .output()
