@@ -202,35 +202,66 @@ impl<'a> Sampler<'a> {
         ))
     }
 
-    /// The stacks to report, read while nothing can change them. None: the GIL changed hands
-    /// meanwhile, try again.
+    /// The stacks to report, read while nothing can change them. None: the GIL kept changing
+    /// hands, try again.
     fn read_stopped(&mut self) -> Result<Option<Vec<Thread>>> {
-        let holders = self.holders()?;
-        if holders.is_empty() {
-            if !self.plan.all_threads {
-                return Ok(Some(Vec::new()));
-            }
-            let threads = self.walk(&[])?;
-            return Ok(self.holders()?.is_empty().then_some(threads));
-        }
+        let mut holders = self.holders()?;
         let mut stopped = Vec::new();
-        let result = self
-            .stop_holders(&holders, &mut stopped)
-            .and_then(|all_stopped| {
-                if !all_stopped {
-                    return Ok(None);
-                }
-                // One batch, read now that the holder is stopped, serves both the check that
-                // it still holds the GIL and the walk.
-                self.open_batch()?;
-                let read = match self.holders() {
-                    Ok(now) if now == holders => self.walk_threads(&holders).map(Some),
-                    Ok(_) => Ok(None),
-                    Err(e) => Err(e),
+        let mut stopped_states: Vec<u64> = Vec::new();
+        let mut result = Ok(None);
+        // The GIL may pass to another thread between reading who holds it and stopping that
+        // thread (2.7 switches every 100 bytecodes). Then stop the new holder too: once the
+        // holder is stopped it cannot hand the GIL on, and nothing else can move.
+        for _ in 0..ATTEMPTS {
+            if holders.is_empty() {
+                // Nobody holds the GIL: no Python stack can change until someone takes it.
+                result = if self.plan.all_threads {
+                    self.walk(&[])
+                        .and_then(|threads| Ok(self.holders()?.is_empty().then_some(threads)))
+                } else {
+                    Ok(Some(Vec::new()))
                 };
-                self.prefetch.end();
-                read
-            });
+                break;
+            }
+            let new: Vec<u64> = holders
+                .iter()
+                .copied()
+                .filter(|h| !stopped_states.contains(h))
+                .collect();
+            match self.stop_holders(&new, &mut stopped) {
+                Ok(true) => stopped_states.extend(new),
+                Ok(false) => break,
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+            // One batch, read now that the holders are stopped, serves both the check that they
+            // still hold the GIL and the walk.
+            if let Err(e) = self.open_batch() {
+                result = Err(e);
+                break;
+            }
+            let now = self.holders();
+            let read = match now {
+                Ok(now) if !now.is_empty() && now.iter().all(|h| stopped_states.contains(h)) => {
+                    self.walk_threads(&now).map(Some)
+                }
+                Ok(now) => {
+                    holders = now;
+                    Ok(None)
+                }
+                Err(e) => Err(e),
+            };
+            self.prefetch.end();
+            match read {
+                Ok(None) => continue,
+                other => {
+                    result = other;
+                    break;
+                }
+            }
+        }
         for tid in stopped {
             self.tracee.resume(tid);
         }
