@@ -57,7 +57,8 @@ pub struct Tracee {
 /// What happened to a thread asked to stop.
 enum Stop {
     Stopped(State),
-    Gone(WaitStatus),
+    /// It exited; its wait status, when waitpid gave one.
+    Gone(Option<WaitStatus>),
     /// It did not stop in time; the interrupt stays pending.
     Late,
 }
@@ -87,9 +88,26 @@ impl Tracee {
         Tracee::seize(pid, options)
     }
 
-    /// How the process ended, once that has been seen.
-    pub fn ended(&self) -> Option<Ended> {
-        self.ended
+    /// How the process ended: once its memory has vanished, waits (a bounded time) for the
+    /// leader's exit status, which the kernel reports only after every other thread's.
+    pub fn ended(&mut self) -> Ended {
+        let deadline = std::time::Instant::now() + STOP_TIMEOUT;
+        while self.ended.is_none() && std::time::Instant::now() < deadline {
+            match ptrace::wait_timeout(-1, STOP_TIMEOUT) {
+                Ok((tid, status @ (WaitStatus::Exited(_) | WaitStatus::Signaled(_)))) => {
+                    let _ = self.forget(tid, Some(status));
+                }
+                Ok((tid, WaitStatus::Stopped { signal, event }))
+                    if self.threads.contains_key(&tid) =>
+                {
+                    self.threads.insert(tid, classify(signal, event));
+                    self.resume(tid);
+                }
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+        self.ended.unwrap_or(Ended::Exited(None))
     }
 
     /// Seizes `tid` if it is not yet; false if it no longer exists.
@@ -121,7 +139,7 @@ impl Tracee {
                 self.threads.insert(tid, state);
                 Ok(true)
             }
-            Stop::Gone(status) => self.forget(tid, Some(status)).map(|()| false),
+            Stop::Gone(status) => self.forget(tid, status).map(|()| false),
             Stop::Late => Ok(false),
         }
     }
@@ -147,7 +165,7 @@ impl Tracee {
                     Stop::Stopped(state) => {
                         self.threads.insert(tid, state);
                     }
-                    Stop::Gone(status) => self.forget(tid, Some(status))?,
+                    Stop::Gone(status) => self.forget(tid, status)?,
                     Stop::Late => {}
                 }
             }
@@ -186,7 +204,8 @@ impl Tracee {
                 }
                 Err(e) => return Err(Error::Fatal(format!("Failed to waitpid(): {e}"))),
             };
-            if !self.threads.contains_key(&tid) {
+            // The leader's exit counts even after it was dropped (a zombie it could not stop).
+            if !self.threads.contains_key(&tid) && tid != self.pid {
                 continue;
             }
             match status {
@@ -232,7 +251,11 @@ impl Tracee {
             ) || !std::path::Path::new(&format!("/proc/{}", self.pid)).exists());
         if leader_gone {
             self.threads.clear();
-            self.ended = Some(status.map_or(Ended::Exited(None), ended));
+            // Keep a status already known over "gone, status unknown".
+            match status {
+                Some(s) => self.ended = Some(ended(s)),
+                None => self.ended = self.ended.or(Some(Ended::Exited(None))),
+            }
             return Err(Error::TargetGone);
         }
         Ok(())
@@ -289,10 +312,10 @@ fn wait_stop(tid: i32) -> Stop {
         let status = match waited {
             Ok((_, status)) => status,
             Err(e) if e.kind() == io::ErrorKind::TimedOut => return Stop::Late,
-            Err(_) => return Stop::Gone(WaitStatus::Exited(0)),
+            Err(_) => return Stop::Gone(None),
         };
         match status {
-            WaitStatus::Exited(_) | WaitStatus::Signaled(_) => return Stop::Gone(status),
+            WaitStatus::Exited(_) | WaitStatus::Signaled(_) => return Stop::Gone(Some(status)),
             WaitStatus::Continued => continue,
             WaitStatus::Stopped { signal, event } => return Stop::Stopped(classify(signal, event)),
         }

@@ -144,8 +144,8 @@ impl<'a> Sampler<'a> {
         }
     }
 
-    fn ended(&self) -> Ended {
-        self.tracee.ended().unwrap_or(Ended::Exited(None))
+    fn ended(&mut self) -> Ended {
+        self.tracee.ended()
     }
 
     /// Sleeps until `due`, passing on the target's signals and watching for its end and for
@@ -176,7 +176,9 @@ impl<'a> Sampler<'a> {
             .as_ref()
             .is_some_and(|(since, _)| since.elapsed() < GILS_TTL);
         if !fresh {
-            self.gils = Some((Instant::now(), self.walker.gils()?));
+            let gils = self.walker.gils()?;
+            // No GIL at all means an interpreter still starting: look again next time.
+            self.gils = (!gils.is_empty()).then(|| (Instant::now(), gils));
         }
         let gils = self.gils.as_ref().map_or(&[][..], |(_, g)| g.as_slice());
         Ok(self.walker.holders(gils)?)

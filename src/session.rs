@@ -201,10 +201,9 @@ fn wait_for_python(
             Ok(runtime) => {
                 seen_python = true;
                 let walker = Walker::new(mem, runtime.layout, runtime.roots);
-                let initialized = walker
-                    .interpreters()
-                    .map(|i| !i.is_empty())
-                    .unwrap_or(false);
+                // Initialized: an interpreter exists and its GIL is set up.
+                let initialized = walker.interpreters().is_ok_and(|i| !i.is_empty())
+                    && walker.gils().is_ok_and(|g| !g.is_empty());
                 if initialized {
                     return Ok(Ok(runtime));
                 }

@@ -5,3 +5,6 @@ mod util;
 
 mod dump;
 mod errors;
+mod record;
+mod signals;
+mod trace;

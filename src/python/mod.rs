@@ -78,12 +78,15 @@ pub fn find(
         }
     }
     let looked = if looked.is_empty() {
-        "no mapped files".to_string()
+        "it maps no libpython and its executable is not a python".to_string()
     } else {
-        looked.join(", ")
+        format!(
+            "none of {} defines _PyRuntime, _PyThreadState_Current or interp_head",
+            looked.join(", ")
+        )
     };
     Err(Error::Fatal(format!(
-        "Failed to locate libpython in PID {pid}: none of {looked} defines _PyRuntime, _PyThreadState_Current or interp_head; is it a Python process? (for a libpython that is not mapped yet, retry later)"
+        "Failed to locate libpython in PID {pid}: {looked}; is it a Python process? (for a libpython that is not mapped yet, retry later)"
     )))
 }
 

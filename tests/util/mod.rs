@@ -4,8 +4,11 @@
 
 #![allow(dead_code)] // not every test module uses every helper
 
+pub mod cli;
+pub mod collapsed;
 pub mod dump_format;
 pub mod interp;
+pub mod live;
 pub mod marks;
 pub mod process;
 pub mod procfs;
