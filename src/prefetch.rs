@@ -64,7 +64,9 @@ impl State {
     /// page and the page can be read.
     fn load_page(&mut self, mem: &impl Memory, addr: u64, len: usize) -> bool {
         let page = addr & !(PAGE - 1);
-        if self.pages.len() >= MAX_PAGES || addr.saturating_add(len as u64) > page + PAGE {
+        if self.pages.len() >= MAX_PAGES
+            || addr.saturating_add(len as u64) > page.saturating_add(PAGE)
+        {
             return false;
         }
         let mut bytes = vec![0u8; PAGE as usize].into_boxed_slice();
@@ -94,10 +96,14 @@ impl<'m, M: Memory> Prefetcher<'m, M> {
         let mut total = 0;
         for (addr, len) in wanted {
             let end = addr.saturating_add(len as u64);
+            // Addresses come from the target: saturating arithmetic, never an overflow.
             match ranges.last_mut() {
-                Some((start, n)) if addr <= *start + *n as u64 + MERGE_GAP => {
-                    let new_end = end.max(*start + *n as u64);
-                    total += (new_end - (*start + *n as u64)) as usize;
+                Some((start, n))
+                    if addr <= start.saturating_add(*n as u64).saturating_add(MERGE_GAP) =>
+                {
+                    let old_end = start.saturating_add(*n as u64);
+                    let new_end = end.max(old_end);
+                    total += (new_end - old_end) as usize;
                     *n = (new_end - *start) as usize;
                 }
                 _ => {
@@ -298,6 +304,20 @@ mod tests {
         let mut y = [0u8; 32];
         assert!(p.read(0x4ff0, &mut y).is_err());
         p.end();
+    }
+
+    #[test]
+    fn addresses_at_the_top_of_the_address_space_do_not_overflow() {
+        let mem = FakeMemory::default();
+        let p = Prefetcher::new(&mem);
+        let mut x = [0u8; 32];
+        for _ in 0..2 {
+            p.begin().unwrap();
+            assert!(p.read(u64::MAX - 8, &mut x).is_err());
+            assert!(p.read(u64::MAX - 4095, &mut x).is_err());
+            assert!(p.read_prefix(u64::MAX, &mut x).is_err());
+            p.end();
+        }
     }
 
     #[test]

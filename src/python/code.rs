@@ -142,7 +142,7 @@ impl Codes {
         }
         // PyTypeObject.tp_name is a `const char *`.
         let name_ptr = mem
-            .u64(ob_type + layout.objects.tp_name)
+            .u64(ob_type.wrapping_add(layout.objects.tp_name))
             .map_err(WalkError::read("type object"))?;
         let mut name = [0u8; 5];
         mem.read(name_ptr, &mut name)
@@ -167,7 +167,7 @@ impl Codes {
                 lines::linetable310_line(&e.linetable, first, l)
             }
             (LineFormat::Location, Lasti::Instr(ip)) => {
-                let start = addr + c.code_adaptive.unwrap_or(0);
+                let start = addr.wrapping_add(c.code_adaptive.unwrap_or(0));
                 let units = (ip.wrapping_sub(start) as i64) / 2;
                 lines::location_table_line(
                     &e.linetable,

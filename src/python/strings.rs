@@ -64,7 +64,7 @@ pub fn read_str(mem: &impl Memory, layout: &Layout, addr: u64) -> Result<String,
             } else {
                 // A legacy string: the characters are behind `data`.
                 let ptr = mem
-                    .u64(addr + data)
+                    .u64(addr.wrapping_add(data))
                     .map_err(WalkError::read("str data pointer"))?;
                 read_data(mem, ptr, &[], 0, len, kind as usize)
                     .ok_or_else(|| bad("bad length"))??
@@ -122,7 +122,7 @@ fn read_data_capped(
     }
     let mut buf = vec![0u8; n];
     Some(
-        mem.read(obj + start as u64, &mut buf)
+        mem.read(obj.wrapping_add(start as u64), &mut buf)
             .map(|()| buf)
             .map_err(WalkError::read("string data")),
     )

@@ -158,7 +158,7 @@ impl<'m, M: Memory> Walker<'m, M> {
     pub fn interpreters(&self) -> Result<Vec<u64>, WalkError> {
         let head = match self.layout.interp_root {
             InterpRoot::InterpHead => self.roots.interp_head,
-            InterpRoot::Runtime(off) => self.roots.runtime.map(|r| r + off),
+            InterpRoot::Runtime(off) => self.roots.runtime.map(|r| r.wrapping_add(off)),
         };
         let head = head.ok_or_else(|| WalkError::Garbage("no interpreter list root".into()))?;
         let next = self.layout.interp.next;
@@ -166,19 +166,19 @@ impl<'m, M: Memory> Walker<'m, M> {
             self.ptr(head, "interpreter list head")?,
             MAX_INTERPRETERS,
             "interpreters",
-            |i| self.ptr(i + next, "PyInterpreterState"),
+            |i| self.ptr(i.wrapping_add(next), "PyInterpreterState"),
         )
     }
 
     /// The thread states of an interpreter, newest first.
     pub fn thread_states(&self, interp: u64) -> Result<Vec<u64>, WalkError> {
         let first = self.ptr(
-            interp + self.layout.interp.threads_head,
+            interp.wrapping_add(self.layout.interp.threads_head),
             "PyInterpreterState",
         )?;
         let next = self.layout.tstate.next;
         walk_list(first, MAX_THREADS, "threads", |t| {
-            self.ptr(t + next, "PyThreadState")
+            self.ptr(t.wrapping_add(next), "PyThreadState")
         })
     }
 
@@ -196,13 +196,16 @@ impl<'m, M: Memory> Walker<'m, M> {
             GilHolder::Runtime(off) => Ok(self
                 .roots
                 .runtime
-                .map(|rt| Gil::Current(rt + off))
+                .map(|rt| Gil::Current(rt.wrapping_add(off)))
                 .into_iter()
                 .collect()),
             GilHolder::Interp { ceval_gil, .. } => {
                 let mut gils = Vec::new();
                 for interp in self.interpreters()? {
-                    let gil = self.ptr(interp + ceval_gil, "PyInterpreterState.ceval.gil")?;
+                    let gil = self.ptr(
+                        interp.wrapping_add(ceval_gil),
+                        "PyInterpreterState.ceval.gil",
+                    )?;
                     if gil != 0 && !gils.contains(&Gil::Struct(gil)) {
                         gils.push(Gil::Struct(gil));
                     }
@@ -256,7 +259,10 @@ impl<'m, M: Memory> Walker<'m, M> {
     fn gil_holder(&self, interp: u64) -> Result<Option<u64>, WalkError> {
         match self.layout.gil {
             GilHolder::Interp { ceval_gil, .. } => {
-                match self.ptr(interp + ceval_gil, "PyInterpreterState.ceval.gil")? {
+                match self.ptr(
+                    interp.wrapping_add(ceval_gil),
+                    "PyInterpreterState.ceval.gil",
+                )? {
                     0 => Ok(None),
                     gil => self.holder(Gil::Struct(gil)),
                 }
@@ -301,7 +307,7 @@ impl<'m, M: Memory> Walker<'m, M> {
                 current_frame,
             } => match field(cframe)? {
                 0 => (0, 0),
-                cf => (cf, self.ptr(cf + current_frame, "_PyCFrame")?),
+                cf => (cf, self.ptr(cf.wrapping_add(current_frame), "_PyCFrame")?),
             },
         };
         Ok(ThreadState {
@@ -324,12 +330,12 @@ impl<'m, M: Memory> Walker<'m, M> {
             } => (cframe, Some(current_frame)),
         };
         let (mut root, mut cf, mut code) = ([0u8; 8], [0u8; 8], [0u8; 8]);
-        let mut parts: Vec<(u64, &mut [u8])> = vec![(tstate + root_off, &mut root)];
+        let mut parts: Vec<(u64, &mut [u8])> = vec![(tstate.wrapping_add(root_off), &mut root)];
         if let (Some(off), true) = (current_frame, leaf.cframe != 0) {
-            parts.push((leaf.cframe + off, &mut cf));
+            parts.push((leaf.cframe.wrapping_add(off), &mut cf));
         }
         if leaf.frame != 0 {
-            parts.push((leaf.frame + self.code_field(), &mut code));
+            parts.push((leaf.frame.wrapping_add(self.code_field()), &mut code));
         }
         let n = parts.len();
         if self
@@ -486,7 +492,7 @@ impl<'m, M: Memory> Walker<'m, M> {
     pub fn interp_id(&self, interp: u64) -> Option<i64> {
         let off = self.layout.interp.id?;
         let mut b = [0u8; 8];
-        self.mem.read(interp + off, &mut b).ok()?;
+        self.mem.read(interp.wrapping_add(off), &mut b).ok()?;
         i64_at(&b, 0)
     }
 }

@@ -191,6 +191,37 @@ fn every_walk_is_bounded() {
 }
 
 #[test]
+fn pointers_near_the_top_of_the_address_space_fail_cleanly() {
+    for layout in layouts() {
+        let mut py = FakePython::new(layout);
+        let f_back = match layout.frame {
+            FrameLayout::Object { f_back, .. } => f_back,
+            FrameLayout::Interpreter { previous, .. } => previous,
+        };
+        let code = py.code("c.py", "f", 1);
+        let a = py.frame(code, 0);
+        py.set(a + f_back, u64::MAX - 7);
+        let t = py.tstate(u64::MAX - 3, 1, 1);
+        let interp = py.interp(&[t], 0);
+        py.set(interp + layout.interp.next, u64::MAX);
+        let mut w = Walker::new(&py.mem, layout, py.roots);
+        assert!(w.stack(a).is_err(), "{:?}", layout.version);
+        assert!(w.thread(t).is_err(), "{:?}", layout.version);
+        assert!(w.interpreters().is_err(), "{:?}", layout.version);
+        assert!(w
+            .unchanged(
+                u64::MAX - 2,
+                Leaf {
+                    cframe: u64::MAX,
+                    frame: u64::MAX,
+                    code: 1
+                }
+            )
+            .is_ok());
+    }
+}
+
+#[test]
 fn deep_stacks_up_to_the_bound() {
     let layout = *for_version(3, 12).unwrap();
     let mut py = FakePython::new(layout);
