@@ -191,6 +191,13 @@ impl Tracee {
         };
     }
 
+    pub fn resume_all(&mut self) {
+        let tids: Vec<i32> = self.threads.keys().copied().collect();
+        for tid in tids {
+            self.resume(tid);
+        }
+    }
+
     /// Handles every pending ptrace event without blocking: signals are passed on, job-control
     /// stops are honoured, exits are noted. Some if the process ended or called exec().
     pub fn poll(&mut self) -> Result<Option<Ended>> {

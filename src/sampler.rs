@@ -193,15 +193,29 @@ impl<'a> Sampler<'a> {
                 self.read_stopped()?
             };
             if let Some(threads) = read {
-                return Ok(threads
-                    .into_iter()
-                    .filter(|t| !t.frames.is_empty())
-                    .collect());
+                return Ok(with_frames(threads));
             }
         }
-        Err(Error::Sample(
-            "the stacks kept changing during every attempt to read them".into(),
-        ))
+        if self.plan.nonblocking {
+            return Err(Error::Sample(
+                "the stacks kept changing during every attempt to read them".into(),
+            ));
+        }
+        // The GIL kept moving between threads faster than they could be stopped one by one:
+        // stop them all for this one sample, which is always consistent.
+        let read = self.tracee.stop_all().and_then(|()| {
+            self.open_batch()?;
+            let threads = self.holders().and_then(|holders| {
+                match holders.is_empty() && !self.plan.all_threads {
+                    true => Ok(Vec::new()),
+                    false => self.walk_threads(&holders),
+                }
+            });
+            self.prefetch.end();
+            threads
+        });
+        self.tracee.resume_all();
+        read.map(with_frames)
     }
 
     /// The stacks to report, read while nothing can change them. None: the GIL kept changing
@@ -363,4 +377,12 @@ impl<'a> Sampler<'a> {
         }
         Ok(None)
     }
+}
+
+/// The threads that have a Python frame.
+fn with_frames(threads: Vec<Thread>) -> Vec<Thread> {
+    threads
+        .into_iter()
+        .filter(|t| !t.frames.is_empty())
+        .collect()
 }
