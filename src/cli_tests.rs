@@ -1,3 +1,5 @@
+//! Tests of the command line: defaults, every spelling of every option, and every error.
+
 use super::*;
 
 fn parse_str(args: &[&str]) -> Result<Parsed> {

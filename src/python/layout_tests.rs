@@ -1,3 +1,5 @@
+//! Tests of the layout table: every row is complete, fits its structs, and follows CPython's history.
+
 use super::*;
 
 fn all() -> Vec<&'static Layout> {

@@ -1,3 +1,5 @@
+//! Tests of string decoding: every PEP 393 kind, 2.x str, legacy strings, and garbage.
+
 use super::*;
 use crate::memory::FakeMemory;
 use crate::python::layout::for_version;

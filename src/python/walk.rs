@@ -292,14 +292,9 @@ impl<'m, M: Memory> Walker<'m, M> {
     /// The ids of a thread state and its innermost frame.
     pub fn thread_state(&self, tstate: u64) -> Result<ThreadState, WalkError> {
         let t = self.layout.tstate;
-        let mut b = [0u8; 512];
-        let b = &mut b[..self.layout.tstate_read_len().min(512)];
-        self.mem
-            .read(tstate, b)
-            .map_err(WalkError::read("PyThreadState"))?;
-        let field = |off: u64| {
-            u64_at(b, off as usize).ok_or_else(|| WalkError::Garbage("short PyThreadState".into()))
-        };
+        let mut buf = [0u8; 512];
+        let b = self.read_tstate(tstate, &mut buf)?;
+        let field = |off: u64| u64_at(b, off as usize).ok_or_else(short_tstate);
         let (cframe, frame) = match t.frame {
             FrameRoot::Frame(off) | FrameRoot::CurrentFrame(off) => (0, field(off)?),
             FrameRoot::CFrame {
@@ -368,18 +363,23 @@ impl<'m, M: Memory> Walker<'m, M> {
 
     /// `(thread_id, native_thread_id)` of a thread state, in one read.
     pub fn thread_ids(&self, tstate: u64) -> Result<(u64, Option<u32>), WalkError> {
-        let t = self.layout.tstate;
         let mut b = [0u8; 512];
-        let b = &mut b[..self.layout.tstate_read_len().min(512)];
-        self.mem
-            .read(tstate, b)
-            .map_err(WalkError::read("PyThreadState"))?;
-        let id = u64_at(b, t.thread_id as usize)
-            .ok_or_else(|| WalkError::Garbage("short PyThreadState".into()))?;
+        let b = self.read_tstate(tstate, &mut b)?;
+        let t = self.layout.tstate;
+        let id = u64_at(b, t.thread_id as usize).ok_or_else(short_tstate)?;
         Ok((
             id,
             t.native_thread_id.and_then(|off| u32_at(b, off as usize)),
         ))
+    }
+
+    /// The fields of a thread state pyflame uses, in one read into `buf`.
+    fn read_tstate<'b>(&self, tstate: u64, buf: &'b mut [u8; 512]) -> Result<&'b [u8], WalkError> {
+        let b = &mut buf[..self.layout.tstate_read_len().min(512)];
+        self.mem
+            .read(tstate, b)
+            .map_err(WalkError::read("PyThreadState"))?;
+        Ok(b)
     }
 
     /// One thread state and its stack.
@@ -495,6 +495,10 @@ impl<'m, M: Memory> Walker<'m, M> {
         self.mem.read(interp.wrapping_add(off), &mut b).ok()?;
         i64_at(&b, 0)
     }
+}
+
+fn short_tstate() -> WalkError {
+    WalkError::Garbage("short PyThreadState".into())
 }
 
 /// Follows a NULL-terminated linked list from `first`, refusing cycles and more than `max`.

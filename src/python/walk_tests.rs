@@ -1,3 +1,6 @@
+//! Tests of the walker over a fake memory laid out with every layout row: stacks, GIL holders,
+//! shims, the code cache, and bounds on every list.
+
 use super::*;
 use crate::python::fake::FakePython;
 use crate::python::layout::{for_version, VERSIONS};
