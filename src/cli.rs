@@ -26,7 +26,8 @@ Common Options:
   -x, --exclude-idle       Exclude idle time from statistics
 
 Advanced Options:
-  --abi                    Force a particular Python ABI (26, 27, 34, 35, 36, 37 ... 313, or 3.7 ... 3.13)
+  --abi                    Force a particular Python ABI (26, 27, 34, 35, 36, 37 ... 313, or 3.7 ... 3.13;
+                           3.13 and later are read from the target's own _Py_DebugOffsets)
   --flamechart             Include timestamps for generating Chrome \"flamecharts\"
   --nonblocking            Never stop the target; count a sample torn by a running thread as (failed)
 ";
@@ -105,7 +106,10 @@ fn parse_seconds(v: &OsString, option: &str) -> Result<f64> {
 fn parse_abi(v: &OsString) -> Result<(u8, u8)> {
     let s = v.to_string_lossy();
     version::parse_abi(&s)
-        .filter(|&(major, minor)| layout::for_version(major, minor).is_some())
+        // 3.13 and later are read from the target's own _Py_DebugOffsets.
+        .filter(|&(major, minor)| {
+            layout::for_version(major, minor).is_some() || (major == 3 && minor >= 13)
+        })
         .ok_or_else(|| Error::Fatal(format!("Unknown or unsupported ABI version: {s}")))
 }
 

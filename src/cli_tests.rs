@@ -78,6 +78,8 @@ fn abi_values() {
     assert_eq!(run(&["--abi=36", "-p", "1"]).abi, Some((3, 6)));
     assert_eq!(run(&["--abi", "313", "-p", "1"]).abi, Some((3, 13)));
     assert_eq!(run(&["--abi", "3.10", "-p", "1"]).abi, Some((3, 10)));
+    assert_eq!(run(&["--abi", "314", "-p", "1"]).abi, Some((3, 14)));
+    assert_eq!(run(&["--abi", "3.15", "-p", "1"]).abi, Some((3, 15)));
     assert_eq!(
         message(&["--abi", "99", "-p", "1"]),
         "Unknown or unsupported ABI version: 99"

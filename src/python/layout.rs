@@ -86,6 +86,8 @@ pub enum Frame {
         owner: u64,
         /// Frames owned by the C stack (entry shims) have `owner >= shim_owner` (3.12+).
         shim_owner: Option<u8>,
+        /// Low bits of `f_executable` that are tags, not address (a `_PyStackRef`, 3.14+).
+        tag_bits: u64,
         size: u64,
     },
 }
@@ -396,6 +398,7 @@ const PY311: Layout = Layout {
         instr: 56,
         owner: 69,
         shim_owner: None,
+        tag_bits: 0,
         size: 80,
     },
     code: Code {
@@ -441,6 +444,7 @@ const PY312: Layout = Layout {
         instr: 56,
         owner: 70,
         shim_owner: Some(3),
+        tag_bits: 0,
         size: 80,
     },
     code: Code {

@@ -2,6 +2,7 @@
 //! are at run time, which version it is, and so which layout to walk it with.
 
 pub mod code;
+pub mod debug_offsets;
 #[cfg(test)]
 mod fake;
 pub mod layout;
@@ -179,13 +180,35 @@ fn runtime(object: Object, abi: Option<(u8, u8)>, mem: &impl Memory) -> Result<R
         Some((major, minor)) => Version::new(major, minor, None),
         None => detect_version(&object, mem)?,
     };
-    let layout = *layout::for_version(version.major, version.minor).ok_or_else(|| {
-        Error::Fatal(format!(
-            "Target has Python ABI {} (Python {version}, in {path}), which is not supported by this pyflame build (ABI list: {})",
-            version.abi(),
-            crate::cli::abi_list()
-        ))
-    })?;
+    // 3.13+ publishes its own offsets: prefer them to the table, and need no row for a newer
+    // minor version that validates.
+    let published = match (version.major, version.minor) {
+        (3, 13..) => object.addr(RUNTIME).map(|rt| {
+            let mut table = vec![0u8; debug_offsets::READ_LEN];
+            match mem.read_prefix(rt, &mut table) {
+                Ok(n) => debug_offsets::layout(&table[..n]),
+                Err(e) => Err(format!("cannot read _PyRuntime: {e}")),
+            }
+        }),
+        _ => None,
+    };
+    let layout = match (published, layout::for_version(version.major, version.minor)) {
+        (Some(Ok((_, layout))), _) => layout,
+        (_, Some(row)) => *row,
+        (Some(Err(why)), None) => {
+            return Err(Error::Fatal(format!(
+                "Target has Python ABI {} (Python {version}, in {path}), which this pyflame build knows only through its _Py_DebugOffsets, and {why}",
+                version.abi()
+            )))
+        }
+        (None, None) => {
+            return Err(Error::Fatal(format!(
+                "Target has Python ABI {} (Python {version}, in {path}), which is not supported by this pyflame build (ABI list: {})",
+                version.abi(),
+                crate::cli::abi_list()
+            )))
+        }
+    };
     let mut roots = Roots {
         runtime: object.addr(RUNTIME),
         interp_head: None,

@@ -446,12 +446,13 @@ impl<'m, M: Memory> Walker<'m, M> {
                     instr,
                     owner,
                     shim_owner,
+                    tag_bits,
                     ..
                 } => {
                     let owner = u8_at(b, owner as usize).ok_or_else(short)?;
                     // Entry shims (3.12+) are not Python frames.
                     if shim_owner.is_none_or(|s| owner < s) {
-                        let code = u64_at(b, code as usize).ok_or_else(short)?;
+                        let code = u64_at(b, code as usize).ok_or_else(short)? & !tag_bits;
                         raw.push((
                             code,
                             Lasti::Instr(u64_at(b, instr as usize).ok_or_else(short)?),
