@@ -52,11 +52,15 @@ pub struct Tracee {
     threads: BTreeMap<i32, State>,
     /// Set once the leader's exit has been seen.
     ended: Option<Ended>,
+    /// An exec() stop was seen (and the caller has not resumed the new program yet).
+    exec: bool,
 }
 
 /// What happened to a thread asked to stop.
 enum Stop {
     Stopped(State),
+    /// It stopped at PTRACE_EVENT_EXEC: the process is now another program.
+    Exec,
     /// It exited; its wait status, when waitpid gave one.
     Gone(Option<WaitStatus>),
     /// It did not stop in time; the interrupt stays pending.
@@ -76,6 +80,7 @@ impl Tracee {
             options,
             threads,
             ended: None,
+            exec: false,
         })
     }
 
@@ -139,6 +144,10 @@ impl Tracee {
                 self.threads.insert(tid, state);
                 Ok(true)
             }
+            Stop::Exec => {
+                self.exec_seen();
+                Ok(false)
+            }
             Stop::Gone(status) => self.forget(tid, status).map(|()| false),
             Stop::Late => Ok(false),
         }
@@ -165,6 +174,10 @@ impl Tracee {
                     Stop::Stopped(state) => {
                         self.threads.insert(tid, state);
                     }
+                    Stop::Exec => {
+                        self.exec_seen();
+                        return Ok(());
+                    }
                     Stop::Gone(status) => self.forget(tid, status)?,
                     Stop::Late => {}
                 }
@@ -178,6 +191,9 @@ impl Tracee {
 
     /// Resumes a stopped thread, handing back any signal it was about to receive.
     pub fn resume(&mut self, tid: i32) {
+        if tid == self.pid {
+            self.exec = false;
+        }
         let resumed = match self.threads.get(&tid) {
             None | Some(State::Running) => return,
             Some(State::Stopped {
@@ -220,16 +236,7 @@ impl Tracee {
                     event: PTRACE_EVENT_EXEC,
                     ..
                 } => {
-                    // exec() ended every other thread; the one that called it now has the
-                    // process's id (man 2 ptrace, "execve(2) under ptrace").
-                    self.threads.clear();
-                    self.threads.insert(
-                        self.pid,
-                        State::Stopped {
-                            pending: 0,
-                            group_stop: false,
-                        },
-                    );
+                    self.exec_seen();
                     return Ok(Some(Ended::Exec));
                 }
                 WaitStatus::Stopped { signal, event } => {
@@ -246,6 +253,25 @@ impl Tracee {
                 }
             }
         }
+    }
+
+    /// Notes an exec() stop: exec ended every other thread, and the one that called it now has
+    /// the process's id and is stopped (man 2 ptrace, "execve(2) under ptrace").
+    fn exec_seen(&mut self) {
+        self.threads.clear();
+        self.threads.insert(
+            self.pid,
+            State::Stopped {
+                pending: 0,
+                group_stop: false,
+            },
+        );
+        self.exec = true;
+    }
+
+    /// True once an exec() stop has been seen and not resumed.
+    pub fn exec_pending(&self) -> bool {
+        self.exec
     }
 
     /// Drops a thread that has exited. The leader exiting means the process is gone.
@@ -272,8 +298,20 @@ impl Tracee {
         let tids: Vec<i32> = self.threads.keys().copied().collect();
         for &tid in &tids {
             if self.threads.get(&tid) == Some(&State::Running) && ptrace::interrupt(tid).is_ok() {
-                if let Stop::Stopped(state) = wait_stop(tid) {
-                    self.threads.insert(tid, state);
+                match wait_stop(tid) {
+                    Stop::Stopped(state) => {
+                        self.threads.insert(tid, state);
+                    }
+                    Stop::Exec => {
+                        self.threads.insert(
+                            tid,
+                            State::Stopped {
+                                pending: 0,
+                                group_stop: false,
+                            },
+                        );
+                    }
+                    Stop::Gone(_) | Stop::Late => {}
                 }
             }
         }
@@ -324,6 +362,10 @@ fn wait_stop(tid: i32) -> Stop {
         match status {
             WaitStatus::Exited(_) | WaitStatus::Signaled(_) => return Stop::Gone(Some(status)),
             WaitStatus::Continued => continue,
+            WaitStatus::Stopped {
+                event: PTRACE_EVENT_EXEC,
+                ..
+            } => return Stop::Exec,
             WaitStatus::Stopped { signal, event } => return Stop::Stopped(classify(signal, event)),
         }
     }

@@ -152,6 +152,9 @@ impl<'a> Sampler<'a> {
     /// pyflame's own stop signals meanwhile.
     fn wait_until(&mut self, due: Instant) -> Result<Option<Finish>> {
         loop {
+            if self.tracee.exec_pending() {
+                return Ok(Some(Finish::Ended(Ended::Exec)));
+            }
             if std::mem::take(&mut self.events) {
                 if let Some(ended) = self.tracee.poll()? {
                     return Ok(Some(Finish::Ended(ended)));
