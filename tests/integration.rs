@@ -7,4 +7,5 @@ mod dump;
 mod errors;
 mod record;
 mod signals;
+mod subinterpreters;
 mod trace;

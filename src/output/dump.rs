@@ -12,8 +12,9 @@ pub struct DumpThread<'a> {
     pub tid: Option<u32>,
 }
 
-/// Renders the dump. After the header's colon comes `tid=<kernel thread id>` when known (the
-/// original format allows text there; its test regex is `^\d+\*?:`).
+/// Renders the dump. After the header's colon come `tid=<kernel thread id>` when known and
+/// `interp=<id>` for a subinterpreter's thread (the original format allows text there; its
+/// test regex is `^\d+\*?:`).
 pub fn render(threads: &[DumpThread]) -> String {
     let mut out = String::new();
     for (i, t) in threads.iter().enumerate() {
@@ -24,6 +25,10 @@ pub fn render(threads: &[DumpThread]) -> String {
         let _ = write!(out, "{}{star}:", t.thread.thread_id);
         if let Some(tid) = t.tid {
             let _ = write!(out, " tid={tid}");
+        }
+        // Threads of a subinterpreter (3.12+ may run several) name it.
+        if let Some(id) = t.thread.interp_id.filter(|&id| id != 0) {
+            let _ = write!(out, " interp={id}");
         }
         out.push('\n');
         for f in &t.thread.frames {
