@@ -158,8 +158,29 @@ fn names<'a>(pys: impl Iterator<Item = &'a Interp>) -> String {
 pub fn pyenv_root() -> PathBuf {
     match std::env::var_os("PYENV_ROOT") {
         Some(root) if !root.is_empty() => PathBuf::from(root),
-        _ => PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".pyenv"),
+        _ => home().join(".pyenv"),
     }
+}
+
+/// $HOME, or (when a CI runner does not set it) the user's home directory in /etc/passwd.
+fn home() -> PathBuf {
+    if let Some(home) = std::env::var_os("HOME").filter(|h| !h.is_empty()) {
+        return PathBuf::from(home);
+    }
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let uid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|v| v.split_whitespace().next())
+        .unwrap_or("0")
+        .to_string();
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    passwd
+        .lines()
+        .map(|l| l.split(':').collect::<Vec<_>>())
+        .find(|f| f.len() > 5 && f[2] == uid)
+        .map(|f| PathBuf::from(f[5]))
+        .unwrap_or_else(|| PathBuf::from("/root"))
 }
 
 fn discover() -> Vec<Interp> {
