@@ -8,7 +8,7 @@ PYTHON    ?= python3
 # Where `make` leaves the binary, whichever target built it.
 BIN       := target/pyflame
 
-.PHONY: all build test check install demo bench clean
+.PHONY: all build test pythons check install demo bench clean
 
 all: build
 
@@ -23,9 +23,17 @@ build:
 	fi
 	@echo "built $(BIN): $$(file -b $(BIN) | cut -d, -f1-2,4 ), $$(stat -c %s $(BIN)) bytes"
 
-# Unit tests and end-to-end tests against every Python interpreter found on the machine.
-test:
+# Unit tests and end-to-end tests against every Python interpreter found on the machine, and
+# those `pythons` provides.
+test: pythons
 	cargo test
+
+# Interpreters this machine lacks, from Debian's archive, cached under target/pythons: 3.14 and
+# 3.15 (Debian's binaries, run through their own loader) and free-threaded 3.13t and 3.14t
+# (built from Debian's sources, a few minutes the first time). What cannot be provided is
+# reported; the tests then skip it, or fail under CI.
+pythons:
+	@tests/pythons/provision target/pythons || echo "make: some test interpreters could not be provided (see above)"
 
 check:
 	cargo fmt --check

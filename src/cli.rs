@@ -26,10 +26,11 @@ Common Options:
   -x, --exclude-idle       Exclude idle time from statistics
 
 Advanced Options:
-  --abi                    Force a particular Python ABI (26, 27, 34, 35, 36, 37 ... 313, or 3.7 ... 3.13;
-                           3.13 and later are read from the target's own _Py_DebugOffsets)
+  --abi                    Force a particular Python ABI (26, 27, 34, 35, 36, 37 ... 312, or 3.7 ... 3.12;
+                           313 and later, free-threaded too: read the target's own _Py_DebugOffsets)
   --flamechart             Include timestamps for generating Chrome \"flamecharts\"
   --nonblocking            Never stop the target; count a sample torn by a running thread as (failed)
+  --verbose                Say on stderr which Python was found, where, and how its layout was read
 ";
 
 /// What to profile.
@@ -56,6 +57,8 @@ pub struct Args {
     /// Never stop the target.
     pub nonblocking: bool,
     pub abi: Option<(u8, u8)>,
+    /// Describe the runtime found on stderr.
+    pub verbose: bool,
     /// Printed to stderr before running (the deprecated bare PID).
     pub warning: Option<String>,
 }
@@ -113,7 +116,10 @@ fn parse_abi(v: &OsString) -> Result<(u8, u8)> {
         .ok_or_else(|| Error::Fatal(format!("Unknown or unsupported ABI version: {s}")))
 }
 
-/// The ABI numbers `--abi` accepts and `--version` lists.
+/// What `--version` says after the ABI list (which, as the original's, has only numbers).
+pub const DEBUG_OFFSETS_NOTE: &str = "Python 3.13 and later (313 314 315 ..., free-threaded builds too): read from the target's own _Py_DebugOffsets";
+
+/// The ABI numbers of pyflame's own table, which `--version` lists.
 pub fn abi_list() -> String {
     let abis: Vec<String> = layout::VERSIONS
         .iter()
@@ -139,6 +145,7 @@ pub fn parse(argv: impl IntoIterator<Item = OsString>) -> Result<Parsed> {
         threads: false,
         flamechart: false,
         nonblocking: false,
+        verbose: false,
         abi: None,
         warning: None,
     };
@@ -165,6 +172,7 @@ pub fn parse(argv: impl IntoIterator<Item = OsString>) -> Result<Parsed> {
             Long("threads") => args.threads = true,
             Long("flamechart") => args.flamechart = true,
             Long("nonblocking") => args.nonblocking = true,
+            Long("verbose") => args.verbose = true,
             Long("abi") => args.abi = Some(parse_abi(&parser.value().map_err(lex)?)?),
             Short('h') | Long("help") => return Ok(Parsed::Help),
             Short('v') | Long("version") => return Ok(Parsed::Version),

@@ -47,6 +47,7 @@ fn run() -> error::Result<ExitCode> {
         }
         Parsed::Version => {
             println!("{} (ABI list: {})", cli::version_line(), cli::abi_list());
+            println!("{}", cli::DEBUG_OFFSETS_NOTE);
             return Ok(ExitCode::SUCCESS);
         }
         Parsed::Run(args) => args,

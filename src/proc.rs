@@ -83,6 +83,25 @@ pub fn tasks(pid: i32) -> io::Result<Vec<i32>> {
     Ok(tids)
 }
 
+/// The threads of `pid` running or runnable now: state `R` in /proc/PID/task/TID/stat.
+pub fn running_tasks(pid: i32) -> io::Result<Vec<i32>> {
+    let mut running = Vec::new();
+    for tid in tasks(pid)? {
+        let stat = fs::read(format!("/proc/{pid}/task/{tid}/stat")).unwrap_or_default();
+        if task_state(&stat) == Some(b'R') {
+            running.push(tid);
+        }
+    }
+    Ok(running)
+}
+
+/// The state letter of a `stat` line: the field after `(comm)`, where comm may itself hold
+/// parentheses and spaces.
+pub fn task_state(stat: &[u8]) -> Option<u8> {
+    let close = stat.iter().rposition(|&b| b == b')')?;
+    stat.get(close + 2).copied()
+}
+
 /// The fields of /proc/PID/status that pyflame uses.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Status {
@@ -164,6 +183,16 @@ pub fn yama_ptrace_scope() -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_the_task_state_after_the_command() {
+        assert_eq!(task_state(b"12 (python3) R 1 12 12 0"), Some(b'R'));
+        assert_eq!(task_state(b"12 (a) S (b)) t 1 12"), Some(b't'));
+        assert_eq!(task_state(b"12 (py"), None);
+        assert_eq!(task_state(b""), None);
+        let own = fs::read("/proc/thread-self/stat").unwrap();
+        assert_eq!(task_state(&own), Some(b'R'), "this thread is running");
+    }
 
     #[test]
     fn parses_maps_lines() {

@@ -9,6 +9,9 @@
 //! then checks afterwards that nobody took it meanwhile. `--nonblocking` stops nothing and
 //! instead checks that the innermost frame of every thread that could move is the same before
 //! and after the read; a read that fails that check is a failed sample, never a wrong stack.
+//!
+//! A free-threaded build (3.13t+) has no GIL: there the threads that can move are those on a
+//! CPU (state `R` in /proc), so a sample takes, and stops, exactly those.
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -19,6 +22,7 @@ use crate::memory::RemoteMemory;
 use crate::prefetch::Prefetcher;
 use crate::proc;
 use crate::profile::{Observation, Profile};
+use crate::python::layout::GilHolder;
 use crate::python::walk::{Frame, Gil, Thread, WalkError, Walker};
 use crate::python::Runtime;
 use crate::sys::signal;
@@ -66,6 +70,8 @@ pub struct Sampler<'a> {
     gils: Option<(Instant, Vec<Gil>)>,
     /// A SIGCHLD arrived: the target has events to handle.
     events: bool,
+    /// No GIL: sample the threads on a CPU.
+    free_threaded: bool,
 }
 
 /// Microseconds since the epoch, the original's flamechart timestamps.
@@ -94,6 +100,7 @@ impl<'a> Sampler<'a> {
             tids: HashMap::new(),
             gils: None,
             events: true,
+            free_threaded: runtime.layout.gil == GilHolder::Disabled,
         }
     }
 
@@ -189,6 +196,14 @@ impl<'a> Sampler<'a> {
 
     /// One sample: the threads seen with a Python frame (none: idle).
     pub fn sample(&mut self) -> Result<Vec<Thread>> {
+        if self.free_threaded {
+            let all = self.plan.all_threads;
+            return match (all, self.plan.nonblocking) {
+                (true, false) => self.read_all_stopped(),
+                _ => self.sample_running(),
+            }
+            .map(with_frames);
+        }
         for _ in 0..ATTEMPTS {
             let read = if self.plan.nonblocking {
                 self.read_unstopped()?
@@ -206,6 +221,11 @@ impl<'a> Sampler<'a> {
         }
         // The GIL kept moving between threads faster than they could be stopped one by one:
         // stop them all for this one sample, which is always consistent.
+        self.read_all_stopped().map(with_frames)
+    }
+
+    /// The stacks to report, read with every thread stopped.
+    fn read_all_stopped(&mut self) -> Result<Vec<Thread>> {
         let read = self.tracee.stop_all().and_then(|()| {
             self.open_batch()?;
             let threads = self.holders().and_then(|holders| {
@@ -218,7 +238,86 @@ impl<'a> Sampler<'a> {
             threads
         });
         self.tracee.resume_all();
-        read.map(with_frames)
+        read
+    }
+
+    /// Free-threaded: the threads on a CPU now, stopped while they are read (unless
+    /// `--nonblocking`, which checks their innermost frames instead; with `--threads`, it
+    /// reads and checks every thread).
+    fn sample_running(&mut self) -> Result<Vec<Thread>> {
+        let running = match self.plan.all_threads {
+            true => proc::tasks(self.pid),
+            false => proc::running_tasks(self.pid),
+        }
+        .map_err(|_| Error::TargetGone)?;
+        if running.is_empty() {
+            return Ok(Vec::new());
+        }
+        // The list of thread states is read while threads come and go: a torn read is tried
+        // again before the sample counts as failed.
+        let mut states = Ok(Vec::new());
+        for _ in 0..ATTEMPTS {
+            self.open_batch()?;
+            states = self.thread_states_of(&running);
+            self.prefetch.end();
+            if !matches!(states, Err(Error::Sample(_))) {
+                break;
+            }
+        }
+        let states = states?;
+        if self.plan.nonblocking {
+            let holders: Vec<u64> = states.iter().map(|s| s.0).collect();
+            for _ in 0..ATTEMPTS {
+                let threads = self.walk(&holders)?;
+                let mut same = true;
+                for t in &threads {
+                    same &= self.walker.unchanged(t.tstate, t.leaf)?;
+                }
+                if same {
+                    return Ok(threads);
+                }
+            }
+            return Err(Error::Sample(
+                "the stacks kept changing during every attempt to read them".into(),
+            ));
+        }
+        let mut stopped = Vec::new();
+        let mut holders = Vec::new();
+        let mut result = Ok(());
+        for &(tstate, tid) in &states {
+            match self.tracee.stop(tid) {
+                Ok(true) => {
+                    stopped.push(tid);
+                    holders.push(tstate);
+                }
+                // It exited meanwhile.
+                Ok(false) => {}
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        let threads = result.and_then(|()| self.walk(&holders));
+        for tid in stopped {
+            self.tracee.resume(tid);
+        }
+        threads
+    }
+
+    /// The thread states (with their kernel thread ids) of these kernel threads.
+    fn thread_states_of(&self, tids: &[i32]) -> Result<Vec<(u64, i32)>> {
+        let mut found = Vec::new();
+        for interp in self.walker.interpreters()? {
+            for tstate in self.walker.thread_states(interp)? {
+                if let (_, Some(tid)) = self.walker.thread_ids(tstate)? {
+                    if tids.contains(&(tid as i32)) {
+                        found.push((tstate, tid as i32));
+                    }
+                }
+            }
+        }
+        Ok(found)
     }
 
     /// The stacks to report, read while nothing can change them. None: the GIL kept changing

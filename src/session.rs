@@ -13,7 +13,7 @@ use crate::output::{self, dump::DumpThread, status::Status, Sink};
 use crate::prefetch::Prefetcher;
 use crate::proc;
 use crate::profile::Profile;
-use crate::python::{self, walk::Walker, Runtime};
+use crate::python::{self, layout::GilHolder, walk::Walker, Runtime};
 use crate::sampler::{Finish, Plan, Sampler};
 use crate::sys::{self, ptrace, signal};
 
@@ -26,6 +26,12 @@ pub fn dump(pid: i32, args: &Args) -> Result<()> {
     let mut tracee = Tracee::seize(pid, 0)?;
     let mem = RemoteMemory::new(pid);
     let runtime = find_runtime(pid, args.abi, &mem)?;
+    describe(args, pid, &runtime);
+    // Free-threaded builds have no GIL: `*` marks the threads on a CPU, seen before stopping.
+    let running = match runtime.layout.gil {
+        GilHolder::Disabled => proc::running_tasks(pid).unwrap_or_default(),
+        _ => Vec::new(),
+    };
     // Every thread is stopped (in one round: interrupt all, then wait for all), so the dump is
     // consistent whatever the build, GIL or not.
     let prefetch = Prefetcher::new(&mem);
@@ -40,7 +46,7 @@ pub fn dump(pid: i32, args: &Args) -> Result<()> {
     });
     // Detaching resumes every thread, with any signal it was stopping for.
     drop(tracee);
-    let threads = threads.map_err(|e| match e {
+    let mut threads = threads.map_err(|e| match e {
         Error::Sample(why) => Error::Fatal(format!(
             "Failed to read the Python stacks of PID {pid}: {why}"
         )),
@@ -52,6 +58,9 @@ pub fn dump(pid: i32, args: &Args) -> Result<()> {
     // Kernel thread ids: from the thread state (3.11+), else from glibc's struct pthread;
     // either way only when /proc/PID/task confirms it.
     let tasks = proc::tasks(pid).unwrap_or_default();
+    for t in threads.iter_mut().filter(|t| t.native_id.is_some()) {
+        t.holds_gil |= running.contains(&(t.native_id.unwrap_or(0) as i32));
+    }
     let rows: Vec<DumpThread> = threads
         .iter()
         .map(|t| {
@@ -72,6 +81,13 @@ fn find_runtime(pid: i32, abi: Option<(u8, u8)>, mem: &RemoteMemory) -> Result<R
         ))
     })?;
     python::find(pid, &maps, abi, mem)
+}
+
+/// `--verbose`: one line on stderr about the runtime found.
+fn describe(args: &Args, pid: i32, runtime: &Runtime) {
+    if args.verbose {
+        eprintln!("PID {pid}: {}", runtime.describe());
+    }
 }
 
 /// Sampling (`-p PID` or `-t command`): returns pyflame's exit status.
@@ -100,6 +116,7 @@ pub fn record(args: &Args) -> Result<ExitCode> {
     };
     let finish = match runtime {
         Ok(runtime) => {
+            describe(args, pid, &runtime);
             let plan = Plan {
                 interval: args.interval(),
                 duration: args.duration(),
@@ -201,9 +218,15 @@ fn wait_for_python(
             Ok(runtime) => {
                 seen_python = true;
                 let walker = Walker::new(mem, runtime.layout, runtime.roots);
-                // Initialized: an interpreter exists and its GIL is set up.
-                let initialized = walker.interpreters().is_ok_and(|i| !i.is_empty())
-                    && walker.gils().is_ok_and(|g| !g.is_empty());
+                // Initialized: an interpreter exists and its GIL is set up (free-threaded:
+                // its first thread state exists).
+                let interps = walker.interpreters().unwrap_or_default();
+                let initialized = match runtime.layout.gil {
+                    GilHolder::Disabled => interps
+                        .first()
+                        .is_some_and(|&i| walker.thread_states(i).is_ok_and(|t| !t.is_empty())),
+                    _ => !interps.is_empty() && walker.gils().is_ok_and(|g| !g.is_empty()),
+                };
                 if initialized {
                     return Ok(Ok(runtime));
                 }

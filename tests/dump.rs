@@ -52,7 +52,7 @@ fn dump_twice_same(py: &Interp) {
 
 /// Runs `pyflame -d -p PID [extra]`, which must succeed silently and leave the
 /// target running.
-fn dump(stacks: &Stacks, extra: &[&std::ffi::OsStr]) -> Output {
+pub(crate) fn dump(stacks: &Stacks, extra: &[&std::ffi::OsStr]) -> Output {
     let pid = stacks.target.pid.to_string();
     let mut args = vec!["-d".as_ref(), "-p".as_ref(), pid.as_ref()];
     args.extend_from_slice(extra);
@@ -66,7 +66,7 @@ fn dump(stacks: &Stacks, extra: &[&std::ffi::OsStr]) -> Output {
 }
 
 /// The whole contract for a dump of stacks.py.
-fn check_known_stacks(stacks: &Stacks, text: &str) {
+pub(crate) fn check_known_stacks(stacks: &Stacks, text: &str) {
     let python = &stacks.target.python.name;
     let threads =
         parse_dump(text).unwrap_or_else(|e| panic!("python {python}: bad dump: {e}\n{text}"));
@@ -120,4 +120,32 @@ fn check_tids(stacks: &Stacks, threads: &[(Role, &DumpThread)], context: &str) {
             );
         }
     }
+}
+
+per_interpreter!(layout_source);
+
+/// `--verbose` names the version found and where its layout came from: pyflame's table up to
+/// 3.12, the target's own `_Py_DebugOffsets` from 3.13 (free-threaded builds included).
+fn layout_source(py: &Interp) {
+    let stacks = spawn_stacks(py);
+    let pid = stacks.target.pid.to_string();
+    let out = pyflame(&["--verbose", "-d", "-p", &pid]);
+    assert!(out.status.success(), "--verbose -d\n{}", out.describe());
+    let line = out.stderr.lines().next().unwrap_or_default();
+    // Before 3.11 the micro version is often unknown ("Python 3.9 in ...").
+    let version = format!("PID {pid}: Python {}.{}", py.major, py.minor);
+    let after = line.strip_prefix(&version).unwrap_or_default();
+    let source = match (py.major, py.minor) >= (3, 13) {
+        true => "layout from the target's own _Py_DebugOffsets",
+        false => "layout from pyflame's table",
+    };
+    assert!(
+        (after.starts_with('.') || after.starts_with(' '))
+            && line.ends_with(source)
+            && line.contains("(free-threaded)") == py.free_threaded
+            && out.stderr.lines().count() == 1,
+        "--verbose: want {version:?} ... {source:?}\n{}",
+        out.describe()
+    );
+    check_known_stacks(&stacks, &out.stdout);
 }

@@ -162,7 +162,8 @@ fn no_line_numbers(py: &Interp) {
 per_interpreter!(threads_option);
 
 /// spinner.py two: with --threads every sample has all three stacks (main in
-/// read, both spinners); without, only the GIL holder's (never main's).
+/// read, both spinners); without, only the GIL holder's (never main's), or in a
+/// free-threaded build, which has no GIL, both spinners' in every sample.
 fn threads_option(py: &Interp) {
     let t = spawn_script(py, "spinner.py", &["two"]);
     let main = marked_stack(
@@ -184,13 +185,28 @@ fn threads_option(py: &Interp) {
         "--threads: expected main, spin_a and spin_b in every sample\n{}",
         out.describe()
     );
-    let out = run_ok(py, t.pid, &["-s", "0.5"]);
+    // -s 0.5 -r 0.01: at most 50 samples.
+    let out = run_ok(py, t.pid, &["-s", "0.5", "-r", "0.01"]);
     let p = collapsed(&out, true);
     assert!(
         p.failed == 0 && !p.stacks.is_empty() && p.stacks.iter().all(|(s, _)| *s == a || *s == b),
-        "without --threads: only spin_a and spin_b (the GIL holders)\n{}",
+        "without --threads: only spin_a and spin_b (the GIL holders, or those on a CPU)\n{}",
         out.describe()
     );
+    let (na, nb) = (p.count_of(&a), p.count_of(&b));
+    if py.free_threaded {
+        assert!(
+            na > 0 && nb > 0 && na + nb > 50,
+            "free-threaded: both spinners run at once, so samples hold both\n{}",
+            out.describe()
+        );
+    } else {
+        assert!(
+            na + nb <= 50,
+            "one GIL holder per sample\n{}",
+            out.describe()
+        );
+    }
     let out = run_ok(py, t.pid, &["--threads", "--flamechart", "-s", "0.3"]);
     let records = flamechart(&out, true);
     let mut want = vec![
@@ -360,16 +376,24 @@ fn unknown_option() {
 fn version_and_help() {
     let out = pyflame(&["-v"]);
     out.assert_clean_success("pyflame -v");
-    let line = out.stdout.strip_suffix('\n').unwrap_or_default();
+    // The first line is the original's (its test regex); the second tells how 3.13+ is read.
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    let line = lines[0];
     assert!(
-        version_line_ok(line) && !line.contains('\n'),
+        version_line_ok(line) && lines.len() == 2,
         "-v: {:?}",
         out.stdout
     );
     assert!(line.starts_with("pyflame 2.0.0 "), "{line:?}");
     assert!(
-        line.ends_with("(ABI list: 26 27 34 35 36 37 38 39 310 311 312 313)"),
+        line.ends_with("(ABI list: 26 27 34 35 36 37 38 39 310 311 312)"),
         "{line:?}"
+    );
+    assert!(
+        lines[1].starts_with("Python 3.13 and later")
+            && lines[1].ends_with("read from the target's own _Py_DebugOffsets"),
+        "{:?}",
+        lines[1]
     );
     let help = pyflame(&["-h"]);
     help.assert_clean_success("pyflame -h");

@@ -5,11 +5,21 @@ use crate::util::dump_format::parse_dump;
 use crate::util::target::spawn_script;
 use crate::util::{assert_target_running, per_interpreter, pyflame, Interp};
 
-per_interpreter!(subinterpreter_threads, [py312 => "3.12", py313 => "3.13"]);
+per_interpreter!(
+    subinterpreter_threads,
+    [py312 => "3.12", py313 => "3.13", debian314 => "debian-3.14", debian315 => "debian-3.15"]
+);
 
 /// The subinterpreter's frames, innermost first, as `SUB` in subinterp.py places them.
-const SUB_STACK: [(&str, &str, u32); 2] =
-    [("<string>", "sub_sleep", 4), ("<string>", "<module>", 5)];
+const SUB_STACK: [(&str, u32); 2] = [("sub_sleep", 4), ("<module>", 5)];
+
+/// The file name `run_string` gives its code: "<string>", and "<script>" from 3.14.
+fn sub_file(py: &Interp) -> &'static str {
+    match (py.major, py.minor) >= (3, 14) {
+        true => "<script>",
+        false => "<string>",
+    }
+}
 
 fn subinterpreter_threads(py: &Interp) {
     if (py.major, py.minor) < (3, 12) {
@@ -32,7 +42,11 @@ fn subinterpreter_threads(py: &Interp) {
                 .iter()
                 .map(|f| (f.file.as_str(), f.func.as_str(), f.line))
                 .collect();
-            frames == SUB_STACK
+            let expected: Vec<(&str, &str, u32)> = SUB_STACK
+                .iter()
+                .map(|&(func, line)| (sub_file(py), func, line))
+                .collect();
+            frames == expected
         })
         .unwrap_or_else(|| {
             panic!(
@@ -61,10 +75,10 @@ fn subinterpreter_threads(py: &Interp) {
     // Sampling every thread sees the subinterpreter's stack in every sample.
     let out = pyflame(&["--threads", "-s", "0.2", "-p", &pid]);
     out.assert_clean_success("pyflame --threads of a target with a subinterpreter");
+    let file = sub_file(py);
+    let stack = format!("{file}:<module>:5;{file}:sub_sleep:4 ");
     assert!(
-        out.stdout
-            .lines()
-            .any(|l| l.starts_with("<string>:<module>:5;<string>:sub_sleep:4 ")),
+        out.stdout.lines().any(|l| l.starts_with(&stack)),
         "--threads: no sample of the subinterpreter's stack\n{}",
         out.describe()
     );

@@ -2,167 +2,378 @@
 //! interpreter itself at the start of `_PyRuntime`, read from the target at attach time and
 //! turned into a `Layout`.
 //!
-//! The table is itself versioned: 3.14 inserted fields in the middle (`threads_main`,
-//! `code_object_generation`, `co_tlbc`, a `set_object` group ...), so where each member sits is
-//! chosen from the major.minor the table announces (`Include/internal/pycore_debug_offsets.h`).
-//! A newer minor is read with the newest known table layout and accepted only if every size
-//! and offset it gives is plausible. What the table does not give (the shim frame owner, the
-//! tag bits of `_PyStackRef`, the compact string header) is in `extras`, keyed the same way.
+//! The table is itself versioned: 3.14 and 3.15 inserted members in the middle, so where each
+//! member sits is chosen from the major.minor the table announces, by name, from the member
+//! lists below (copied from `Include/internal/pycore_debug_offsets.h`). A newer minor is read
+//! with the newest known list and accepted only if every size and offset it gives is plausible
+//! (and, in `python::find`, if a walk through it succeeds). What the table does not give (the
+//! shim frame owner, tag bits, string state bits) is `layout::debug_extras`.
 
 use super::layout::{
-    Code, Frame, FrameRoot, GilHolder, Interp, InterpRoot, Layout, LineFormat, Objects, Str, Tstate,
+    debug_extras, Code, Frame, FrameRoot, GilHolder, Interp, InterpRoot, Layout, LineFormat,
+    Objects, Str, Tstate,
 };
 use super::version::Version;
 use crate::bytes::u64_at;
 
 pub const COOKIE: &[u8; 8] = b"xdebugpy";
-/// Bytes to read from `_PyRuntime` (the 3.14 table is 760 bytes).
+/// Bytes to read from `_PyRuntime` (the 3.15 table is 888 bytes).
 pub const READ_LEN: usize = 1024;
 
-/// Where the members pyflame uses sit inside `_Py_DebugOffsets`, for one table layout.
-struct Members {
-    /// sizeof(_Py_DebugOffsets), to check the read covers it.
-    size: usize,
-    free_threaded: usize,
-    interpreters_head: usize,
-    interp_size: usize,
-    interp_id: usize,
-    interp_next: usize,
-    threads_head: usize,
-    ceval_gil: usize,
-    gil_runtime_state: usize,
-    gil_locked: usize,
-    gil_holder: usize,
-    tstate_size: usize,
-    tstate_next: usize,
-    tstate_interp: usize,
-    current_frame: usize,
-    thread_id: usize,
-    native_thread_id: usize,
-    frame_size: usize,
-    frame_previous: usize,
-    frame_executable: usize,
-    frame_instr_ptr: usize,
-    frame_owner: usize,
-    code_size: usize,
-    code_filename: usize,
-    code_name: usize,
-    code_linetable: usize,
-    code_firstlineno: usize,
-    code_adaptive: usize,
-    ob_type: usize,
-    tp_name: usize,
-    bytes_ob_size: usize,
-    bytes_ob_sval: usize,
-    unicode_state: usize,
-    unicode_length: usize,
-    asciiobject_size: usize,
-}
+/// One table layout: its groups and their members in declaration order, exactly as in
+/// `struct _Py_DebugOffsets`. Every member is 8 bytes (the cookie is `char[8]`), so a member's
+/// offset is 8 times its position. Adding a CPython release that changed the table is pasting
+/// its member list here.
+type Members = &'static [(&'static str, &'static [&'static str])];
 
-/// 3.13 (measured with offsetof against the 3.13.0 headers).
-const V313: Members = Members {
-    size: 584,
-    free_threaded: 16,
-    interpreters_head: 40,
-    interp_size: 48,
-    interp_id: 56,
-    interp_next: 64,
-    threads_head: 72,
-    ceval_gil: 112,
-    gil_runtime_state: 120,
-    gil_locked: 136,
-    gil_holder: 144,
-    tstate_size: 152,
-    tstate_next: 168,
-    tstate_interp: 176,
-    current_frame: 184,
-    thread_id: 192,
-    native_thread_id: 200,
-    frame_size: 224,
-    frame_previous: 232,
-    frame_executable: 240,
-    frame_instr_ptr: 248,
-    frame_owner: 264,
-    code_size: 272,
-    code_filename: 280,
-    code_name: 288,
-    code_linetable: 304,
-    code_firstlineno: 312,
-    code_adaptive: 344,
-    ob_type: 360,
-    tp_name: 376,
-    bytes_ob_size: 520,
-    bytes_ob_sval: 528,
-    unicode_state: 544,
-    unicode_length: 552,
-    asciiobject_size: 560,
-};
+const HEADER: (&str, &[&str]) = ("", &["cookie", "version", "free_threaded"]);
+const RUNTIME: (&str, &[&str]) = (
+    "runtime_state",
+    &["size", "finalizing", "interpreters_head"],
+);
+const OBJECTS: [(&str, &[&str]); 2] = [
+    ("pyobject", &["size", "ob_type"]),
+    ("type_object", &["size", "tp_name", "tp_repr", "tp_flags"]),
+];
+const CONTAINERS: [(&str, &[&str]); 2] = [
+    ("tuple_object", &["size", "ob_item", "ob_size"]),
+    ("list_object", &["size", "ob_item", "ob_size"]),
+];
+const SCALARS: [(&str, &[&str]); 4] = [
+    ("dict_object", &["size", "ma_keys", "ma_values"]),
+    ("float_object", &["size", "ob_fval"]),
+    ("long_object", &["size", "lv_tag", "ob_digit"]),
+    ("bytes_object", &["size", "ob_size", "ob_sval"]),
+];
+const GIL: [&str; 5] = [
+    "ceval_gil",
+    "gil_runtime_state",
+    "gil_runtime_state_enabled",
+    "gil_runtime_state_locked",
+    "gil_runtime_state_holder",
+];
 
-/// 3.14 (from the 3.14.10 headers; the same numbers are embedded in Debian's libpython3.14).
-const V314: Members = Members {
-    size: 760,
-    free_threaded: 16,
-    interpreters_head: 40,
-    interp_size: 48,
-    interp_id: 56,
-    interp_next: 64,
-    threads_head: 72,
-    ceval_gil: 120,
-    gil_runtime_state: 128,
-    gil_locked: 144,
-    gil_holder: 152,
-    tstate_size: 176,
-    tstate_next: 192,
-    tstate_interp: 200,
-    current_frame: 208,
-    thread_id: 216,
-    native_thread_id: 224,
-    frame_size: 248,
-    frame_previous: 256,
-    frame_executable: 264,
-    frame_instr_ptr: 272,
-    frame_owner: 288,
-    code_size: 312,
-    code_filename: 320,
-    code_name: 328,
-    code_linetable: 344,
-    code_firstlineno: 352,
-    code_adaptive: 384,
-    ob_type: 408,
-    tp_name: 424,
-    bytes_ob_size: 600,
-    bytes_ob_sval: 608,
-    unicode_state: 624,
-    unicode_length: 632,
-    asciiobject_size: 640,
-};
+/// 3.13 (`Include/internal/pycore_runtime.h`).
+const V313: Members = &[
+    HEADER,
+    RUNTIME,
+    (
+        "interpreter_state",
+        &[
+            "size",
+            "id",
+            "next",
+            "threads_head",
+            "gc",
+            "imports_modules",
+        ],
+    ),
+    ("interpreter_state", &["sysdict", "builtins"]),
+    ("interpreter_state", &GIL),
+    (
+        "thread_state",
+        &[
+            "size",
+            "prev",
+            "next",
+            "interp",
+            "current_frame",
+            "thread_id",
+        ],
+    ),
+    (
+        "thread_state",
+        &["native_thread_id", "datastack_chunk", "status"],
+    ),
+    (
+        "interpreter_frame",
+        &["size", "previous", "executable", "instr_ptr", "localsplus"],
+    ),
+    ("interpreter_frame", &["owner"]),
+    (
+        "code_object",
+        &[
+            "size",
+            "filename",
+            "name",
+            "qualname",
+            "linetable",
+            "firstlineno",
+        ],
+    ),
+    (
+        "code_object",
+        &[
+            "argcount",
+            "localsplusnames",
+            "localspluskinds",
+            "co_code_adaptive",
+        ],
+    ),
+    OBJECTS[0],
+    OBJECTS[1],
+    CONTAINERS[0],
+    CONTAINERS[1],
+    SCALARS[0],
+    SCALARS[1],
+    SCALARS[2],
+    SCALARS[3],
+    (
+        "unicode_object",
+        &["size", "state", "length", "asciiobject_size"],
+    ),
+    ("gc", &["size", "collecting"]),
+];
 
-/// What the table lacks, per table layout: frames owned by the C stack or the interpreter
-/// (entry shims) have `owner >= shim_owner`; `f_executable` carries `tag_bits` in its low bits
-/// (a `_PyStackRef` from 3.14).
-struct Extras {
-    shim_owner: u8,
-    tag_bits: u64,
-}
+/// 3.14 (`Include/internal/pycore_debug_offsets.h`): threads_main, the tlbc members and a
+/// set_object group were inserted, generators and debugger support appended.
+const V314: Members = &[
+    HEADER,
+    RUNTIME,
+    (
+        "interpreter_state",
+        &["size", "id", "next", "threads_head", "threads_main", "gc"],
+    ),
+    (
+        "interpreter_state",
+        &["imports_modules", "sysdict", "builtins"],
+    ),
+    ("interpreter_state", &GIL),
+    (
+        "interpreter_state",
+        &["code_object_generation", "tlbc_generation"],
+    ),
+    (
+        "thread_state",
+        &[
+            "size",
+            "prev",
+            "next",
+            "interp",
+            "current_frame",
+            "thread_id",
+        ],
+    ),
+    (
+        "thread_state",
+        &["native_thread_id", "datastack_chunk", "status"],
+    ),
+    (
+        "interpreter_frame",
+        &["size", "previous", "executable", "instr_ptr", "localsplus"],
+    ),
+    (
+        "interpreter_frame",
+        &["owner", "stackpointer", "tlbc_index"],
+    ),
+    (
+        "code_object",
+        &[
+            "size",
+            "filename",
+            "name",
+            "qualname",
+            "linetable",
+            "firstlineno",
+        ],
+    ),
+    (
+        "code_object",
+        &[
+            "argcount",
+            "localsplusnames",
+            "localspluskinds",
+            "co_code_adaptive",
+        ],
+    ),
+    ("code_object", &["co_tlbc"]),
+    OBJECTS[0],
+    OBJECTS[1],
+    CONTAINERS[0],
+    CONTAINERS[1],
+    ("set_object", &["size", "used", "table", "mask"]),
+    SCALARS[0],
+    SCALARS[1],
+    SCALARS[2],
+    SCALARS[3],
+    (
+        "unicode_object",
+        &["size", "state", "length", "asciiobject_size"],
+    ),
+    ("gc", &["size", "collecting"]),
+    (
+        "gen_object",
+        &["size", "gi_name", "gi_iframe", "gi_frame_state"],
+    ),
+    ("llist_node", &["next", "prev"]),
+    (
+        "debugger_support",
+        &["eval_breaker", "remote_debugger_support"],
+    ),
+    (
+        "debugger_support",
+        &["remote_debugging_enabled", "debugger_pending_call"],
+    ),
+    (
+        "debugger_support",
+        &["debugger_script_path", "debugger_script_path_size"],
+    ),
+];
 
-fn members(minor: u8) -> (&'static Members, Extras) {
+/// 3.15: profiling members in thread_state, an err_stackitem and a heap_type_object group,
+/// type sizes, compactunicodeobject_size, gc statistics.
+const V315: Members = &[
+    HEADER,
+    RUNTIME,
+    (
+        "interpreter_state",
+        &["size", "id", "next", "threads_head", "threads_main", "gc"],
+    ),
+    (
+        "interpreter_state",
+        &["imports_modules", "sysdict", "builtins"],
+    ),
+    ("interpreter_state", &GIL),
+    (
+        "interpreter_state",
+        &["code_object_generation", "tlbc_generation"],
+    ),
+    (
+        "thread_state",
+        &[
+            "size",
+            "prev",
+            "next",
+            "interp",
+            "current_frame",
+            "base_frame",
+        ],
+    ),
+    (
+        "thread_state",
+        &[
+            "last_profiled_frame",
+            "last_profiled_frame_seq",
+            "thread_id",
+        ],
+    ),
+    (
+        "thread_state",
+        &["native_thread_id", "datastack_chunk", "status", "holds_gil"],
+    ),
+    (
+        "thread_state",
+        &["gil_requested", "current_exception", "exc_state"],
+    ),
+    ("err_stackitem", &["exc_value"]),
+    (
+        "interpreter_frame",
+        &["size", "previous", "executable", "instr_ptr", "localsplus"],
+    ),
+    (
+        "interpreter_frame",
+        &["owner", "stackpointer", "tlbc_index"],
+    ),
+    (
+        "code_object",
+        &[
+            "size",
+            "filename",
+            "name",
+            "qualname",
+            "linetable",
+            "firstlineno",
+        ],
+    ),
+    (
+        "code_object",
+        &[
+            "argcount",
+            "localsplusnames",
+            "localspluskinds",
+            "co_code_adaptive",
+        ],
+    ),
+    ("code_object", &["co_tlbc"]),
+    OBJECTS[0],
+    (
+        "type_object",
+        &["size", "tp_name", "tp_repr", "tp_flags", "tp_basicsize"],
+    ),
+    ("type_object", &["tp_dictoffset"]),
+    ("heap_type_object", &["size", "ht_cached_keys"]),
+    CONTAINERS[0],
+    CONTAINERS[1],
+    ("set_object", &["size", "used", "table", "mask"]),
+    SCALARS[0],
+    SCALARS[1],
+    SCALARS[2],
+    SCALARS[3],
+    (
+        "unicode_object",
+        &["size", "state", "length", "asciiobject_size"],
+    ),
+    ("unicode_object", &["compactunicodeobject_size"]),
+    (
+        "gc",
+        &[
+            "size",
+            "collecting",
+            "frame",
+            "generation_stats_size",
+            "generation_stats",
+        ],
+    ),
+    (
+        "gen_object",
+        &["size", "gi_name", "gi_iframe", "gi_frame_state"],
+    ),
+    ("llist_node", &["next", "prev"]),
+    (
+        "debugger_support",
+        &["eval_breaker", "remote_debugger_support"],
+    ),
+    (
+        "debugger_support",
+        &["remote_debugging_enabled", "debugger_pending_call"],
+    ),
+    (
+        "debugger_support",
+        &["debugger_script_path", "debugger_script_path_size"],
+    ),
+];
+
+/// The table layout of a major.minor: a newer minor than any known is read, provisionally,
+/// with the newest layout and must then validate.
+fn members(minor: u8) -> Members {
     match minor {
-        13 => (
-            &V313,
-            Extras {
-                shim_owner: 3,
-                tag_bits: 0,
-            },
-        ),
-        // 3.14 and, provisionally, anything newer.
-        _ => (
-            &V314,
-            Extras {
-                shim_owner: 3,
-                tag_bits: 3,
-            },
-        ),
+        ..=13 => V313,
+        14 => V314,
+        _ => V315,
     }
+}
+
+/// Whether this build has the member list of `3.minor`'s table (a newer one is read with
+/// the newest list, provisionally).
+pub fn known(minor: u8) -> bool {
+    minor <= NEWEST
+}
+
+/// The newest minor version whose member list is above.
+const NEWEST: u8 = 15;
+
+/// Where `group.member` sits in a table layout.
+fn offset_of(members: Members, group: &str, member: &str) -> Option<usize> {
+    members
+        .iter()
+        .flat_map(|&(g, names)| names.iter().map(move |&n| (g, n)))
+        .position(|(g, n)| g == group && n == member)
+        .map(|i| i * 8)
+}
+
+/// sizeof(_Py_DebugOffsets) for a table layout.
+fn table_size(members: Members) -> usize {
+    members.iter().map(|(_, names)| names.len() * 8).sum()
 }
 
 /// The version announced by a `_PyRuntime` header, if it starts with the cookie.
@@ -179,73 +390,98 @@ pub fn layout(table: &[u8]) -> Result<(Version, Layout), String> {
             "the _Py_DebugOffsets table announces version {version}"
         ));
     }
-    let (m, extras) = members(version.minor);
-    if table.len() < m.size {
+    let m = members(version.minor);
+    if table.len() < table_size(m) {
         return Err(format!(
             "the _Py_DebugOffsets table is shorter than {} bytes",
-            m.size
+            table_size(m)
         ));
     }
-    let get = |at: usize| u64_at(table, at).unwrap_or(u64::MAX);
-    if get(m.free_threaded) != 0 {
-        return Err("it is a free-threaded build, which this pyflame cannot walk yet".to_string());
-    }
-    let ascii = get(m.asciiobject_size);
+    // A member the layout lacks reads as None; a required one as an absurd offset, which
+    // `plausible` rejects.
+    let opt =
+        |group: &str, member: &str| offset_of(m, group, member).and_then(|at| u64_at(table, at));
+    let get = |group: &str, member: &str| opt(group, member).unwrap_or(u64::MAX);
+    let free_threaded = match get("", "free_threaded") {
+        0 => false,
+        1 => true,
+        other => return Err(format!("free_threaded is {other}")),
+    };
+    let extras = debug_extras(version.minor, free_threaded);
+    let interp = |member| get("interpreter_state", member);
+    let tstate = |member| get("thread_state", member);
+    let frame = |member| get("interpreter_frame", member);
+    let code = |member| get("code_object", member);
+    let unicode = |member| get("unicode_object", member);
+    let gil = if free_threaded {
+        GilHolder::Disabled
+    } else {
+        // `locked` and `holder` are published as offsets from the interpreter state.
+        let base = interp("gil_runtime_state");
+        GilHolder::Interp {
+            ceval_gil: interp("ceval_gil"),
+            last_holder: interp("gil_runtime_state_holder").wrapping_sub(base),
+            locked: interp("gil_runtime_state_locked").wrapping_sub(base),
+        }
+    };
+    // 0 means "not in this build" for the tlbc members (3.14+ default builds).
+    let nonzero = |v: Option<u64>| v.filter(|&v| v != 0);
+    let ascii = unicode("asciiobject_size");
+    let compact = opt("unicode_object", "compactunicodeobject_size")
+        .unwrap_or(ascii.wrapping_add(extras.compact_extra));
     let layout = Layout {
         version: (version.major, version.minor),
-        interp_root: InterpRoot::Runtime(get(m.interpreters_head)),
-        gil: GilHolder::Interp {
-            ceval_gil: get(m.ceval_gil),
-            last_holder: get(m.gil_holder).wrapping_sub(get(m.gil_runtime_state)),
-            locked: get(m.gil_locked).wrapping_sub(get(m.gil_runtime_state)),
-        },
+        interp_root: InterpRoot::Runtime(get("runtime_state", "interpreters_head")),
+        gil,
         interp: Interp {
-            next: get(m.interp_next),
-            threads_head: get(m.threads_head),
-            id: Some(get(m.interp_id)),
-            size: get(m.interp_size),
+            next: interp("next"),
+            threads_head: interp("threads_head"),
+            id: Some(interp("id")),
+            size: interp("size"),
         },
         tstate: Tstate {
-            next: get(m.tstate_next),
-            interp: get(m.tstate_interp),
-            frame: FrameRoot::CurrentFrame(get(m.current_frame)),
-            thread_id: get(m.thread_id),
-            native_thread_id: Some(get(m.native_thread_id)),
-            size: get(m.tstate_size),
+            next: tstate("next"),
+            interp: tstate("interp"),
+            frame: FrameRoot::CurrentFrame(tstate("current_frame")),
+            thread_id: tstate("thread_id"),
+            native_thread_id: Some(tstate("native_thread_id")),
+            size: tstate("size"),
         },
         frame: Frame::Interpreter {
-            previous: get(m.frame_previous),
-            code: get(m.frame_executable),
-            instr: get(m.frame_instr_ptr),
-            owner: get(m.frame_owner),
+            previous: frame("previous"),
+            code: frame("executable"),
+            instr: frame("instr_ptr"),
+            owner: frame("owner"),
             shim_owner: Some(extras.shim_owner),
             tag_bits: extras.tag_bits,
-            size: get(m.frame_size),
+            tlbc_index: nonzero(opt("interpreter_frame", "tlbc_index")),
+            size: frame("size"),
         },
         code: Code {
-            filename: get(m.code_filename),
-            name: get(m.code_name),
-            firstlineno: get(m.code_firstlineno),
-            linetable: get(m.code_linetable),
-            code_adaptive: Some(get(m.code_adaptive)),
+            filename: code("filename"),
+            name: code("name"),
+            firstlineno: code("firstlineno"),
+            linetable: code("linetable"),
+            code_adaptive: Some(code("co_code_adaptive")),
+            tlbc: nonzero(opt("code_object", "co_tlbc")),
             lines: LineFormat::Location,
-            size: get(m.code_size),
+            size: code("size"),
         },
         objects: Objects {
-            ob_type: get(m.ob_type),
-            tp_name: get(m.tp_name),
-            bytes_size: get(m.bytes_ob_size),
-            bytes_data: get(m.bytes_ob_sval),
+            ob_type: get("pyobject", "ob_type"),
+            tp_name: get("type_object", "tp_name"),
+            bytes_size: get("bytes_object", "ob_size"),
+            bytes_data: get("bytes_object", "ob_sval"),
         },
-        // A compact non-ASCII string adds utf8_length and utf8 (16 bytes) to the ASCII header
-        // (PyCompactUnicodeObject), and so does PyUnicodeObject before its data pointer.
+        // PyUnicodeObject.data follows the PyCompactUnicodeObject header.
         string: Str::Pep393 {
-            length: get(m.unicode_length),
-            state: get(m.unicode_state),
+            length: unicode("length"),
+            state: unicode("state"),
             ascii_data: ascii,
-            compact_data: ascii.wrapping_add(16),
-            data: ascii.wrapping_add(16),
+            compact_data: compact,
+            data: compact,
             ready_mask: None,
+            bits: extras.state,
         },
     };
     plausible(&layout).map_err(|why| {
@@ -289,15 +525,18 @@ fn plausible(l: &Layout) -> Result<(), String> {
         code,
         instr,
         owner,
+        tlbc_index,
         size,
         ..
     } = l.frame
     {
+        // owner is one byte and tlbc_index four: `check` tests 8-byte fields.
+        let tlbc_index = tlbc_index.map_or(0, |o| o.saturating_sub(4));
         check(
             "_PyInterpreterFrame",
             size,
             1024,
-            &[previous, code, instr, owner.saturating_sub(7)],
+            &[previous, code, instr, owner.saturating_sub(7), tlbc_index],
         )?;
     }
     let c = &l.code;
@@ -306,14 +545,29 @@ fn plausible(l: &Layout) -> Result<(), String> {
         "PyCodeObject",
         c.size,
         4096,
-        &[c.filename, c.name, c.linetable, c.firstlineno, adaptive],
+        &[
+            c.filename,
+            c.name,
+            c.linetable,
+            c.firstlineno,
+            adaptive,
+            c.tlbc.unwrap_or(0),
+        ],
     )?;
     if l.frame_read_len() > 256 || l.code_read_len() > 256 || l.tstate_read_len() > 512 {
         return Err("the fields pyflame reads lie too far into their structs".to_string());
     }
     match l.string {
-        Str::Pep393 { ascii_data, .. } if (24..=256).contains(&ascii_data) => Ok(()),
-        _ => Err("implausible PyASCIIObject size".to_string()),
+        Str::Pep393 {
+            ascii_data,
+            compact_data,
+            ..
+        } if (24..=256).contains(&ascii_data)
+            && (ascii_data..=ascii_data + 64).contains(&compact_data) =>
+        {
+            Ok(())
+        }
+        _ => Err("implausible PyASCIIObject or PyCompactUnicodeObject size".to_string()),
     }
 }
 

@@ -1,133 +1,51 @@
-//! Tests of `_Py_DebugOffsets` parsing: the 3.13 and 3.14 tables as the interpreters publish
-//! them, and tables that must not validate.
+//! Tests of `_Py_DebugOffsets` parsing: the tables of real 3.13, 3.13t, 3.14 and 3.15
+//! interpreters, a newer minor, and tables that must not validate.
 
 use super::*;
-use crate::python::layout::for_version;
-
-/// A table of `size` bytes: the cookie, a PY_VERSION_HEX and these (offset, value) members.
-fn table(size: usize, hex: u64, members: &[(usize, u64)]) -> Vec<u8> {
-    let mut t = vec![0u8; size];
-    t[..8].copy_from_slice(COOKIE);
-    t[8..16].copy_from_slice(&hex.to_le_bytes());
-    for &(at, value) in members {
-        t[at..at + 8].copy_from_slice(&value.to_le_bytes());
-    }
-    t
-}
-
-/// The members of `libpython3.13.so.1.0` (3.13.0) that pyflame uses, as read from the file.
-fn python313() -> Vec<u8> {
-    table(
-        584,
-        0x030d_00f0,
-        &[
-            (24, 283_320),
-            (32, 608),
-            (40, 632),
-            (48, 194_968),
-            (56, 7272),
-            (64, 7264),
-            (72, 7344),
-            (112, 16),
-            (120, 7752),
-            (136, 7768),
-            (144, 7760),
-            (152, 304),
-            (160, 0),
-            (168, 8),
-            (176, 16),
-            (184, 72),
-            (192, 152),
-            (200, 160),
-            (224, 80),
-            (232, 8),
-            (240, 0),
-            (248, 56),
-            (256, 72),
-            (264, 70),
-            (272, 208),
-            (280, 112),
-            (288, 120),
-            (296, 128),
-            (304, 136),
-            (312, 68),
-            (344, 200),
-            (352, 16),
-            (360, 8),
-            (368, 416),
-            (376, 24),
-            (512, 40),
-            (520, 16),
-            (528, 32),
-            (536, 64),
-            (544, 32),
-            (552, 16),
-            (560, 40),
-        ],
-    )
-}
-
-/// The same for Debian's `libpython3.14.so.1.0` (3.14.10).
-fn python314(hex: u64) -> Vec<u8> {
-    table(
-        760,
-        hex,
-        &[
-            (24, 316_616),
-            (32, 784),
-            (40, 808),
-            (48, 225_864),
-            (56, 7280),
-            (64, 7272),
-            (72, 7344),
-            (120, 16),
-            (128, 7784),
-            (144, 7800),
-            (152, 7792),
-            (176, 832),
-            (184, 0),
-            (192, 8),
-            (200, 16),
-            (208, 72),
-            (216, 152),
-            (224, 160),
-            (248, 88),
-            (256, 8),
-            (264, 0),
-            (272, 56),
-            (280, 80),
-            (288, 74),
-            (312, 216),
-            (320, 112),
-            (328, 120),
-            (344, 136),
-            (352, 68),
-            (384, 208),
-            (400, 16),
-            (408, 8),
-            (416, 416),
-            (424, 24),
-            (592, 40),
-            (600, 16),
-            (608, 32),
-            (616, 64),
-            (624, 32),
-            (632, 16),
-            (640, 40),
-        ],
-    )
-}
+use crate::python::layout::{for_version, StateBits};
+use crate::python::published::{Published, PY313, PY313T, PY314, PY314T, PY315};
 
 #[test]
-fn the_313_table_gives_the_measured_313_layout() {
-    let (version, layout) = layout(&python313()).unwrap();
+fn the_313_table_gives_the_313_layout() {
+    let (version, l) = layout(&PY313.bytes(None)).unwrap();
     assert_eq!(version, Version::new(3, 13, Some(0)));
-    assert_eq!(layout, *for_version(3, 13).unwrap());
+    let py312 = *for_version(3, 12).unwrap();
+    // What changed from 3.12 (measured with offsetof against the 3.13.0 headers).
+    let expected = Layout {
+        version: (3, 13),
+        interp_root: InterpRoot::Runtime(632),
+        gil: GilHolder::Interp {
+            ceval_gil: 16,
+            last_holder: 8,
+            locked: 16,
+        },
+        interp: Interp {
+            next: 7264,
+            threads_head: 7344,
+            id: Some(7272),
+            size: 194_968,
+        },
+        tstate: Tstate {
+            frame: FrameRoot::CurrentFrame(72),
+            thread_id: 152,
+            native_thread_id: Some(160),
+            size: 304,
+            ..py312.tstate
+        },
+        code: Code {
+            code_adaptive: Some(200),
+            size: 208,
+            ..py312.code
+        },
+        ..py312
+    };
+    assert_eq!(l, expected);
+    assert!(known(13));
 }
 
 #[test]
 fn the_314_table_gives_the_314_layout() {
-    let (version, l) = layout(&python314(0x030e_0af0)).unwrap();
+    let (version, l) = layout(&PY314.bytes(None)).unwrap();
     assert_eq!(version.to_string(), "3.14.10");
     assert_eq!(l.version, (3, 14));
     assert_eq!(l.interp_root, InterpRoot::Runtime(808));
@@ -153,12 +71,18 @@ fn the_314_table_gives_the_314_layout() {
             owner: 74,
             shim_owner: Some(3),
             tag_bits: 3,
+            tlbc_index: None,
             size: 88
         }
     );
     assert_eq!(
-        (l.code.code_adaptive, l.code.size, l.code.firstlineno),
-        (Some(208), 216, 68)
+        (
+            l.code.code_adaptive,
+            l.code.tlbc,
+            l.code.size,
+            l.code.firstlineno
+        ),
+        (Some(208), None, 216, 68)
     );
     assert_eq!(
         l.string,
@@ -168,25 +92,125 @@ fn the_314_table_gives_the_314_layout() {
             ascii_data: 40,
             compact_data: 56,
             data: 56,
-            ready_mask: None
+            ready_mask: None,
+            bits: StateBits {
+                kind_shift: 2,
+                compact: 0x20,
+                ascii: 0x40
+            },
         }
     );
 }
 
+/// 3.15 inserted members into thread_state and new groups before the objects: read by name,
+/// the offsets are the same as 3.14's where the structs did not change.
+#[test]
+fn the_315_table_gives_the_315_layout() {
+    let (version, l) = layout(&PY315.bytes(None)).unwrap();
+    assert_eq!(version.to_string(), "3.15.2");
+    let (_, l314) = layout(&PY314.bytes(None)).unwrap();
+    assert_eq!(l.interp_root, InterpRoot::Runtime(936));
+    assert_eq!(
+        (l.tstate.thread_id, l.tstate.native_thread_id),
+        (176, Some(184))
+    );
+    assert_eq!((l.tstate.size, l.interp.threads_head), (888, 7336));
+    assert_eq!(
+        (l.frame, l.code, l.string),
+        (l314.frame, l314.code, l314.string)
+    );
+    // 3.15 publishes sizeof(PyCompactUnicodeObject) itself.
+    assert!(matches!(
+        l.string,
+        Str::Pep393 {
+            compact_data: 56,
+            ..
+        }
+    ));
+    assert_eq!(l.objects.tp_name, 24);
+    assert!(known(15));
+}
+
+#[test]
+fn the_313t_table_gives_a_free_threaded_layout() {
+    let (version, l) = layout(&PY313T.bytes(None)).unwrap();
+    assert_eq!(version.to_string(), "3.13.5");
+    assert_eq!(l.gil, GilHolder::Disabled);
+    // Every object struct moved by the 16 bytes of the larger object header.
+    assert_eq!((l.objects.ob_type, l.objects.tp_name), (24, 40));
+    assert_eq!((l.objects.bytes_size, l.objects.bytes_data), (32, 48));
+    assert_eq!(
+        (
+            l.code.filename,
+            l.code.name,
+            l.code.firstlineno,
+            l.code.linetable
+        ),
+        (128, 136, 84, 152)
+    );
+    assert_eq!((l.code.code_adaptive, l.code.tlbc), (Some(216), None));
+    // 3.13t keeps the default string state bits.
+    assert!(matches!(
+        l.string,
+        Str::Pep393 {
+            state: 48,
+            ascii_data: 56,
+            compact_data: 72,
+            bits: StateBits { kind_shift: 2, .. },
+            ..
+        }
+    ));
+}
+
+#[test]
+fn the_314t_table_gives_a_free_threaded_layout_with_per_thread_bytecode() {
+    let (version, l) = layout(&PY314T.bytes(None)).unwrap();
+    assert_eq!(version.to_string(), "3.14.7");
+    assert_eq!(l.gil, GilHolder::Disabled);
+    assert_eq!(
+        l.frame,
+        Frame::Interpreter {
+            previous: 8,
+            code: 0,
+            instr: 56,
+            owner: 78,
+            shim_owner: Some(3),
+            tag_bits: 1,
+            tlbc_index: Some(72),
+            size: 88
+        }
+    );
+    assert_eq!((l.code.tlbc, l.code.code_adaptive), (Some(224), Some(232)));
+    // `interned` became a whole byte: the other state bits moved up.
+    assert!(matches!(
+        l.string,
+        Str::Pep393 {
+            state: 48,
+            ascii_data: 56,
+            bits: StateBits {
+                kind_shift: 8,
+                compact: 0x800,
+                ascii: 0x1000
+            },
+            ..
+        }
+    ));
+}
+
 #[test]
 fn a_newer_minor_is_read_with_the_newest_table_when_it_validates() {
-    let (version, l) = layout(&python314(0x030f_00a1)).unwrap();
-    assert_eq!((version.major, version.minor), (3, 15));
-    assert_eq!(l.version, (3, 15));
-    // The same bytes read as a 3.13 table would not validate: the layouts differ.
-    let mut as313 = python314(0x030d_00f0);
-    as313.truncate(600);
-    assert!(layout(&as313).is_err());
+    let (version, l) = layout(&PY315.bytes(Some(0x0310_00a1))).unwrap();
+    assert_eq!((version.major, version.minor), (3, 16));
+    assert_eq!(l.version, (3, 16));
+    assert!(!known(16));
+    // Read with the wrong member list, a table does not validate: the layouts differ.
+    assert!(layout(&PY315.bytes(Some(0x030e_00f0))).is_err());
+    assert!(layout(&PY314.bytes(Some(0x030d_00f0))).is_err());
 }
 
 #[test]
 fn tables_that_must_not_validate() {
-    let mut bad_cookie = python313();
+    let mut bad_cookie = PY313.bytes(None);
     bad_cookie[0] = b'X';
     assert!(layout(&bad_cookie).unwrap_err().contains("cookie"));
     assert!(version(&bad_cookie).is_none());
@@ -194,21 +218,21 @@ fn tables_that_must_not_validate() {
 
     for hex in [0x030c_01f0, 0x0400_00f0, 0x0200_00f0] {
         assert!(
-            layout(&table(584, hex, &[]))
+            layout(&Published { hex, ..PY313 }.bytes(None))
                 .unwrap_err()
                 .contains("announces"),
             "{hex:#x}"
         );
     }
-    let mut short = python313();
+    let mut short = PY313.bytes(None);
     short.truncate(300);
     assert!(layout(&short).unwrap_err().contains("shorter"));
 
-    let mut free_threaded = python313();
-    free_threaded[16] = 1;
+    let mut free_threaded = PY313.bytes(None);
+    free_threaded[16] = 2;
     assert!(layout(&free_threaded)
         .unwrap_err()
-        .contains("free-threaded"));
+        .contains("free_threaded is 2"));
 
     // Absurd sizes, a field outside its struct, a zero size.
     for (at, value) in [
@@ -219,7 +243,7 @@ fn tables_that_must_not_validate() {
         (560, 9000),
         (344, 1 << 20),
     ] {
-        let mut t = python313();
+        let mut t = PY313.bytes(None);
         t[at..at + 8].copy_from_slice(&value.to_le_bytes());
         let err = layout(&t).unwrap_err();
         assert!(

@@ -36,6 +36,7 @@ pub fn str_object(layout: &Layout, s: &str) -> Vec<u8> {
             ascii_data,
             compact_data,
             ready_mask,
+            bits,
             ..
         } => {
             let chars: Vec<u32> = s.chars().map(|c| c as u32).collect();
@@ -47,8 +48,10 @@ pub fn str_object(layout: &Layout, s: &str) -> Vec<u8> {
             };
             let mut b = vec![0u8; if ascii { ascii_data } else { compact_data } as usize];
             put(&mut b, length, chars.len() as u64);
-            let bits = (kind << 2) | 0x20 | if ascii { 0x40 } else { 0 } | ready_mask.unwrap_or(0);
-            put32(&mut b, state, bits);
+            let ascii_bit = if ascii { bits.ascii } else { 0 };
+            let word =
+                (kind << bits.kind_shift) | bits.compact | ascii_bit | ready_mask.unwrap_or(0);
+            put32(&mut b, state, word);
             for c in chars {
                 b.extend_from_slice(&c.to_le_bytes()[..kind as usize]);
             }
@@ -277,7 +280,38 @@ impl FakePython {
                 self.mem
                     .patch(gil + locked, &u32::from(tstate != 0).to_le_bytes());
             }
+            GilHolder::Disabled => {}
         }
+    }
+
+    /// A frame running `code` at `at`, in the thread's own copy `index` (> 0) of the bytecode
+    /// (3.14t, `co_tlbc`), which this creates and lists in the code object.
+    pub fn frame_in_copy(&mut self, code: u64, back: u64, at: u32, index: u32) -> u64 {
+        let (Some(tlbc), Frame::Interpreter { tlbc_index, .. }) =
+            (self.layout.code.tlbc, self.layout.frame)
+        else {
+            panic!("the layout has no per-thread bytecode");
+        };
+        let copy = self.alloc(vec![0u8; 64]);
+        let main = code + self.layout.code.code_adaptive.unwrap_or(0);
+        let mut array = vec![0u8; 8 + 8 * (index as usize + 1)];
+        put(&mut array, 0, u64::from(index) + 1);
+        for i in 0..index as u64 {
+            put(&mut array, 8 + 8 * i, main);
+        }
+        put(&mut array, 8 + 8 * u64::from(index), copy);
+        let array = self.alloc(array);
+        self.set(code + tlbc, array);
+        let frame = self.frame_at(code, back, 0, at);
+        let Frame::Interpreter { instr, .. } = self.layout.frame else {
+            unreachable!()
+        };
+        self.set(frame + instr, copy + 2 * u64::from(at));
+        self.mem.patch(
+            frame + tlbc_index.expect("with co_tlbc"),
+            &index.to_le_bytes(),
+        );
+        frame
     }
 
     pub fn mem_u64(&self, addr: u64) -> u64 {

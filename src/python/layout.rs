@@ -1,10 +1,11 @@
-//! Every per-version CPython offset pyflame reads: one table row per minor version.
+//! Every per-version CPython offset pyflame reads: one table row per minor version to 3.12,
+//! and from 3.13 on only what the interpreter's own `_Py_DebugOffsets` does not publish.
 //!
 //! Offsets are byte offsets into CPython structs on x86_64 Linux, release builds, measured
 //! with offsetof() against each release's own headers and checked on live interpreters (see
 //! the README's design notes). Each row states only what changed since the row before it, so
-//! the table doubles as a history of the struct changes a sampler cares about. Adding a
-//! version is one row here plus its tests; no other file matches on versions.
+//! the table doubles as a history of the struct changes a sampler cares about. From 3.13 on
+//! the offsets come from the target (`debug_offsets.rs`); `debug_extras` completes them.
 
 /// Where the list of interpreters starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +30,8 @@ pub enum GilHolder {
         last_holder: u64,
         locked: u64,
     },
+    /// No GIL (free-threaded builds, 3.13t+): every thread on a CPU can move its frames.
+    Disabled,
 }
 
 /// `PyInterpreterState`.
@@ -88,6 +91,8 @@ pub enum Frame {
         shim_owner: Option<u8>,
         /// Low bits of `f_executable` that are tags, not address (a `_PyStackRef`, 3.14+).
         tag_bits: u64,
+        /// `int32 tlbc_index`: which copy of the bytecode the frame runs (3.14t+).
+        tlbc_index: Option<u64>,
         size: u64,
     },
 }
@@ -113,6 +118,9 @@ pub struct Code {
     pub linetable: u64,
     /// The inline bytecode, `co_code_adaptive` (3.11+).
     pub code_adaptive: Option<u64>,
+    /// `co_tlbc`, the per-thread copies of the bytecode (3.14t+): a `_PyCodeArray`
+    /// (`Py_ssize_t size; char *entries[]`) whose entry 0 is `co_code_adaptive`.
+    pub tlbc: Option<u64>,
     pub lines: LineFormat,
     pub size: u64,
 }
@@ -134,8 +142,31 @@ pub enum Str {
         data: u64,
         /// The `ready` bit (to 3.11): a string without it has no canonical data yet.
         ready_mask: Option<u32>,
+        bits: StateBits,
     },
 }
+
+/// Where `kind`, `compact` and `ascii` sit in `PyASCIIObject.state`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StateBits {
+    pub kind_shift: u32,
+    pub compact: u32,
+    pub ascii: u32,
+}
+
+/// `interned:2, kind:3, compact:1, ascii:1, ...`: every build from 3.3 to 3.13t, and 3.14+.
+const STATE_BITS: StateBits = StateBits {
+    kind_shift: 2,
+    compact: 0x20,
+    ascii: 0x40,
+};
+
+/// Free-threaded 3.14+: `interned` became a whole `unsigned char`.
+const STATE_BITS_FT: StateBits = StateBits {
+    kind_shift: 8,
+    compact: 0x800,
+    ascii: 0x1000,
+};
 
 /// Object header and `bytes` fields shared by every object read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -191,6 +222,7 @@ const PY27: Layout = Layout {
         firstlineno: 96,
         linetable: 104,
         code_adaptive: None,
+        tlbc: None,
         lines: LineFormat::Lnotab { signed: false },
         size: 128,
     },
@@ -253,6 +285,7 @@ const PY36: Layout = Layout {
         compact_data: 72,
         data: 72,
         ready_mask: Some(0x80),
+        bits: STATE_BITS,
     },
     ..PY27
 };
@@ -399,6 +432,7 @@ const PY311: Layout = Layout {
         owner: 69,
         shim_owner: None,
         tag_bits: 0,
+        tlbc_index: None,
         size: 80,
     },
     code: Code {
@@ -407,6 +441,7 @@ const PY311: Layout = Layout {
         firstlineno: 72,
         linetable: 136,
         code_adaptive: Some(184),
+        tlbc: None,
         lines: LineFormat::Location,
         size: 192,
     },
@@ -445,6 +480,7 @@ const PY312: Layout = Layout {
         owner: 70,
         shim_owner: Some(3),
         tag_bits: 0,
+        tlbc_index: None,
         size: 80,
     },
     code: Code {
@@ -461,42 +497,52 @@ const PY312: Layout = Layout {
         compact_data: 56,
         data: 56,
         ready_mask: None,
+        bits: STATE_BITS,
     },
     ..PY311
 };
 
-const PY313: Layout = Layout {
-    version: (3, 13),
-    interp_root: InterpRoot::Runtime(632),
-    gil: GilHolder::Interp {
-        ceval_gil: 16,
-        last_holder: 8,
-        locked: 16,
-    },
-    // `ceval` moved to the start of the struct.
-    interp: Interp {
-        next: 7264,
-        threads_head: 7344,
-        id: Some(7272),
-        size: 194_968,
-    },
-    tstate: Tstate {
-        frame: FrameRoot::CurrentFrame(72),
-        thread_id: 152,
-        native_thread_id: Some(160),
-        size: 304,
-        ..PY312.tstate
-    },
-    code: Code {
-        code_adaptive: Some(200),
-        size: 208,
-        ..PY312.code
-    },
-    ..PY312
-};
+/// What `_Py_DebugOffsets` lacks, for a 3.13+ table of this major.minor and build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DebugExtras {
+    /// Frames with `owner >= shim_owner` are entry shims (FRAME_OWNED_BY_CSTACK in 3.13,
+    /// FRAME_OWNED_BY_INTERPRETER from 3.14), not Python frames.
+    pub shim_owner: u8,
+    /// `Py_TAG_BITS` of a `_PyStackRef` (`f_executable` is one from 3.14).
+    pub tag_bits: u64,
+    pub state: StateBits,
+    /// sizeof(PyCompactUnicodeObject) - sizeof(PyASCIIObject): `utf8_length` and `utf8`
+    /// (published by the table itself from 3.15).
+    pub compact_extra: u64,
+}
+
+/// The first version whose offsets come from the target's `_Py_DebugOffsets`.
+pub const DEBUG_OFFSETS_SINCE: (u8, u8) = (3, 13);
+
+/// `debug_extras` for 3.13, 3.14 and, until a release changes them, anything newer.
+pub fn debug_extras(minor: u8, free_threaded: bool) -> DebugExtras {
+    let base = DebugExtras {
+        shim_owner: 3,
+        tag_bits: 0,
+        state: STATE_BITS,
+        compact_extra: 16,
+    };
+    match (minor, free_threaded) {
+        (..=13, _) => base,
+        (_, false) => DebugExtras {
+            tag_bits: 3,
+            ..base
+        },
+        (_, true) => DebugExtras {
+            tag_bits: 1,
+            state: STATE_BITS_FT,
+            ..base
+        },
+    }
+}
 
 /// The versions with a row, oldest first.
-pub const VERSIONS: [(u8, u8); 12] = [
+pub const VERSIONS: [(u8, u8); 11] = [
     (2, 6),
     (2, 7),
     (3, 4),
@@ -508,7 +554,6 @@ pub const VERSIONS: [(u8, u8); 12] = [
     (3, 10),
     (3, 11),
     (3, 12),
-    (3, 13),
 ];
 
 /// The layout of CPython `major.minor`, if pyflame knows it.
@@ -525,7 +570,6 @@ pub fn for_version(major: u8, minor: u8) -> Option<&'static Layout> {
         (3, 10) => &PY310,
         (3, 11) => &PY311,
         (3, 12) => &PY312,
-        (3, 13) => &PY313,
         _ => return None,
     })
 }
@@ -560,15 +604,24 @@ impl Layout {
                 code,
                 instr,
                 owner,
+                tlbc_index,
                 ..
-            } => end_of(&[previous, code, instr]).max(owner as usize + 1),
+            } => end_of(&[previous, code, instr])
+                .max(owner as usize + 1)
+                .max(tlbc_index.map_or(0, |o| o as usize + 4)),
         }
     }
 
     pub fn code_read_len(&self) -> usize {
         let c = &self.code;
-        end_of(&[self.objects.ob_type, c.filename, c.name, c.linetable])
-            .max(c.firstlineno as usize + 4)
+        end_of(&[
+            self.objects.ob_type,
+            c.filename,
+            c.name,
+            c.linetable,
+            c.tlbc.unwrap_or(0),
+        ])
+        .max(c.firstlineno as usize + 4)
     }
 }
 

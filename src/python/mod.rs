@@ -7,6 +7,8 @@ pub mod debug_offsets;
 mod fake;
 pub mod layout;
 pub mod lines;
+#[cfg(test)]
+mod published;
 pub mod strings;
 pub mod version;
 pub mod walk;
@@ -46,6 +48,36 @@ pub struct Runtime {
     pub version: Version,
     pub layout: Layout,
     pub roots: Roots,
+    pub source: Source,
+    /// The file that holds it, as the target sees it.
+    pub path: String,
+}
+
+impl Runtime {
+    /// What `--verbose` says about the runtime found.
+    pub fn describe(&self) -> String {
+        let build = match self.layout.gil {
+            layout::GilHolder::Disabled => " (free-threaded)",
+            _ => "",
+        };
+        let source = match self.source {
+            Source::Table => "pyflame's table",
+            Source::DebugOffsets => "the target's own _Py_DebugOffsets",
+        };
+        format!(
+            "Python {}{build} in {}; layout from {source}",
+            self.version, self.path
+        )
+    }
+}
+
+/// Where the layout came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// pyflame's own table (2.6 to 3.12).
+    Table,
+    /// The target's `_Py_DebugOffsets` (3.13+).
+    DebugOffsets,
 }
 
 /// A mapped ELF file that defines the runtime's symbols.
@@ -180,30 +212,29 @@ fn runtime(object: Object, abi: Option<(u8, u8)>, mem: &impl Memory) -> Result<R
         Some((major, minor)) => Version::new(major, minor, None),
         None => detect_version(&object, mem)?,
     };
-    // 3.13+ publishes its own offsets: prefer them to the table, and need no row for a newer
-    // minor version that validates.
-    let published = match (version.major, version.minor) {
-        (3, 13..) => object.addr(RUNTIME).map(|rt| {
-            let mut table = vec![0u8; debug_offsets::READ_LEN];
-            match mem.read_prefix(rt, &mut table) {
-                Ok(n) => debug_offsets::layout(&table[..n]),
-                Err(e) => Err(format!("cannot read _PyRuntime: {e}")),
-            }
-        }),
-        _ => None,
-    };
-    let layout = match (published, layout::for_version(version.major, version.minor)) {
-        (Some(Ok((_, layout))), _) => layout,
-        (_, Some(row)) => *row,
+    // 3.13+ publishes its own offsets, and the table has no row for them.
+    let published = ((version.major, version.minor) >= layout::DEBUG_OFFSETS_SINCE).then(|| {
+        let rt = object
+            .addr(RUNTIME)
+            .ok_or("it defines no _PyRuntime".to_string())?;
+        let mut table = vec![0u8; debug_offsets::READ_LEN];
+        match mem.read_prefix(rt, &mut table) {
+            Ok(n) => debug_offsets::layout(&table[..n]),
+            Err(e) => Err(format!("cannot read _PyRuntime: {e}")),
+        }
+    });
+    let (layout, source) = match (published, layout::for_version(version.major, version.minor)) {
+        (Some(Ok((_, layout))), _) => (layout, Source::DebugOffsets),
+        (_, Some(row)) => (*row, Source::Table),
         (Some(Err(why)), None) => {
             return Err(Error::Fatal(format!(
-                "Target has Python ABI {} (Python {version}, in {path}), which this pyflame build knows only through its _Py_DebugOffsets, and {why}",
+                "Target has Python ABI {} (Python {version}, in {path}), which pyflame reads through its _Py_DebugOffsets, but {why}",
                 version.abi()
             )))
         }
         (None, None) => {
             return Err(Error::Fatal(format!(
-                "Target has Python ABI {} (Python {version}, in {path}), which is not supported by this pyflame build (ABI list: {})",
+                "Target has Python ABI {} (Python {version}, in {path}), which is not supported by this pyflame build (ABI list: {}; 3.13 and later through _Py_DebugOffsets)",
                 version.abi(),
                 crate::cli::abi_list()
             )))
@@ -230,11 +261,25 @@ fn runtime(object: Object, abi: Option<(u8, u8)>, mem: &impl Memory) -> Result<R
             })?);
         }
     }
-    Ok(Runtime {
+    let runtime = Runtime {
         version,
         layout,
         roots,
-    })
+        source,
+        path: path.clone(),
+    };
+    if !debug_offsets::known(version.minor) && source == Source::DebugOffsets {
+        // A release newer than this build: its table validated, now so must a walk through it.
+        walk::Walker::new(mem, layout, roots)
+            .validate()
+            .map_err(|why| {
+                Error::Fatal(format!(
+                    "Target has Python ABI {} (Python {version}, in {path}), newer than this pyflame build knows; its _Py_DebugOffsets table looked valid, but a walk through it failed: {why}",
+                    version.abi()
+                ))
+            })?;
+    }
+    Ok(runtime)
 }
 
 /// The version, most reliable source first: the `_Py_DebugOffsets` header (3.13+),

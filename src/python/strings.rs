@@ -14,12 +14,8 @@ pub const MAX_BYTES: usize = 8 * 1024 * 1024;
 /// One read covers the header and, for most names and paths, the characters too.
 const FIRST_READ: usize = 256;
 
-// PyASCIIObject.state bits (Include/cpython/unicodeobject.h), the same in 3.3 to 3.14
-// default builds.
-const KIND_SHIFT: u32 = 2;
+/// `kind` is 3 bits of PyASCIIObject.state; where they sit is in the layout.
 const KIND_MASK: u32 = 0x7;
-const COMPACT: u32 = 0x20;
-const ASCII: u32 = 0x40;
 
 /// Reads the `str` object at `addr`.
 pub fn read_str(mem: &impl Memory, layout: &Layout, addr: u64) -> Result<String, WalkError> {
@@ -43,18 +39,19 @@ pub fn read_str(mem: &impl Memory, layout: &Layout, addr: u64) -> Result<String,
             compact_data,
             data,
             ready_mask,
+            bits,
         } => {
             let len = i64_at(head, length as usize).ok_or_else(|| bad("truncated header"))?;
             let state = u32_at(head, state as usize).ok_or_else(|| bad("truncated header"))?;
-            let kind = (state >> KIND_SHIFT) & KIND_MASK;
+            let kind = (state >> bits.kind_shift) & KIND_MASK;
             if !matches!(kind, 1 | 2 | 4) {
                 return Err(bad("invalid kind"));
             }
             if ready_mask.is_some_and(|m| state & m == 0) {
                 return Err(bad("not ready"));
             }
-            let bytes = if state & COMPACT != 0 {
-                let start = if state & ASCII != 0 {
+            let bytes = if state & bits.compact != 0 {
+                let start = if state & bits.ascii != 0 {
                     ascii_data
                 } else {
                     compact_data

@@ -19,6 +19,8 @@ use crate::memory::{Memory, ReadError};
 pub const MAX_INTERPRETERS: usize = 1024;
 pub const MAX_THREADS: usize = 65_536;
 pub const MAX_DEPTH: usize = 16_384;
+/// Copies of one code object's bytecode (3.14t: one per thread that ran it, reused).
+const MAX_TLBC: i64 = 1 << 20;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WalkError {
@@ -212,6 +214,8 @@ impl<'m, M: Memory> Walker<'m, M> {
                 }
                 Ok(gils)
             }
+            // Free-threaded: there is no GIL to hold.
+            GilHolder::Disabled => Ok(Vec::new()),
         }
     }
 
@@ -287,6 +291,20 @@ impl<'m, M: Memory> Walker<'m, M> {
             }
         }
         Ok(threads)
+    }
+
+    /// Checks that this layout walks the process: interpreters, their threads, and at least
+    /// one frame whose code object's name and file name decode.
+    pub fn validate(mut self) -> Result<(), WalkError> {
+        if self.interpreters()?.is_empty() {
+            return Err(WalkError::Garbage("no interpreter is listed".into()));
+        }
+        match self.all_threads()?.is_empty() {
+            true => Err(WalkError::Garbage(
+                "no thread has a Python frame whose code object reads back".into(),
+            )),
+            false => Ok(()),
+        }
     }
 
     /// The ids of a thread state and its innermost frame.
@@ -447,16 +465,19 @@ impl<'m, M: Memory> Walker<'m, M> {
                     owner,
                     shim_owner,
                     tag_bits,
+                    tlbc_index,
                     ..
                 } => {
                     let owner = u8_at(b, owner as usize).ok_or_else(short)?;
                     // Entry shims (3.12+) are not Python frames.
                     if shim_owner.is_none_or(|s| owner < s) {
                         let code = u64_at(b, code as usize).ok_or_else(short)? & !tag_bits;
-                        raw.push((
-                            code,
-                            Lasti::Instr(u64_at(b, instr as usize).ok_or_else(short)?),
-                        ));
+                        let mut ip = u64_at(b, instr as usize).ok_or_else(short)?;
+                        if let Some(off) = tlbc_index {
+                            let index = i32_at(b, off as usize).ok_or_else(short)?;
+                            ip = self.in_main_bytecode(code, index, ip)?;
+                        }
+                        raw.push((code, Lasti::Instr(ip)));
                     }
                     u64_at(b, previous as usize).ok_or_else(short)?
                 }
@@ -478,6 +499,37 @@ impl<'m, M: Memory> Walker<'m, M> {
             .filter_map(|&(code, at)| self.codes.frame(&self.layout, code, at))
             .collect();
         Ok((frames, leaf_code))
+    }
+
+    /// `ip`, which points into copy `index` of the bytecode of `code` (3.14t runs one copy per
+    /// thread, `co_tlbc->entries[index]`; copy 0 is `co_code_adaptive`), moved to the same
+    /// instruction in copy 0, where the line table applies.
+    fn in_main_bytecode(&self, code: u64, index: i32, ip: u64) -> Result<u64, WalkError> {
+        let (Some(tlbc), Some(adaptive)) = (self.layout.code.tlbc, self.layout.code.code_adaptive)
+        else {
+            return Ok(ip);
+        };
+        if index <= 0 {
+            return Ok(ip);
+        }
+        let array = self.ptr(code.wrapping_add(tlbc), "PyCodeObject.co_tlbc")?;
+        let mut b = [0u8; 8];
+        self.mem
+            .read(array, &mut b)
+            .map_err(WalkError::read("_PyCodeArray"))?;
+        let size = i64_at(&b, 0).unwrap_or(0);
+        if i64::from(index) >= size || size > MAX_TLBC {
+            return Err(WalkError::Garbage(format!(
+                "bytecode copy {index} of {size} at {array:#x}"
+            )));
+        }
+        let entry = self.ptr(
+            array.wrapping_add(8 + 8 * index as u64),
+            "_PyCodeArray.entries",
+        )?;
+        Ok(ip
+            .wrapping_sub(entry)
+            .wrapping_add(code.wrapping_add(adaptive)))
     }
 
     /// The kernel thread id of a glibc thread, from `struct pthread` (pthread_t points at it;

@@ -1,12 +1,13 @@
-//! Tests of the walker over a fake memory laid out with every layout row: stacks, GIL holders,
-//! shims, the code cache, and bounds on every list.
+//! Tests of the walker over a fake memory laid out with every layout (the table's rows and the
+//! published 3.13+ tables): stacks, GIL holders, shims, per-thread bytecode, the code cache,
+//! and bounds on every list.
 
 use super::*;
 use crate::python::fake::FakePython;
-use crate::python::layout::{for_version, VERSIONS};
+use crate::python::layout::for_version;
 
 fn layouts() -> impl Iterator<Item = Layout> {
-    VERSIONS.iter().map(|&(a, b)| *for_version(a, b).unwrap())
+    crate::python::published::layouts().into_iter()
 }
 
 fn names(t: &Thread) -> Vec<(String, String, i32)> {
@@ -62,7 +63,8 @@ fn walks_every_version() {
             "{v:?}"
         );
         assert_eq!(m.thread_id, 0x7f00_0000_1000);
-        assert!(m.holds_gil, "{v:?}");
+        // Free-threaded builds have no GIL to hold.
+        assert_eq!(m.holds_gil, layout.gil != GilHolder::Disabled, "{v:?}");
         assert_eq!(m.native_id.is_some(), v >= (3, 11));
         if v >= (3, 11) {
             assert_eq!((m.native_id, s.native_id), (Some(101), Some(103)));
@@ -310,5 +312,42 @@ fn lnotab_line_increments_are_signed_from_36_only() {
             vec![("old.py".into(), "f".into(), line)],
             "{v:?}"
         );
+    }
+}
+
+/// 3.14t runs a per-thread copy of the bytecode: the line comes from the same instruction in
+/// the main copy, where the line table applies.
+#[test]
+fn frames_in_a_threads_own_bytecode_copy_get_the_right_line() {
+    let with_copies: Vec<Layout> = layouts().filter(|l| l.code.tlbc.is_some()).collect();
+    assert!(
+        !with_copies.is_empty(),
+        "a 3.14t table is among the layouts"
+    );
+    for layout in with_copies {
+        let mut py = FakePython::new(layout);
+        let outer = py.code("/app/t.py", "outer", 40);
+        let back = py.frame(outer, 0);
+        let inner = py.code("/app/t.py", "inner", 10);
+        let at = crate::python::fake::sample_linetable(&layout).1;
+        let top = py.frame_in_copy(inner, back, at, 3);
+        let t = py.tstate(top, 0x7f00_0000_1000, 101);
+        py.interp(&[t], 0);
+        let mut w = Walker::new(&py.mem, layout, py.roots);
+        let threads = w.all_threads().unwrap();
+        assert_eq!(
+            names(&threads[0]),
+            vec![
+                ("/app/t.py".into(), "inner".into(), 13),
+                ("/app/t.py".into(), "outer".into(), 43)
+            ]
+        );
+        // A copy index beyond the array is garbage, not a line.
+        let FrameLayout::Interpreter { tlbc_index, .. } = layout.frame else {
+            unreachable!()
+        };
+        py.mem.patch(top + tlbc_index.unwrap(), &9u32.to_le_bytes());
+        let mut w = Walker::new(&py.mem, layout, py.roots);
+        assert!(w.all_threads().is_err());
     }
 }

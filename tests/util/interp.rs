@@ -4,8 +4,10 @@
 //!
 //! Discovery: every `$PYENV_ROOT/versions/<X.Y...>/bin/pythonX.Y` (named "X.Y",
 //! or by its full directory name when one minor version has several builds),
-//! plus every real `/usr/bin/pythonX.Y` that is not a link into pyenv (named
-//! "debian-X.Y"). Each is run once to learn its real version.
+//! every real `/usr/bin/pythonX.Y` that is not a link into pyenv (named
+//! "debian-X.Y"), and every `target/pythons/<name>/python` that
+//! `tests/pythons/provision` made (Debian's 3.14 and 3.15, free-threaded 3.13t and
+//! 3.14t; `make test` runs it). Each is run once to learn its real version.
 
 use std::collections::BTreeMap;
 use std::panic::{self, AssertUnwindSafe};
@@ -21,6 +23,8 @@ pub struct Interp {
     pub path: PathBuf,
     pub major: u32,
     pub minor: u32,
+    /// A free-threaded build (3.13t+): it runs without a GIL.
+    pub free_threaded: bool,
 }
 
 impl Interp {
@@ -45,6 +49,10 @@ pub const DEFAULT_REQUIRED: &[&str] = &[
     "3.12",
     "3.13",
     "debian-3.11",
+    "debian-3.14",
+    "debian-3.15",
+    "3.13t",
+    "3.14t",
 ];
 
 /// Every interpreter on this machine, discovered once per test process.
@@ -186,14 +194,16 @@ fn home() -> PathBuf {
 fn discover() -> Vec<Interp> {
     let mut candidates = pyenv_candidates(&pyenv_root());
     candidates.extend(system_candidates(&pyenv_root()));
+    candidates.extend(provisioned_candidates(&provisioned_root()));
     let mut found = Vec::new();
     for (name, path) in candidates {
         match probe_version(&path) {
-            Ok((major, minor)) => found.push(Interp {
+            Ok((major, minor, free_threaded)) => found.push(Interp {
                 name,
                 path,
                 major,
                 minor,
+                free_threaded,
             }),
             Err(why) => eprintln!("warning: ignoring {}: {why}", path.display()),
         }
@@ -281,17 +291,40 @@ fn system_candidates(pyenv_root: &Path) -> Vec<(String, PathBuf)> {
     out
 }
 
-fn probe_version(path: &Path) -> Result<(u32, u32), String> {
-    // Python 2 prints a tuple for print(a, b): write the two numbers explicitly.
-    let code = "import sys; sys.stdout.write('%d %d\\n' % tuple(sys.version_info[:2]))";
+/// Where `tests/pythons/provision` puts its interpreters (`PYFLAME_TEST_PYTHONS` overrides).
+pub fn provisioned_root() -> PathBuf {
+    match std::env::var_os("PYFLAME_TEST_PYTHONS") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("target/pythons"),
+    }
+}
+
+fn provisioned_candidates(root: &Path) -> Vec<(String, PathBuf)> {
+    sorted_dir(root)
+        .into_iter()
+        .map(|(name, dir)| (name, dir.join("python")))
+        .filter(|(_, python)| python.is_file())
+        .collect()
+}
+
+/// (major, minor, free-threaded) of an interpreter, from running it.
+fn probe_version(path: &Path) -> Result<(u32, u32, bool), String> {
+    // Python 2 prints a tuple for print(a, b): write the numbers explicitly.
+    let code = "import sys; sys.stdout.write('%d %d %d\\n' % (sys.version_info[0], \
+        sys.version_info[1], not getattr(sys, '_is_gil_enabled', lambda: True)()))";
     let out = Command::new(path)
         .args(["-E", "-s", "-c", code])
         .output()
         .map_err(|e| format!("cannot run it: {e}"))?;
     let text = String::from_utf8_lossy(&out.stdout);
     let mut words = text.split_whitespace().map(str::parse::<u32>);
-    match (out.status.success(), words.next(), words.next()) {
-        (true, Some(Ok(major)), Some(Ok(minor))) => Ok((major, minor)),
+    match (
+        out.status.success(),
+        words.next(),
+        words.next(),
+        words.next(),
+    ) {
+        (true, Some(Ok(major)), Some(Ok(minor)), Some(Ok(ft))) => Ok((major, minor, ft == 1)),
         _ => Err(format!(
             "version probe failed ({}): {text:?} {:?}",
             out.status,
@@ -317,6 +350,10 @@ macro_rules! per_interpreter {
             py312 => "3.12",
             py313 => "3.13",
             debian311 => "debian-3.11",
+            debian314 => "debian-3.14",
+            debian315 => "debian-3.15",
+            py313t => "3.13t",
+            py314t => "3.14t",
         ]);
     };
     ($test:ident, [$($case:ident => $name:literal),+ $(,)?]) => {

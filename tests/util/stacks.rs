@@ -240,6 +240,7 @@ fn match_stacks_rejects_any_wrong_frame() {
         path: "python3.12".into(),
         major: 3,
         minor: 12,
+        free_threaded: false,
     };
     let expected = expected_stacks(&py, &marks(&script_path("stacks.py")), "wait_read");
     let render = |stacks: &HashMap<Role, Vec<Frame>>| {
