@@ -20,327 +20,200 @@ pub const COOKIE: &[u8; 8] = b"xdebugpy";
 /// Bytes to read from `_PyRuntime` (the 3.15 table is 888 bytes).
 pub const READ_LEN: usize = 1024;
 
-/// One table layout: its groups and their members in declaration order, exactly as in
+/// One table layout: its groups, each with its members in declaration order, exactly as in
 /// `struct _Py_DebugOffsets`. Every member is 8 bytes (the cookie is `char[8]`), so a member's
 /// offset is 8 times its position. Adding a CPython release that changed the table is pasting
 /// its member list here.
-type Members = &'static [(&'static str, &'static [&'static str])];
-
-const HEADER: (&str, &[&str]) = ("", &["cookie", "version", "free_threaded"]);
-const RUNTIME: (&str, &[&str]) = (
-    "runtime_state",
-    &["size", "finalizing", "interpreters_head"],
-);
-const OBJECTS: [(&str, &[&str]); 2] = [
-    ("pyobject", &["size", "ob_type"]),
-    ("type_object", &["size", "tp_name", "tp_repr", "tp_flags"]),
-];
-const CONTAINERS: [(&str, &[&str]); 2] = [
-    ("tuple_object", &["size", "ob_item", "ob_size"]),
-    ("list_object", &["size", "ob_item", "ob_size"]),
-];
-const SCALARS: [(&str, &[&str]); 4] = [
-    ("dict_object", &["size", "ma_keys", "ma_values"]),
-    ("float_object", &["size", "ob_fval"]),
-    ("long_object", &["size", "lv_tag", "ob_digit"]),
-    ("bytes_object", &["size", "ob_size", "ob_sval"]),
-];
-const GIL: [&str; 5] = [
-    "ceval_gil",
-    "gil_runtime_state",
-    "gil_runtime_state_enabled",
-    "gil_runtime_state_locked",
-    "gil_runtime_state_holder",
-];
+type Members = &'static [(&'static str, &'static str)];
 
 /// 3.13 (`Include/internal/pycore_runtime.h`).
 const V313: Members = &[
-    HEADER,
-    RUNTIME,
+    ("", "cookie version free_threaded"),
+    ("runtime_state", "size finalizing interpreters_head"),
     (
         "interpreter_state",
-        &[
-            "size",
-            "id",
-            "next",
-            "threads_head",
-            "gc",
-            "imports_modules",
-        ],
+        "size id next threads_head gc imports_modules sysdict builtins",
     ),
-    ("interpreter_state", &["sysdict", "builtins"]),
-    ("interpreter_state", &GIL),
     (
-        "thread_state",
-        &[
-            "size",
-            "prev",
-            "next",
-            "interp",
-            "current_frame",
-            "thread_id",
-        ],
+        "interpreter_state",
+        "ceval_gil gil_runtime_state gil_runtime_state_enabled",
+    ),
+    (
+        "interpreter_state",
+        "gil_runtime_state_locked gil_runtime_state_holder",
     ),
     (
         "thread_state",
-        &["native_thread_id", "datastack_chunk", "status"],
+        "size prev next interp current_frame thread_id native_thread_id",
     ),
+    ("thread_state", "datastack_chunk status"),
     (
         "interpreter_frame",
-        &["size", "previous", "executable", "instr_ptr", "localsplus"],
-    ),
-    ("interpreter_frame", &["owner"]),
-    (
-        "code_object",
-        &[
-            "size",
-            "filename",
-            "name",
-            "qualname",
-            "linetable",
-            "firstlineno",
-        ],
+        "size previous executable instr_ptr localsplus owner",
     ),
     (
         "code_object",
-        &[
-            "argcount",
-            "localsplusnames",
-            "localspluskinds",
-            "co_code_adaptive",
-        ],
+        "size filename name qualname linetable firstlineno argcount",
     ),
-    OBJECTS[0],
-    OBJECTS[1],
-    CONTAINERS[0],
-    CONTAINERS[1],
-    SCALARS[0],
-    SCALARS[1],
-    SCALARS[2],
-    SCALARS[3],
     (
-        "unicode_object",
-        &["size", "state", "length", "asciiobject_size"],
+        "code_object",
+        "localsplusnames localspluskinds co_code_adaptive",
     ),
-    ("gc", &["size", "collecting"]),
+    ("pyobject", "size ob_type"),
+    ("type_object", "size tp_name tp_repr tp_flags"),
+    ("tuple_object", "size ob_item ob_size"),
+    ("list_object", "size ob_item ob_size"),
+    ("dict_object", "size ma_keys ma_values"),
+    ("float_object", "size ob_fval"),
+    ("long_object", "size lv_tag ob_digit"),
+    ("bytes_object", "size ob_size ob_sval"),
+    ("unicode_object", "size state length asciiobject_size"),
+    ("gc", "size collecting"),
 ];
 
 /// 3.14 (`Include/internal/pycore_debug_offsets.h`): threads_main, the tlbc members and a
 /// set_object group were inserted, generators and debugger support appended.
 const V314: Members = &[
-    HEADER,
-    RUNTIME,
+    ("", "cookie version free_threaded"),
+    ("runtime_state", "size finalizing interpreters_head"),
     (
         "interpreter_state",
-        &["size", "id", "next", "threads_head", "threads_main", "gc"],
+        "size id next threads_head threads_main gc imports_modules",
     ),
     (
         "interpreter_state",
-        &["imports_modules", "sysdict", "builtins"],
+        "sysdict builtins ceval_gil gil_runtime_state",
     ),
-    ("interpreter_state", &GIL),
     (
         "interpreter_state",
-        &["code_object_generation", "tlbc_generation"],
+        "gil_runtime_state_enabled gil_runtime_state_locked",
+    ),
+    (
+        "interpreter_state",
+        "gil_runtime_state_holder code_object_generation tlbc_generation",
     ),
     (
         "thread_state",
-        &[
-            "size",
-            "prev",
-            "next",
-            "interp",
-            "current_frame",
-            "thread_id",
-        ],
+        "size prev next interp current_frame thread_id native_thread_id",
     ),
-    (
-        "thread_state",
-        &["native_thread_id", "datastack_chunk", "status"],
-    ),
+    ("thread_state", "datastack_chunk status"),
     (
         "interpreter_frame",
-        &["size", "previous", "executable", "instr_ptr", "localsplus"],
+        "size previous executable instr_ptr localsplus owner",
     ),
+    ("interpreter_frame", "stackpointer tlbc_index"),
     (
-        "interpreter_frame",
-        &["owner", "stackpointer", "tlbc_index"],
+        "code_object",
+        "size filename name qualname linetable firstlineno argcount",
     ),
     (
         "code_object",
-        &[
-            "size",
-            "filename",
-            "name",
-            "qualname",
-            "linetable",
-            "firstlineno",
-        ],
+        "localsplusnames localspluskinds co_code_adaptive co_tlbc",
     ),
-    (
-        "code_object",
-        &[
-            "argcount",
-            "localsplusnames",
-            "localspluskinds",
-            "co_code_adaptive",
-        ],
-    ),
-    ("code_object", &["co_tlbc"]),
-    OBJECTS[0],
-    OBJECTS[1],
-    CONTAINERS[0],
-    CONTAINERS[1],
-    ("set_object", &["size", "used", "table", "mask"]),
-    SCALARS[0],
-    SCALARS[1],
-    SCALARS[2],
-    SCALARS[3],
-    (
-        "unicode_object",
-        &["size", "state", "length", "asciiobject_size"],
-    ),
-    ("gc", &["size", "collecting"]),
-    (
-        "gen_object",
-        &["size", "gi_name", "gi_iframe", "gi_frame_state"],
-    ),
-    ("llist_node", &["next", "prev"]),
+    ("pyobject", "size ob_type"),
+    ("type_object", "size tp_name tp_repr tp_flags"),
+    ("tuple_object", "size ob_item ob_size"),
+    ("list_object", "size ob_item ob_size"),
+    ("set_object", "size used table mask"),
+    ("dict_object", "size ma_keys ma_values"),
+    ("float_object", "size ob_fval"),
+    ("long_object", "size lv_tag ob_digit"),
+    ("bytes_object", "size ob_size ob_sval"),
+    ("unicode_object", "size state length asciiobject_size"),
+    ("gc", "size collecting"),
+    ("gen_object", "size gi_name gi_iframe gi_frame_state"),
+    ("llist_node", "next prev"),
     (
         "debugger_support",
-        &["eval_breaker", "remote_debugger_support"],
+        "eval_breaker remote_debugger_support remote_debugging_enabled",
     ),
     (
         "debugger_support",
-        &["remote_debugging_enabled", "debugger_pending_call"],
+        "debugger_pending_call debugger_script_path",
     ),
-    (
-        "debugger_support",
-        &["debugger_script_path", "debugger_script_path_size"],
-    ),
+    ("debugger_support", "debugger_script_path_size"),
 ];
 
-/// 3.15: profiling members in thread_state, an err_stackitem and a heap_type_object group,
-/// type sizes, compactunicodeobject_size, gc statistics.
+/// 3.15: profiling members in thread_state, err_stackitem and heap_type_object groups, type
+/// sizes, compactunicodeobject_size, gc statistics.
 const V315: Members = &[
-    HEADER,
-    RUNTIME,
+    ("", "cookie version free_threaded"),
+    ("runtime_state", "size finalizing interpreters_head"),
     (
         "interpreter_state",
-        &["size", "id", "next", "threads_head", "threads_main", "gc"],
+        "size id next threads_head threads_main gc imports_modules",
     ),
     (
         "interpreter_state",
-        &["imports_modules", "sysdict", "builtins"],
+        "sysdict builtins ceval_gil gil_runtime_state",
     ),
-    ("interpreter_state", &GIL),
     (
         "interpreter_state",
-        &["code_object_generation", "tlbc_generation"],
+        "gil_runtime_state_enabled gil_runtime_state_locked",
+    ),
+    (
+        "interpreter_state",
+        "gil_runtime_state_holder code_object_generation tlbc_generation",
     ),
     (
         "thread_state",
-        &[
-            "size",
-            "prev",
-            "next",
-            "interp",
-            "current_frame",
-            "base_frame",
-        ],
+        "size prev next interp current_frame base_frame",
     ),
     (
         "thread_state",
-        &[
-            "last_profiled_frame",
-            "last_profiled_frame_seq",
-            "thread_id",
-        ],
+        "last_profiled_frame last_profiled_frame_seq thread_id",
     ),
     (
         "thread_state",
-        &["native_thread_id", "datastack_chunk", "status", "holds_gil"],
+        "native_thread_id datastack_chunk status holds_gil gil_requested",
     ),
-    (
-        "thread_state",
-        &["gil_requested", "current_exception", "exc_state"],
-    ),
-    ("err_stackitem", &["exc_value"]),
+    ("thread_state", "current_exception exc_state"),
+    ("err_stackitem", "exc_value"),
     (
         "interpreter_frame",
-        &["size", "previous", "executable", "instr_ptr", "localsplus"],
+        "size previous executable instr_ptr localsplus owner",
     ),
+    ("interpreter_frame", "stackpointer tlbc_index"),
     (
-        "interpreter_frame",
-        &["owner", "stackpointer", "tlbc_index"],
+        "code_object",
+        "size filename name qualname linetable firstlineno argcount",
     ),
     (
         "code_object",
-        &[
-            "size",
-            "filename",
-            "name",
-            "qualname",
-            "linetable",
-            "firstlineno",
-        ],
+        "localsplusnames localspluskinds co_code_adaptive co_tlbc",
     ),
-    (
-        "code_object",
-        &[
-            "argcount",
-            "localsplusnames",
-            "localspluskinds",
-            "co_code_adaptive",
-        ],
-    ),
-    ("code_object", &["co_tlbc"]),
-    OBJECTS[0],
+    ("pyobject", "size ob_type"),
     (
         "type_object",
-        &["size", "tp_name", "tp_repr", "tp_flags", "tp_basicsize"],
+        "size tp_name tp_repr tp_flags tp_basicsize tp_dictoffset",
     ),
-    ("type_object", &["tp_dictoffset"]),
-    ("heap_type_object", &["size", "ht_cached_keys"]),
-    CONTAINERS[0],
-    CONTAINERS[1],
-    ("set_object", &["size", "used", "table", "mask"]),
-    SCALARS[0],
-    SCALARS[1],
-    SCALARS[2],
-    SCALARS[3],
+    ("heap_type_object", "size ht_cached_keys"),
+    ("tuple_object", "size ob_item ob_size"),
+    ("list_object", "size ob_item ob_size"),
+    ("set_object", "size used table mask"),
+    ("dict_object", "size ma_keys ma_values"),
+    ("float_object", "size ob_fval"),
+    ("long_object", "size lv_tag ob_digit"),
+    ("bytes_object", "size ob_size ob_sval"),
     (
         "unicode_object",
-        &["size", "state", "length", "asciiobject_size"],
+        "size state length asciiobject_size compactunicodeobject_size",
     ),
-    ("unicode_object", &["compactunicodeobject_size"]),
     (
         "gc",
-        &[
-            "size",
-            "collecting",
-            "frame",
-            "generation_stats_size",
-            "generation_stats",
-        ],
+        "size collecting frame generation_stats_size generation_stats",
     ),
-    (
-        "gen_object",
-        &["size", "gi_name", "gi_iframe", "gi_frame_state"],
-    ),
-    ("llist_node", &["next", "prev"]),
+    ("gen_object", "size gi_name gi_iframe gi_frame_state"),
+    ("llist_node", "next prev"),
     (
         "debugger_support",
-        &["eval_breaker", "remote_debugger_support"],
+        "eval_breaker remote_debugger_support remote_debugging_enabled",
     ),
     (
         "debugger_support",
-        &["remote_debugging_enabled", "debugger_pending_call"],
+        "debugger_pending_call debugger_script_path",
     ),
-    (
-        "debugger_support",
-        &["debugger_script_path", "debugger_script_path_size"],
-    ),
+    ("debugger_support", "debugger_script_path_size"),
 ];
 
 /// The table layout of a major.minor: a newer minor than any known is read, provisionally,
@@ -362,18 +235,23 @@ pub fn known(minor: u8) -> bool {
 /// The newest minor version whose member list is above.
 const NEWEST: u8 = 15;
 
-/// Where `group.member` sits in a table layout.
-fn offset_of(members: Members, group: &str, member: &str) -> Option<usize> {
+/// Every member of a table layout as (group, member), in order.
+fn all(members: Members) -> impl Iterator<Item = (&'static str, &'static str)> {
     members
         .iter()
-        .flat_map(|&(g, names)| names.iter().map(move |&n| (g, n)))
+        .flat_map(|&(group, names)| names.split_whitespace().map(move |n| (group, n)))
+}
+
+/// Where `group.member` sits in a table layout.
+fn offset_of(members: Members, group: &str, member: &str) -> Option<usize> {
+    all(members)
         .position(|(g, n)| g == group && n == member)
         .map(|i| i * 8)
 }
 
 /// sizeof(_Py_DebugOffsets) for a table layout.
 fn table_size(members: Members) -> usize {
-    members.iter().map(|(_, names)| names.len() * 8).sum()
+    all(members).count() * 8
 }
 
 /// The version announced by a `_PyRuntime` header, if it starts with the cookie.

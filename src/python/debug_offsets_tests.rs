@@ -252,3 +252,17 @@ fn tables_that_must_not_validate() {
         );
     }
 }
+
+/// sizeof(_Py_DebugOffsets) as compiled: 584 (3.13), 760 (3.14), 888 (3.15); no member twice.
+#[test]
+fn member_lists_match_the_compiled_tables() {
+    for (members, size) in [(V313, 584), (V314, 760), (V315, 888)] {
+        assert_eq!(table_size(members), size);
+        let mut seen: Vec<_> = all(members).collect();
+        seen.sort_unstable();
+        seen.dedup();
+        assert_eq!(seen.len() * 8, size, "a member is listed twice");
+    }
+    assert_eq!(offset_of(V314, "code_object", "co_tlbc"), Some(392));
+    assert_eq!(offset_of(V313, "code_object", "co_tlbc"), None);
+}
