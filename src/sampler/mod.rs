@@ -27,6 +27,8 @@ use crate::python::walk::{Frame, Gil, Thread, WalkError, Walker};
 use crate::python::Runtime;
 use crate::sys::signal;
 
+mod running;
+
 /// Attempts at a consistent read before a sample counts as failed.
 const ATTEMPTS: usize = 3;
 /// How far behind the schedule pyflame may fall (a stall of pyflame itself, a loaded machine)
@@ -239,85 +241,6 @@ impl<'a> Sampler<'a> {
         });
         self.tracee.resume_all();
         read
-    }
-
-    /// Free-threaded: the threads on a CPU now, stopped while they are read (unless
-    /// `--nonblocking`, which checks their innermost frames instead; with `--threads`, it
-    /// reads and checks every thread).
-    fn sample_running(&mut self) -> Result<Vec<Thread>> {
-        let running = match self.plan.all_threads {
-            true => proc::tasks(self.pid),
-            false => proc::running_tasks(self.pid),
-        }
-        .map_err(|_| Error::TargetGone)?;
-        if running.is_empty() {
-            return Ok(Vec::new());
-        }
-        // The list of thread states is read while threads come and go: a torn read is tried
-        // again before the sample counts as failed.
-        let mut states = Ok(Vec::new());
-        for _ in 0..ATTEMPTS {
-            self.open_batch()?;
-            states = self.thread_states_of(&running);
-            self.prefetch.end();
-            if !matches!(states, Err(Error::Sample(_))) {
-                break;
-            }
-        }
-        let states = states?;
-        if self.plan.nonblocking {
-            let holders: Vec<u64> = states.iter().map(|s| s.0).collect();
-            for _ in 0..ATTEMPTS {
-                let threads = self.walk(&holders)?;
-                let mut same = true;
-                for t in &threads {
-                    same &= self.walker.unchanged(t.tstate, t.leaf)?;
-                }
-                if same {
-                    return Ok(threads);
-                }
-            }
-            return Err(Error::Sample(
-                "the stacks kept changing during every attempt to read them".into(),
-            ));
-        }
-        let mut stopped = Vec::new();
-        let mut holders = Vec::new();
-        let mut result = Ok(());
-        for &(tstate, tid) in &states {
-            match self.tracee.stop(tid) {
-                Ok(true) => {
-                    stopped.push(tid);
-                    holders.push(tstate);
-                }
-                // It exited meanwhile.
-                Ok(false) => {}
-                Err(e) => {
-                    result = Err(e);
-                    break;
-                }
-            }
-        }
-        let threads = result.and_then(|()| self.walk(&holders));
-        for tid in stopped {
-            self.tracee.resume(tid);
-        }
-        threads
-    }
-
-    /// The thread states (with their kernel thread ids) of these kernel threads.
-    fn thread_states_of(&self, tids: &[i32]) -> Result<Vec<(u64, i32)>> {
-        let mut found = Vec::new();
-        for interp in self.walker.interpreters()? {
-            for tstate in self.walker.thread_states(interp)? {
-                if let (_, Some(tid)) = self.walker.thread_ids(tstate)? {
-                    if tids.contains(&(tid as i32)) {
-                        found.push((tstate, tid as i32));
-                    }
-                }
-            }
-        }
-        Ok(found)
     }
 
     /// The stacks to report, read while nothing can change them. None: the GIL kept changing
