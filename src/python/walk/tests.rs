@@ -4,7 +4,7 @@
 
 use super::*;
 use crate::python::fake::FakePython;
-use crate::python::layout::for_version;
+use crate::python::layout::{for_version, GilHolder};
 
 fn layouts() -> impl Iterator<Item = Layout> {
     crate::python::published::layouts().into_iter()

@@ -9,11 +9,14 @@ use std::collections::HashSet;
 use std::fmt;
 use std::rc::Rc;
 
-use super::code::{Codes, Lasti};
-use super::layout::{Frame as FrameLayout, FrameRoot, GilHolder, InterpRoot, Layout};
-use crate::bytes::{i32_at, i64_at, u32_at, u64_at, u8_at};
+use super::code::Codes;
+use super::layout::{Frame as FrameLayout, FrameRoot, InterpRoot, Layout};
+use crate::bytes::{i64_at, u32_at, u64_at};
 use crate::error::Error;
 use crate::memory::{Memory, ReadError};
+
+mod frames;
+mod gil;
 
 /// Bounds on every remote list: a bound hit is a failed read, never a hang.
 pub const MAX_INTERPRETERS: usize = 1024;
@@ -184,97 +187,6 @@ impl<'m, M: Memory> Walker<'m, M> {
         })
     }
 
-    /// Where the GILs of the process are: one global place up to 3.11, one GIL per
-    /// interpreter from 3.12 (subinterpreters may share the main one). These addresses only
-    /// change when interpreters come and go, so a sampler can keep them for a while.
-    pub fn gils(&self) -> Result<Vec<Gil>, WalkError> {
-        match self.layout.gil {
-            GilHolder::CurrentSymbol => Ok(self
-                .roots
-                .tstate_current
-                .map(Gil::Current)
-                .into_iter()
-                .collect()),
-            GilHolder::Runtime(off) => Ok(self
-                .roots
-                .runtime
-                .map(|rt| Gil::Current(rt.wrapping_add(off)))
-                .into_iter()
-                .collect()),
-            GilHolder::Interp { ceval_gil, .. } => {
-                let mut gils = Vec::new();
-                for interp in self.interpreters()? {
-                    let gil = self.ptr(
-                        interp.wrapping_add(ceval_gil),
-                        "PyInterpreterState.ceval.gil",
-                    )?;
-                    if gil != 0 && !gils.contains(&Gil::Struct(gil)) {
-                        gils.push(Gil::Struct(gil));
-                    }
-                }
-                Ok(gils)
-            }
-            // Free-threaded: there is no GIL to hold.
-            GilHolder::Disabled => Ok(Vec::new()),
-        }
-    }
-
-    /// The thread state holding this GIL, if any.
-    pub fn holder(&self, gil: Gil) -> Result<Option<u64>, WalkError> {
-        let holder = match (gil, self.layout.gil) {
-            (Gil::Current(addr), _) => self.ptr(addr, "current thread state")?,
-            (
-                Gil::Struct(gil),
-                GilHolder::Interp {
-                    last_holder,
-                    locked,
-                    ..
-                },
-            ) => {
-                let mut b = [0u8; 32];
-                let len = (last_holder.max(locked) + 8) as usize;
-                let b = &mut b[..len.min(32)];
-                self.mem
-                    .read(gil, b)
-                    .map_err(WalkError::read("_gil_runtime_state"))?;
-                // last_holder is only meaningful while the GIL is locked.
-                match i32_at(b, locked as usize) {
-                    Some(1) => u64_at(b, last_holder as usize).unwrap_or(0),
-                    _ => 0,
-                }
-            }
-            (Gil::Struct(_), _) => 0,
-        };
-        Ok((holder != 0).then_some(holder))
-    }
-
-    /// The thread states holding these GILs.
-    pub fn holders(&self, gils: &[Gil]) -> Result<Vec<u64>, WalkError> {
-        let mut holders = Vec::with_capacity(gils.len());
-        for &gil in gils {
-            if let Some(h) = self.holder(gil)? {
-                holders.push(h);
-            }
-        }
-        Ok(holders)
-    }
-
-    /// The thread state holding the GIL of `interp`.
-    fn gil_holder(&self, interp: u64) -> Result<Option<u64>, WalkError> {
-        match self.layout.gil {
-            GilHolder::Interp { ceval_gil, .. } => {
-                match self.ptr(
-                    interp.wrapping_add(ceval_gil),
-                    "PyInterpreterState.ceval.gil",
-                )? {
-                    0 => Ok(None),
-                    gil => self.holder(Gil::Struct(gil)),
-                }
-            }
-            _ => self.holders(&self.gils()?).map(|h| h.first().copied()),
-        }
-    }
-
     /// Every thread with at least one Python frame, in every interpreter.
     pub fn all_threads(&mut self) -> Result<Vec<Thread>, WalkError> {
         let mut threads = Vec::new();
@@ -419,119 +331,6 @@ impl<'m, M: Memory> Walker<'m, M> {
         })
     }
 
-    /// The frames from `frame` outwards, innermost first, without entry shims.
-    #[cfg(test)]
-    pub fn stack(&mut self, frame: u64) -> Result<Vec<Frame>, WalkError> {
-        self.stack_and_leaf(frame).map(|(frames, _)| frames)
-    }
-
-    /// `stack`, and the code (or executable) of the innermost frame, shim or not.
-    fn stack_and_leaf(&mut self, mut frame: u64) -> Result<(Vec<Frame>, u64), WalkError> {
-        let len = self.layout.frame_read_len().min(256);
-        let mut depth = 0;
-        let mut raw = Vec::new();
-        let mut leaf_code = 0;
-        let mut buf = [0u8; 256];
-        while frame != 0 {
-            if depth >= MAX_DEPTH {
-                return Err(WalkError::TooLong("frames", MAX_DEPTH));
-            }
-            depth += 1;
-            self.mem
-                .read(frame, &mut buf[..len])
-                .map_err(WalkError::read("frame"))?;
-            let b = &buf[..len];
-            let short = || WalkError::Garbage(format!("short frame at {frame:#x}"));
-            if depth == 1 {
-                leaf_code = u64_at(b, self.code_field() as usize).ok_or_else(short)?;
-            }
-            let next = match self.layout.frame {
-                FrameLayout::Object {
-                    f_back,
-                    f_code,
-                    f_lasti,
-                    lasti_scale,
-                    ..
-                } => {
-                    let lasti = i32_at(b, f_lasti as usize).ok_or_else(short)?;
-                    let code = u64_at(b, f_code as usize).ok_or_else(short)?;
-                    raw.push((code, Lasti::Bytes(lasti.saturating_mul(lasti_scale))));
-                    u64_at(b, f_back as usize).ok_or_else(short)?
-                }
-                FrameLayout::Interpreter {
-                    previous,
-                    code,
-                    instr,
-                    owner,
-                    shim_owner,
-                    tag_bits,
-                    tlbc_index,
-                    ..
-                } => {
-                    let owner = u8_at(b, owner as usize).ok_or_else(short)?;
-                    // Entry shims (3.12+) are not Python frames.
-                    if shim_owner.is_none_or(|s| owner < s) {
-                        let code = u64_at(b, code as usize).ok_or_else(short)? & !tag_bits;
-                        let mut ip = u64_at(b, instr as usize).ok_or_else(short)?;
-                        if let Some(off) = tlbc_index {
-                            let index = i32_at(b, off as usize).ok_or_else(short)?;
-                            ip = self.in_main_bytecode(code, index, ip)?;
-                        }
-                        raw.push((code, Lasti::Instr(ip)));
-                    }
-                    u64_at(b, previous as usize).ok_or_else(short)?
-                }
-            };
-            if next == frame {
-                return Err(WalkError::TooLong("frames", MAX_DEPTH));
-            }
-            frame = next;
-        }
-        let mut addrs: Vec<u64> = raw.iter().map(|r| r.0).collect();
-        addrs.sort_unstable();
-        addrs.dedup();
-        let is_code = self
-            .codes
-            .refresh(self.mem, &self.layout, self.roots.code_type, &addrs)?;
-        let frames = raw
-            .iter()
-            .filter(|(code, _)| addrs.binary_search(code).is_ok_and(|i| is_code[i]))
-            .filter_map(|&(code, at)| self.codes.frame(&self.layout, code, at))
-            .collect();
-        Ok((frames, leaf_code))
-    }
-
-    /// `ip`, which points into copy `index` of the bytecode of `code` (3.14t runs one copy per
-    /// thread, `co_tlbc->entries[index]`; copy 0 is `co_code_adaptive`), moved to the same
-    /// instruction in copy 0, where the line table applies.
-    fn in_main_bytecode(&self, code: u64, index: i32, ip: u64) -> Result<u64, WalkError> {
-        let (Some(tlbc), Some(adaptive)) = (self.layout.code.tlbc, self.layout.code.code_adaptive)
-        else {
-            return Ok(ip);
-        };
-        if index <= 0 {
-            return Ok(ip);
-        }
-        let array = self.ptr(code.wrapping_add(tlbc), "PyCodeObject.co_tlbc")?;
-        let mut b = [0u8; 8];
-        self.mem
-            .read(array, &mut b)
-            .map_err(WalkError::read("_PyCodeArray"))?;
-        let size = i64_at(&b, 0).unwrap_or(0);
-        if i64::from(index) >= size || size > MAX_TLBC {
-            return Err(WalkError::Garbage(format!(
-                "bytecode copy {index} of {size} at {array:#x}"
-            )));
-        }
-        let entry = self.ptr(
-            array.wrapping_add(8 + 8 * index as u64),
-            "_PyCodeArray.entries",
-        )?;
-        Ok(ip
-            .wrapping_sub(entry)
-            .wrapping_add(code.wrapping_add(adaptive)))
-    }
-
     /// The kernel thread id of a glibc thread, from `struct pthread` (pthread_t points at it;
     /// `tid` is at 0x2d0 in glibc 2.28 to 2.43 on x86_64). Not an ABI: the caller must check the
     /// result against /proc/PID/task.
@@ -575,5 +374,4 @@ fn walk_list(
 }
 
 #[cfg(test)]
-#[path = "walk_tests.rs"]
 mod tests;
