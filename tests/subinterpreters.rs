@@ -7,7 +7,14 @@ use crate::util::{assert_target_running, per_interpreter, pyflame, Interp};
 
 per_interpreter!(
     subinterpreter_threads,
-    [py312 => "3.12", py313 => "3.13", debian314 => "debian-3.14", debian315 => "debian-3.15"]
+    [
+        py312 => "3.12",
+        py313 => "3.13",
+        debian314 => "debian-3.14",
+        debian315 => "debian-3.15",
+        py313t => "3.13t",
+        py314t => "3.14t",
+    ]
 );
 
 /// The subinterpreter's frames, innermost first, as `SUB` in subinterp.py places them.

@@ -3,7 +3,6 @@ subinterpreter, which sleeps in a known function. Prints READY once the subinter
 is sleeping, then blocks reading stdin."""
 import os
 import sys
-import tempfile
 import threading
 import time
 
@@ -27,13 +26,16 @@ def run_sub(interp, marker):
 
 
 def main():
-    marker = os.path.join(tempfile.mkdtemp(), "sub-ready")
+    # Not tempfile: it needs math and _random, which minimal test builds lack.
+    tmp = os.environ.get("TMPDIR", "/tmp")
+    marker = os.path.join(tmp, "pyflame-subinterp-%d" % os.getpid())
     interp = interpreters.create()
     t = threading.Thread(target=run_sub, args=(interp, marker))
     t.daemon = True
     t.start()
     while not os.path.exists(marker):
         time.sleep(0.01)
+    os.unlink(marker)
     time.sleep(0.05)
     sys.stdout.write("READY\n")
     sys.stdout.flush()
