@@ -74,6 +74,8 @@ pub struct Sampler<'a> {
     events: bool,
     /// No GIL: sample the threads on a CPU.
     free_threaded: bool,
+    /// /proc/PID/task/TID/stat of each thread seen, open (free-threaded builds).
+    stats: HashMap<i32, Option<std::fs::File>>,
 }
 
 /// Microseconds since the epoch, the original's flamechart timestamps.
@@ -103,6 +105,7 @@ impl<'a> Sampler<'a> {
             gils: None,
             events: true,
             free_threaded: runtime.layout.gil == GilHolder::Disabled,
+            stats: HashMap::new(),
         }
     }
 

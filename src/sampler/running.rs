@@ -2,6 +2,9 @@
 //! their frames are those on a CPU (state `R` in /proc/PID/task/TID/stat), so a sample takes
 //! those, stopped while they are read, or with `--nonblocking` checked instead.
 
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+
 use super::{Sampler, ATTEMPTS};
 use crate::error::{Error, Result};
 use crate::proc;
@@ -12,26 +15,27 @@ impl Sampler<'_> {
     /// `--nonblocking`, which checks their innermost frames instead; with `--threads`, it
     /// reads and checks every thread).
     pub(super) fn sample_running(&mut self) -> Result<Vec<Thread>> {
-        let running = match self.plan.all_threads {
-            true => proc::tasks(self.pid),
-            false => proc::running_tasks(self.pid),
-        }
-        .map_err(|_| Error::TargetGone)?;
-        if running.is_empty() {
-            return Ok(Vec::new());
-        }
         // The list of thread states is read while threads come and go: a torn read is tried
         // again before the sample counts as failed.
         let mut states = Ok(Vec::new());
         for _ in 0..ATTEMPTS {
             self.open_batch()?;
-            states = self.thread_states_of(&running);
+            states = self.thread_states();
             self.prefetch.end();
             if !matches!(states, Err(Error::Sample(_))) {
                 break;
             }
         }
-        let states = states?;
+        let mut states = states?;
+        // Forget the stat files of threads that are gone.
+        let live: std::collections::HashSet<i32> = states.iter().map(|s| s.1).collect();
+        self.stats.retain(|tid, _| live.contains(tid));
+        if !self.plan.all_threads {
+            states.retain(|&(_, tid)| self.on_cpu(tid));
+        }
+        if states.is_empty() {
+            return Ok(Vec::new());
+        }
         if self.plan.nonblocking {
             let holders: Vec<u64> = states.iter().map(|s| s.0).collect();
             for _ in 0..ATTEMPTS {
@@ -72,18 +76,39 @@ impl Sampler<'_> {
         threads
     }
 
-    /// The thread states (with their kernel thread ids) of these kernel threads.
-    fn thread_states_of(&self, tids: &[i32]) -> Result<Vec<(u64, i32)>> {
+    /// Every thread state with the kernel thread id it records (3.13+ always does).
+    fn thread_states(&self) -> Result<Vec<(u64, i32)>> {
         let mut found = Vec::new();
         for interp in self.walker.interpreters()? {
             for tstate in self.walker.thread_states(interp)? {
                 if let (_, Some(tid)) = self.walker.thread_ids(tstate)? {
-                    if tids.contains(&(tid as i32)) {
-                        found.push((tstate, tid as i32));
-                    }
+                    found.push((tstate, tid as i32));
                 }
             }
         }
         Ok(found)
+    }
+
+    /// Whether thread `tid` of the target is on a CPU (or waiting for one) now: state `R` in
+    /// its `stat`, kept open between samples so that a check is one pread.
+    fn on_cpu(&mut self, tid: i32) -> bool {
+        let pid = self.pid;
+        let Some(file) = self
+            .stats
+            .entry(tid)
+            .or_insert_with(|| File::open(format!("/proc/{pid}/task/{tid}/stat")).ok())
+        else {
+            // Not a thread of the target (a reused or foreign id): never seized.
+            self.stats.remove(&tid);
+            return false;
+        };
+        let mut buf = [0u8; 512];
+        match file.read_at(&mut buf, 0) {
+            Ok(n) => proc::task_state(&buf[..n]) == Some(b'R'),
+            Err(_) => {
+                self.stats.remove(&tid);
+                false
+            }
+        }
     }
 }
