@@ -71,13 +71,20 @@ pub struct RunInfo {
 }
 
 impl RunInfo {
-    /// `PID 42: python3 app.py (Python 3.12.1)`; a long command line is shortened.
-    pub fn target(&self) -> String {
-        let mut command: String = self.command.chars().take(120).collect();
-        if command.len() < self.command.len() {
-            command.push('…');
-        }
-        format!("PID {}: {command} (Python {})", self.pid, self.python)
+    /// `PID 42: python3 app.py (Python 3.12.1)`, at most `max` characters: a long command
+    /// line loses its start (the interpreter's path) rather than its end (the script).
+    pub fn target(&self, max: usize) -> String {
+        let head = format!("PID {}: ", self.pid);
+        let tail = format!(" (Python {})", self.python);
+        let room = max.saturating_sub(head.len() + tail.len()).max(20);
+        let chars = self.command.chars().count();
+        let command = if chars > room {
+            let kept: String = self.command.chars().skip(chars - (room - 1)).collect();
+            format!("\u{2026}{kept}")
+        } else {
+            self.command.clone()
+        };
+        format!("{head}{command}{tail}")
     }
 
     /// `2.00 s, 200 samples at 100/s (-r 0.01), 3 idle, 0 failed`.

@@ -61,7 +61,7 @@ pub fn render(p: &Profile, run: &RunInfo) -> String {
             total += weight;
         }
         let name = match group {
-            Group::All => run.target(),
+            Group::All => run.target(200),
             Group::Thread(Some(t)) => p.threads[t as usize].label(),
             Group::Thread(None) => "unnamed threads".to_string(),
             Group::NoThread => "(idle) and (failed)".to_string(),
@@ -110,7 +110,10 @@ pub fn render(p: &Profile, run: &RunInfo) -> String {
         );
     }
     out.push_str("],\n\"name\":");
-    string(&mut out, &format!("{}: {}", run.target(), run.summary(p)));
+    string(
+        &mut out,
+        &format!("{}: {}", run.target(200), run.summary(p)),
+    );
     let _ = writeln!(
         out,
         ",\"activeProfileIndex\":{active},\"exporter\":\"pyflame@{}\"}}",

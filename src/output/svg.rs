@@ -46,14 +46,10 @@ pub fn render(p: &Profile, run: &RunInfo, per_thread: bool) -> String {
     } else {
         "flame graph"
     };
-    text(
-        &mut out,
-        "title",
-        WIDTH / 2,
-        24,
-        &format!("pyflame {kind}: {}", run.target()),
-    );
-    text(&mut out, "summary", WIDTH / 2, 44, &run.summary(p));
+    // About 110 characters of the 17 px title font fit in the width.
+    text(&mut out, "title", WIDTH / 2, 24, &run.target(110));
+    let summary = format!("pyflame {kind}: {}", run.summary(p));
+    text(&mut out, "summary", WIDTH / 2, 44, &summary);
     out.push_str("<text id=\"unzoom\" class=\"hide\" x=\"10\" y=\"70\">Reset Zoom</text>\n");
     legend(&mut out);
     let _ = writeln!(

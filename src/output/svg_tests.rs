@@ -149,10 +149,27 @@ fn title_says_what_was_profiled() {
     let p = profile(&[(&[("a.py", "main", 1)], 4)], 1, 0);
     let svg = render(&p, &run_info(), false);
     assert!(svg.contains(
-        "<text id=\"title\" x=\"600\" y=\"24\">pyflame flame graph: PID 42: python3 app.py \
-         (Python 3.12.1)</text>"
+        "<text id=\"title\" x=\"600\" y=\"24\">PID 42: python3 app.py (Python 3.12.1)</text>"
     ));
-    assert!(svg.contains(">2.00 s, 5 samples at 100/s (-r 0.01), 1 idle, 0 failed</text>"));
+    assert!(svg.contains(
+        ">pyflame flame graph: 2.00 s, 5 samples at 100/s (-r 0.01), 1 idle, 0 failed</text>"
+    ));
+    // A long command line keeps its end (the script and its arguments).
+    let mut run = run_info();
+    run.command = format!(
+        "/opt/{}/bin/python3 -u /srv/app/main.py --serve",
+        "x".repeat(200)
+    );
+    let title = run.target(110);
+    assert_eq!(title.chars().count(), 110);
+    assert!(title.starts_with("PID 42: \u{2026}"), "{title}");
+    assert!(title.ends_with("/bin/python3 -u /srv/app/main.py --serve (Python 3.12.1)"));
+    run.interval = 0.003;
+    run.threads = true;
+    assert_eq!(
+        run.summary(&p),
+        "2.00 s, 5 samples at 333/s (-r 0.003), 4 thread stacks, 1 idle, 0 failed"
+    );
     let empty = render(&Profile::new(true, true, false), &run_info(), false);
     assert_well_formed(&empty);
     assert!(empty.contains(">No samples</text>"));
