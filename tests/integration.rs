@@ -3,8 +3,10 @@
 
 mod util;
 
+mod browser;
 mod dump;
 mod errors;
+mod formats;
 mod record;
 mod signals;
 mod subinterpreters;
