@@ -35,8 +35,9 @@ pub enum Observation<'a> {
     Threads(&'a [Thread]),
 }
 
-/// A sampled thread, as a thread state identifies it (the dump's header fields).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// A sampled thread, as a thread state identifies it (the dump's header fields); ordered by
+/// `thread_id` first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ThreadKey {
     /// `PyThreadState.thread_id`, the pthread_t.
     pub thread_id: u64,

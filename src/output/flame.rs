@@ -3,6 +3,8 @@
 //! does (equal prefixes of neighbouring stacks are one frame), with runs of sibling frames
 //! narrower than a pixel merged into one frame, so that the widths still add up.
 
+use std::cmp::Ordering;
+
 use crate::profile::{Event, FrameId, Profile};
 
 /// What a frame of the graph stands for.
@@ -82,7 +84,10 @@ pub fn layout(p: &Profile, shape: Shape) -> Graph {
         merged: 0,
     });
     // Post-order to pre-order: a parent starts where its first child does, one level lower.
-    rects.sort_by_key(|r| (r.start, r.depth));
+    let order = sorted(rects.len(), &|a, b| {
+        (rects[a].start, rects[a].depth).cmp(&(rects[b].start, rects[b].depth))
+    });
+    let rects: Vec<Rect> = order.into_iter().map(|i| rects[i]).collect();
     let max_depth = rects.iter().map(|r| r.depth).max().unwrap_or(0);
     Graph {
         rects,
@@ -124,9 +129,11 @@ fn items(p: &Profile, shape: Shape) -> Vec<Item<'_>> {
                     },
                 });
             }
-            // One tower per thread, each in time order (the sort is stable).
+            // One tower per thread, each in time order.
             if shape.per_thread {
-                items.sort_by_key(|item| order.tower(item.head));
+                let towers: Vec<u64> = items.iter().map(|i| order.tower(i.head)).collect();
+                let by_tower = sorted(items.len(), &|a, b| (towers[a], a).cmp(&(towers[b], b)));
+                items = by_tower.into_iter().map(|i| items[i]).collect();
             }
         }
         _ => {
@@ -152,8 +159,10 @@ fn items(p: &Profile, shape: Shape) -> Vec<Item<'_>> {
                 stacks.push((from..keys.len(), item));
             }
             // Unstable is enough: stacks with equal keys have the same path.
-            stacks.sort_unstable_by(|(a, _), (b, _)| keys[a.clone()].cmp(&keys[b.clone()]));
-            items.extend(stacks.into_iter().map(|(_, item)| item));
+            let by_key = sorted(stacks.len(), &|a, b| {
+                keys[stacks[a].0.clone()].cmp(&keys[stacks[b].0.clone()])
+            });
+            items.extend(by_key.into_iter().map(|i| stacks[i].1));
         }
     }
     items
@@ -170,19 +179,17 @@ struct Order {
 
 impl Order {
     fn new(p: &Profile) -> Order {
-        let mut codes: Vec<usize> = (0..p.codes.len()).collect();
-        codes.sort_by_key(|&c| (&p.codes[c].filename, &p.codes[c].name));
+        // Codes are distinct by text (see Profile), so the order is total.
+        let codes = sorted(p.codes.len(), &|a, b| {
+            let (a, b) = (&p.codes[a], &p.codes[b]);
+            (&a.filename, &a.name).cmp(&(&b.filename, &b.name))
+        });
         let mut code = vec![0; codes.len()];
         for (rank, &c) in codes.iter().enumerate() {
             code[c] = rank as u64;
         }
-        let mut threads: Vec<usize> = (0..p.threads.len()).collect();
-        threads.sort_by_key(|&t| {
-            let k = p.threads[t];
-            (k.thread_id, k.native_id, k.interp_id)
-        });
-        let mut thread = vec![0; threads.len()];
-        for (rank, &t) in threads.iter().enumerate() {
+        let mut thread = vec![0; p.threads.len()];
+        for (rank, t) in thread_order(p).into_iter().enumerate() {
             thread[t] = rank as u64;
         }
         Order { code, thread }
@@ -202,6 +209,19 @@ impl Order {
     fn frame(&self, (code, line): FrameId) -> u64 {
         self.code[code as usize] << 32 | u64::from((line as u32) ^ 0x8000_0000)
     }
+}
+
+/// The threads (indices into `Profile::threads`) by their keys, thread id first.
+pub fn thread_order(p: &Profile) -> Vec<usize> {
+    sorted(p.threads.len(), &|a, b| p.threads[a].cmp(&p.threads[b]))
+}
+
+/// The indices `0..n` in the order `cmp` gives them. Every sort here goes through this one
+/// function, so the binary has one copy of the sorting code (each closure type would add one).
+fn sorted(n: usize, cmp: &dyn Fn(usize, usize) -> Ordering) -> Vec<usize> {
+    let mut indices: Vec<usize> = (0..n).collect();
+    indices.sort_unstable_by(|&a, &b| cmp(a, b));
+    indices
 }
 
 /// flamegraph.pl's flow: the frames still open (the previous item's path) and those closed.

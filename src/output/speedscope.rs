@@ -45,8 +45,7 @@ pub fn render(p: &Profile, run: &RunInfo) -> String {
             }
             samples.push('[');
             match seen {
-                Seen::Idle => write_index(&mut samples, frames.special("(idle)")),
-                Seen::Failed => write_index(&mut samples, frames.special("(failed)")),
+                Seen::Idle | Seen::Failed => write_index(&mut samples, frames.special(seen)),
                 Seen::Stack(id) => {
                     for (i, &f) in p.stacks[id as usize].frames.iter().enumerate() {
                         if i > 0 {
@@ -128,16 +127,12 @@ fn groups(p: &Profile, run: &RunInfo) -> Vec<Group> {
     if !run.threads || p.threads.is_empty() {
         return vec![Group::All];
     }
-    let mut threads: Vec<u32> = (0..p.threads.len() as u32).collect();
-    threads.sort_by_key(|&t| {
-        let k = p.threads[t as usize];
-        (k.thread_id, k.native_id, k.interp_id)
-    });
+    let threads = super::flame::thread_order(p);
     let mut groups = Vec::new();
     if p.stacks.iter().any(|s| s.thread.is_none()) {
         groups.push(Group::Thread(None));
     }
-    groups.extend(threads.into_iter().map(|t| Group::Thread(Some(t))));
+    groups.extend(threads.into_iter().map(|t| Group::Thread(Some(t as u32))));
     if p.idle + p.failed > 0 {
         groups.push(Group::NoThread);
     }
@@ -191,7 +186,8 @@ fn runs(p: &Profile, group: Group) -> Vec<(Seen, u64)> {
 struct Frames {
     list: Vec<(Option<FrameId>, &'static str)>,
     index: HashMap<FrameId, u32>,
-    specials: HashMap<&'static str, u32>,
+    idle: Option<u32>,
+    failed: Option<u32>,
 }
 
 impl Frames {
@@ -204,13 +200,15 @@ impl Frames {
         i
     }
 
-    fn special(&mut self, name: &'static str) -> u32 {
-        let next = self.list.len() as u32;
-        let i = *self.specials.entry(name).or_insert(next);
-        if i == next {
+    fn special(&mut self, seen: Seen) -> u32 {
+        let (slot, name) = match seen {
+            Seen::Idle => (&mut self.idle, "(idle)"),
+            _ => (&mut self.failed, "(failed)"),
+        };
+        *slot.get_or_insert_with(|| {
             self.list.push((None, name));
-        }
-        i
+            self.list.len() as u32 - 1
+        })
     }
 }
 
