@@ -21,6 +21,9 @@ pub enum Event {
 }
 
 /// What one sample saw.
+// The sampler passes `Stacks` for now; switching it to `Threads(&threads)` is the one change
+// that turns per-thread output on, after which `Stacks` serves the tests only.
+#[allow(dead_code)]
 pub enum Observation<'a> {
     Idle,
     Failed,
@@ -29,20 +32,18 @@ pub enum Observation<'a> {
     Stacks(&'a [Vec<Frame>]),
     /// The sampled threads themselves (each with a frame), so that stacks keep their thread
     /// (one tower or speedscope profile per thread).
-    // Not constructed yet: the sampler passes `Stacks`; switching it to `Threads(&threads)`
-    // is the one change that turns per-thread output on.
-    #[allow(dead_code)]
     Threads(&'a [Thread]),
 }
 
-/// A sampled thread, as a thread state identifies it (the dump's header fields); ordered by
-/// `thread_id` first.
+/// A sampled thread, as a thread state identifies it (the dump's header fields). Ordered by
+/// kernel thread id where known (the main thread, whose id is the PID, comes first), then by
+/// `thread_id`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ThreadKey {
+    /// The kernel thread id, where the thread state records it (3.11+).
+    pub native_id: Option<u32>,
     /// `PyThreadState.thread_id`, the pthread_t.
     pub thread_id: u64,
-    /// The kernel thread id, where the thread state records it.
-    pub native_id: Option<u32>,
     pub interp_id: Option<i64>,
 }
 

@@ -112,7 +112,7 @@ def main():
     kind, path = sys.argv[1], sys.argv[2]
     try:
         {"svg": check_svg, "speedscope": check_speedscope}[kind](path)
-    except (ET.ParseError, ValueError, KeyError, TypeError) as e:
+    except (ET.ParseError, OSError, ValueError, KeyError, TypeError) as e:
         fail("%s: %s: %s" % (path, type(e).__name__, e))
 
 
