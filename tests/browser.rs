@@ -160,6 +160,8 @@ fn svg_in_a_browser() {
         assert!(num("zoom_before") < full / 2.0);
         assert!((num("zoom_width") - full).abs() < 0.01, "{seen:?}");
         assert!((num("zoom_child_width") - full).abs() < 0.01, "{seen:?}");
+        // At full width the callee's whole label shows.
+        assert_eq!(get("zoom_child_text"), frame(&svg, "wait_stdin (").label);
         assert_eq!(get("zoom_other_shown"), "false");
         assert_eq!(get("zoom_root_dimmed"), "true");
         assert_eq!(num("zoom_root_width"), full);
@@ -168,6 +170,9 @@ fn svg_in_a_browser() {
         // Reset Zoom: back to the first layout.
         assert_eq!(get("reset_hit"), "unzoom");
         assert_eq!(num("reset_width"), num("zoom_before"));
+        // The script cuts labels as the writer did.
+        assert_eq!(get("reset_text"), get("zoom_text_before"));
+        assert!(get("zoom_text_before").starts_with("main ("), "{seen:?}");
         assert_eq!(get("reset_other_shown"), "true");
         assert_eq!(get("unzoom_after_reset"), "false");
 

@@ -19,6 +19,7 @@
     return all[0];
   }
   function width(g) { return parseFloat(g.querySelector("rect").getAttribute("width")); }
+  function label(g) { var t = g.querySelector("text"); return t ? t.textContent : ""; }
   function shown(g) { return getComputedStyle(g).display !== "none"; }
   // The element the browser finds at the centre of `el` (a frame's rectangle, a button), and
   // the frame it belongs to.
@@ -56,7 +57,7 @@
     note("frames", groups().length);
     note("full_width", W);
     note("zoom_before", width(zoomed));
-    note("child_before", width(child));
+    note("zoom_text_before", label(zoomed));
 
     var spot = at(other.querySelector("rect"));
     note("hover_hit", spot.frame ? title(spot.frame) : "nothing");
@@ -70,6 +71,7 @@
     mouse("click", spot);
     note("zoom_width", width(zoomed));
     note("zoom_child_width", width(child));
+    note("zoom_child_text", label(child));
     note("zoom_other_shown", shown(other));
     note("zoom_root_dimmed", parent.classList.contains("parent"));
     note("zoom_root_width", width(parent));
@@ -79,6 +81,7 @@
     note("reset_hit", spot.el ? spot.el.id : "nothing");
     mouse("click", spot);
     note("reset_width", width(zoomed));
+    note("reset_text", label(zoomed));
     note("reset_other_shown", shown(other));
     note("unzoom_after_reset", shown(d.getElementById("unzoom")));
 
