@@ -1,5 +1,6 @@
 # pyflame: a thin wrapper over cargo. `make` builds the static release binary; `make demo`
-# builds it and profiles a bundled demo program; `make test` runs every test.
+# builds it and profiles a bundled demo program (ending with an SVG flame graph of it);
+# `make test` runs every test.
 
 MUSL      := x86_64-unknown-linux-musl
 GNU       := x86_64-unknown-linux-gnu
@@ -47,6 +48,7 @@ demo: build
 
 bench: build
 	@$(PYTHON) tests/bench/bench.py $(BIN)
+	@cargo test --release --quiet --bin pyflame render_100k_stacks -- --ignored --nocapture
 
 clean:
 	cargo clean

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::error::{Error, Result};
+use crate::output::Format;
 use crate::python::{layout, version};
 
 pub const USAGE: &str = "\
@@ -15,6 +16,8 @@ Usage: pyflame [options] [-p] PID
 Common Options:
   --threads                Enable multi-threading support
   -d, --dump               Dump stacks from all threads (implies --threads)
+  --format=FORMAT          collapsed (the default), flamechart, svg or speedscope; without it,
+                           -o FILE.svg writes svg and -o FILE.json speedscope
   -h, --help               Show help
   -n, --no-line-numbers    Do not append line numbers to function names
   -o, --output=PATH        Output to file path
@@ -31,6 +34,7 @@ Advanced Options:
   --flamechart             Include timestamps for generating Chrome \"flamecharts\"
   --nonblocking            Never stop the target; count a sample torn by a running thread as (failed)
   --verbose                Say on stderr which Python was found, where, and how its layout was read
+  --per-thread             One tower per thread in an SVG (implies --threads)
 ";
 
 /// What to profile.
@@ -53,7 +57,13 @@ pub struct Args {
     pub no_line_numbers: bool,
     pub dump: bool,
     pub threads: bool,
+    /// `--flamechart`: keep the samples' time order (the flamechart format, or a flame chart
+    /// in an SVG or speedscope file).
     pub flamechart: bool,
+    /// How the profile is written: `--format`, else from the `-o` file's extension.
+    pub format: Format,
+    /// `--per-thread`: a tower per thread in an SVG.
+    pub per_thread: bool,
     /// Never stop the target.
     pub nonblocking: bool,
     pub abi: Option<(u8, u8)>,
@@ -119,6 +129,54 @@ fn parse_abi(v: &OsString) -> Result<(u8, u8)> {
 /// What `--version` says after the ABI list (which, as the original's, has only numbers).
 pub const DEBUG_OFFSETS_NOTE: &str = "Python 3.13 and later (313 314 315 ..., free-threaded builds too): read from the target's own _Py_DebugOffsets";
 
+fn parse_format(v: &OsString) -> Result<Format> {
+    let s = v.to_string_lossy();
+    Format::from_name(&s).ok_or_else(|| {
+        Error::Fatal(format!(
+            "Unknown output format: {s} (--format takes {})",
+            Format::NAMES
+        ))
+    })
+}
+
+/// `--format` wins; else `-o *.svg` / `*.json` choose; else `--flamechart` or collapsed, as
+/// the original did.
+fn choose_format(args: &mut Args, explicit: Option<Format>) -> Result<()> {
+    if args.dump {
+        return match (explicit, args.per_thread) {
+            (None, false) => Ok(()),
+            _ => Err(Error::fatal(
+                "Options --format and --per-thread do not apply to -d (the dump is text).",
+            )),
+        };
+    }
+    let from_file = args.output.as_deref().and_then(Format::from_extension);
+    args.format = match explicit.or(from_file) {
+        Some(format) => format,
+        None if args.flamechart => Format::Flamechart,
+        None => Format::Collapsed,
+    };
+    match args.format {
+        Format::Flamechart => args.flamechart = true,
+        Format::Collapsed if args.flamechart => {
+            return Err(Error::fatal(
+                "Options --flamechart and --format collapsed are not mutually compatible.",
+            ))
+        }
+        _ => {}
+    }
+    if args.per_thread {
+        if args.format != Format::Svg {
+            return Err(Error::fatal(
+                "Option --per-thread applies to SVG output (--format svg, or -o FILE.svg); \
+                 speedscope files have one profile per thread with --threads.",
+            ));
+        }
+        args.threads = true;
+    }
+    Ok(())
+}
+
 /// The ABI numbers of pyflame's own table, which `--version` lists.
 pub fn abi_list() -> String {
     let abis: Vec<String> = layout::VERSIONS
@@ -144,11 +202,14 @@ pub fn parse(argv: impl IntoIterator<Item = OsString>) -> Result<Parsed> {
         dump: false,
         threads: false,
         flamechart: false,
+        format: Format::Collapsed,
+        per_thread: false,
         nonblocking: false,
         verbose: false,
         abi: None,
         warning: None,
     };
+    let mut format = None;
     let lex = |e: lexopt::Error| usage(e.to_string());
     while let Some(arg) = parser.next().map_err(lex)? {
         match arg {
@@ -171,6 +232,8 @@ pub fn parse(argv: impl IntoIterator<Item = OsString>) -> Result<Parsed> {
             Short('d') | Long("dump") => args.dump = true,
             Long("threads") => args.threads = true,
             Long("flamechart") => args.flamechart = true,
+            Long("format") => format = Some(parse_format(&parser.value().map_err(lex)?)?),
+            Long("per-thread") => args.per_thread = true,
             Long("nonblocking") => args.nonblocking = true,
             Long("verbose") => args.verbose = true,
             Long("abi") => args.abi = Some(parse_abi(&parser.value().map_err(lex)?)?),
@@ -230,6 +293,7 @@ pub fn parse(argv: impl IntoIterator<Item = OsString>) -> Result<Parsed> {
         // -d always covers every thread, as the original's x86-64 builds did.
         args.threads = true;
     }
+    choose_format(&mut args, format)?;
     Ok(Parsed::Run(args))
 }
 

@@ -31,6 +31,8 @@ fn defaults_match_the_original() {
     assert!(!a.dump && !a.threads && !a.exclude_idle && !a.no_line_numbers && !a.flamechart);
     assert_eq!(a.output, None);
     assert_eq!(a.warning, None);
+    assert_eq!(a.format, Format::Collapsed);
+    assert!(!a.per_thread);
 }
 
 #[test]
@@ -169,4 +171,70 @@ fn help_and_version_win_when_reached() {
     assert!(parse_str(&["--abi=0", "-h"]).is_err());
     assert!(version_line().starts_with(&format!("pyflame {} ", env!("CARGO_PKG_VERSION"))));
     assert_eq!(abi_list(), "26 27 34 35 36 37 38 39 310 311 312");
+}
+
+#[test]
+fn format_from_the_option_or_the_file_name() {
+    let format = |args: &[&str]| run(args).format;
+    for (name, want) in [
+        ("collapsed", Format::Collapsed),
+        ("flamechart", Format::Flamechart),
+        ("svg", Format::Svg),
+        ("speedscope", Format::Speedscope),
+    ] {
+        assert_eq!(format(&["--format", name, "-p", "1"]), want);
+        assert_eq!(format(&[&format!("--format={name}"), "-p", "1"]), want);
+    }
+    assert_eq!(format(&["-o", "p.svg", "-p", "1"]), Format::Svg);
+    assert_eq!(format(&["-o", "dir/P.SVG", "-p", "1"]), Format::Svg);
+    assert_eq!(format(&["-o", "p.json", "-p", "1"]), Format::Speedscope);
+    assert_eq!(format(&["-o", "p.txt", "-p", "1"]), Format::Collapsed);
+    assert_eq!(format(&["-o", "svg", "-p", "1"]), Format::Collapsed);
+    // --format wins over the file name; the original's --flamechart still works.
+    assert_eq!(
+        format(&["--format", "collapsed", "-o", "p.svg", "-p", "1"]),
+        Format::Collapsed
+    );
+    assert_eq!(format(&["--flamechart", "-p", "1"]), Format::Flamechart);
+    assert_eq!(
+        format(&["--flamechart", "-o", "p.txt", "-p", "1"]),
+        Format::Flamechart
+    );
+    // --flamechart with svg or speedscope keeps the time order.
+    let a = run(&["--flamechart", "-o", "p.json", "-p", "1"]);
+    assert!(a.flamechart && a.format == Format::Speedscope);
+    assert!(run(&["--format", "flamechart", "-p", "1"]).flamechart);
+    assert!(!run(&["-o", "p.svg", "-p", "1"]).flamechart);
+    assert_eq!(
+        message(&["--format", "html", "-p", "1"]),
+        "Unknown output format: html (--format takes collapsed, flamechart, svg or speedscope)"
+    );
+    assert_eq!(
+        message(&["--flamechart", "--format", "collapsed", "-p", "1"]),
+        "Options --flamechart and --format collapsed are not mutually compatible."
+    );
+    assert!(matches!(parse_str(&["--format"]), Err(Error::Usage(_))));
+}
+
+#[test]
+fn per_thread_towers_are_for_svg() {
+    let a = run(&["--per-thread", "-o", "p.svg", "-p", "1"]);
+    assert!(a.per_thread && a.threads, "--per-thread implies --threads");
+    assert!(run(&["--per-thread", "--format", "svg", "-p", "1"]).threads);
+    assert!(message(&["--per-thread", "-p", "1"]).starts_with("Option --per-thread applies to SVG"));
+    assert!(message(&["--per-thread", "-o", "p.json", "-p", "1"]).contains("speedscope"));
+    // The dump is text: -d takes neither, and -o FILE.svg does not change it.
+    assert_eq!(
+        message(&["-d", "--format", "svg", "-p", "1"]),
+        "Options --format and --per-thread do not apply to -d (the dump is text)."
+    );
+    assert!(message(&["-d", "--per-thread", "-p", "1"]).contains("-d"));
+    assert!(run(&["-d", "-o", "x.svg", "-p", "1"]).dump);
+}
+
+#[test]
+fn usage_lists_the_formats() {
+    assert!(USAGE.contains("--format=FORMAT"));
+    assert!(USAGE.contains("collapsed (the default), flamechart, svg or speedscope"));
+    assert!(USAGE.contains("--per-thread"));
 }

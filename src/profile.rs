@@ -1,11 +1,12 @@
-//! What sampling collected: identical stacks merged with a count, idle and failed samples,
-//! and (for `--flamechart`) the time line of samples. Memory stays proportional to the number
-//! of distinct stacks, not to the number of samples, except for the time line.
+//! What sampling collected: identical stacks merged with a count (per thread, when the sampler
+//! says whose stack it read), idle and failed samples, and (for `--flamechart`) the time line
+//! of samples. Memory stays proportional to the number of distinct stacks, not to the number
+//! of samples, except for the time line.
 
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use crate::python::walk::{Code, Frame};
+use crate::python::walk::{Code, Frame, Thread};
 
 /// A code object and line, interned: an index into `Profile::codes`.
 pub type FrameId = (u32, i32);
@@ -23,18 +24,69 @@ pub enum Event {
 pub enum Observation<'a> {
     Idle,
     Failed,
-    /// The stacks of the sampled threads, each innermost frame first (never empty).
+    /// The stacks of the sampled threads, each innermost frame first (never empty), without
+    /// saying whose they are (tests).
+    #[cfg(test)]
     Stacks(&'a [Vec<Frame>]),
+    /// The sampled threads themselves (each with a frame), so that stacks keep their thread
+    /// (one tower or speedscope profile per thread).
+    Threads(&'a [Thread]),
+}
+
+/// A sampled thread, as a thread state identifies it (the dump's header fields). Ordered by
+/// kernel thread id where known (the main thread, whose id is the PID, comes first), then by
+/// `thread_id`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ThreadKey {
+    /// The kernel thread id, where the thread state records it (3.11+).
+    pub native_id: Option<u32>,
+    /// `PyThreadState.thread_id`, the pthread_t.
+    pub thread_id: u64,
+    pub interp_id: Option<i64>,
+}
+
+impl ThreadKey {
+    /// `thread <thread_id>[ tid=<tid>][ interp=<id>]`, as the dump names a thread.
+    pub fn label(&self) -> String {
+        let mut text = format!("thread {}", self.thread_id);
+        if let Some(tid) = self.native_id {
+            text.push_str(&format!(" tid={tid}"));
+        }
+        if let Some(id) = self.interp_id.filter(|&id| id != 0) {
+            text.push_str(&format!(" interp={id}"));
+        }
+        text
+    }
+}
+
+/// One distinct stack of one thread (or of threads the sampler did not name).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stack {
+    /// Outermost frame first.
+    pub frames: Box<[FrameId]>,
+    /// An index into `Profile::threads`; None when the sampler did not say.
+    pub thread: Option<u32>,
+    pub count: u64,
 }
 
 pub struct Profile {
     line_numbers: bool,
     exclude_idle: bool,
+    /// Distinct code objects (by text).
     pub codes: Vec<Rc<Code>>,
+    /// Code objects by address: the walker shares one `Rc` per code object it has read.
     code_ids: HashMap<*const Code, u32>,
-    /// Distinct stacks, outermost frame first, with their counts.
-    pub stacks: Vec<(Box<[FrameId]>, u64)>,
-    stack_ids: HashMap<Box<[FrameId]>, u32>,
+    /// Code objects by text: one read again after the walker's cache dropped it is the same.
+    code_texts: HashMap<Rc<Code>, u32>,
+    /// Code objects with the text of an earlier one, kept so that their addresses stay theirs.
+    aliases: Vec<Rc<Code>>,
+    /// Distinct stacks with their counts.
+    pub stacks: Vec<Stack>,
+    /// Per thread slot (0: unnamed, 1 + i: `threads[i]`), stack frames -> index in `stacks`.
+    stack_ids: Vec<HashMap<Box<[FrameId]>, u32>>,
+    /// The threads seen, in the order first seen.
+    pub threads: Vec<ThreadKey>,
+    thread_ids: HashMap<ThreadKey, u32>,
     pub samples: u64,
     pub idle: u64,
     pub failed: u64,
@@ -50,8 +102,12 @@ impl Profile {
             exclude_idle,
             codes: Vec::new(),
             code_ids: HashMap::new(),
+            code_texts: HashMap::new(),
+            aliases: Vec::new(),
             stacks: Vec::new(),
-            stack_ids: HashMap::new(),
+            stack_ids: vec![HashMap::new()],
+            threads: Vec::new(),
+            thread_ids: HashMap::new(),
             samples: 0,
             idle: 0,
             failed: 0,
@@ -73,14 +129,45 @@ impl Profile {
                 self.failed += 1;
                 self.push(micros, Event::Failed);
             }
+            #[cfg(test)]
             Observation::Stacks(stacks) => {
                 for frames in stacks {
-                    let id = self.intern(frames);
-                    self.stacks[id as usize].1 += 1;
-                    self.push(micros, Event::Stack(id));
+                    self.count(micros, frames, None);
+                }
+            }
+            Observation::Threads(threads) => {
+                for t in threads {
+                    let thread = self.intern_thread(t);
+                    self.count(micros, &t.frames, Some(thread));
                 }
             }
         }
+    }
+
+    /// Whether frames carry their line (not `-n`).
+    pub fn line_numbers(&self) -> bool {
+        self.line_numbers
+    }
+
+    fn count(&mut self, micros: u64, frames: &[Frame], thread: Option<u32>) {
+        let id = self.intern(frames, thread);
+        self.stacks[id as usize].count += 1;
+        self.push(micros, Event::Stack(id));
+    }
+
+    fn intern_thread(&mut self, t: &Thread) -> u32 {
+        let key = ThreadKey {
+            thread_id: t.thread_id,
+            native_id: t.native_id,
+            interp_id: t.interp_id,
+        };
+        let next = self.threads.len() as u32;
+        let id = *self.thread_ids.entry(key).or_insert(next);
+        if id == next {
+            self.threads.push(key);
+            self.stack_ids.push(HashMap::new());
+        }
+        id
     }
 
     fn push(&mut self, micros: u64, event: Event) {
@@ -89,24 +176,40 @@ impl Profile {
         }
     }
 
-    fn intern(&mut self, frames: &[Frame]) -> u32 {
+    fn intern(&mut self, frames: &[Frame], thread: Option<u32>) -> u32 {
         self.scratch.clear();
         for f in frames.iter().rev() {
-            let next = self.codes.len() as u32;
-            let code = *self.code_ids.entry(Rc::as_ptr(&f.code)).or_insert(next);
-            if code == next {
-                self.codes.push(f.code.clone());
-            }
+            let code = match self.code_ids.get(&Rc::as_ptr(&f.code)) {
+                Some(&id) => id,
+                None => self.intern_code(&f.code),
+            };
             let line = if self.line_numbers { f.line } else { 0 };
             self.scratch.push((code, line));
         }
-        if let Some(&id) = self.stack_ids.get(self.scratch.as_slice()) {
+        let slot = thread.map_or(0, |t| t as usize + 1);
+        if let Some(&id) = self.stack_ids[slot].get(self.scratch.as_slice()) {
             return id;
         }
         let id = self.stacks.len() as u32;
         let key: Box<[FrameId]> = self.scratch.as_slice().into();
-        self.stack_ids.insert(key.clone(), id);
-        self.stacks.push((key, 0));
+        self.stack_ids[slot].insert(key.clone(), id);
+        self.stacks.push(Stack {
+            frames: key,
+            thread,
+            count: 0,
+        });
+        id
+    }
+
+    fn intern_code(&mut self, code: &Rc<Code>) -> u32 {
+        let next = self.codes.len() as u32;
+        let id = *self.code_texts.entry(code.clone()).or_insert(next);
+        if id == next {
+            self.codes.push(code.clone());
+        } else {
+            self.aliases.push(code.clone());
+        }
+        self.code_ids.insert(Rc::as_ptr(code), id);
         id
     }
 
@@ -165,8 +268,10 @@ mod tests {
         p.record(4, Observation::Failed);
         assert_eq!((p.samples, p.idle, p.failed), (4, 1, 1));
         assert_eq!(p.stacks.len(), 2);
-        assert_eq!(p.stacks[0].1, 2);
-        assert_eq!(p.stacks[1].1, 1);
+        assert_eq!(p.stacks[0].count, 2);
+        assert_eq!(p.stacks[1].count, 1);
+        assert_eq!(p.stacks[0].thread, None);
+
         assert_eq!(p.codes.len(), 2);
         let t = p.timeline.as_ref().unwrap();
         assert_eq!(
@@ -180,7 +285,7 @@ mod tests {
             ]
         );
         let mut s = String::new();
-        p.frame_text(&mut s, p.stacks[0].0[0]);
+        p.frame_text(&mut s, p.stacks[0].frames[0]);
         assert_eq!(s, "a.py:<module>:9");
 
         // Without line numbers, stacks differing only in lines are one stack.
@@ -188,12 +293,69 @@ mod tests {
         q.record(1, Observation::Stacks(&[s1, s2]));
         q.record(2, Observation::Idle);
         assert_eq!(
-            (q.stacks.len(), q.stacks[0].1, q.idle, q.samples),
+            (q.stacks.len(), q.stacks[0].count, q.idle, q.samples),
             (1, 2, 0, 2)
         );
         assert!(q.timeline.is_none());
         let mut s = String::new();
-        q.frame_text(&mut s, q.stacks[0].0[1]);
+        q.frame_text(&mut s, q.stacks[0].frames[1]);
         assert_eq!(s, "a.py:f");
+    }
+
+    #[test]
+    fn threads_keep_their_own_stacks() {
+        let f = code("a.py", "f");
+        let stack = vec![Frame { code: f, line: 3 }];
+        let thread = |thread_id, native_id, interp_id| Thread {
+            tstate: 1,
+            thread_id,
+            native_id,
+            interp_id,
+            holds_gil: false,
+            frames: stack.clone(),
+            leaf: Default::default(),
+        };
+        let a = thread(7, Some(70), None);
+        let b = thread(8, None, Some(2));
+        let mut p = Profile::new(true, false, true);
+        p.record(1, Observation::Threads(&[a.clone(), b.clone()]));
+        p.record(2, Observation::Threads(std::slice::from_ref(&a)));
+        p.record(3, Observation::Stacks(std::slice::from_ref(&stack)));
+        let got: Vec<(Option<u32>, u64)> = p.stacks.iter().map(|s| (s.thread, s.count)).collect();
+        assert_eq!(got, [(Some(0), 2), (Some(1), 1), (None, 1)]);
+        assert_eq!(p.samples, 3);
+        assert_eq!(p.threads[0].label(), "thread 7 tid=70");
+        assert_eq!(p.threads[1].label(), "thread 8 interp=2");
+        let t = p.timeline.as_ref().unwrap();
+        assert_eq!(
+            t[..],
+            [
+                (1, Event::Stack(0)),
+                (1, Event::Stack(1)),
+                (2, Event::Stack(0)),
+                (3, Event::Stack(2))
+            ]
+        );
+    }
+
+    #[test]
+    fn a_code_object_read_twice_is_one_code() {
+        let first = vec![Frame {
+            code: code("a.py", "f"),
+            line: 3,
+        }];
+        let again = vec![Frame {
+            code: code("a.py", "f"),
+            line: 3,
+        }];
+        let mut p = Profile::new(true, false, false);
+        p.record(1, Observation::Stacks(std::slice::from_ref(&first)));
+        drop(first);
+        p.record(2, Observation::Stacks(std::slice::from_ref(&again)));
+        p.record(3, Observation::Stacks(std::slice::from_ref(&again)));
+        assert_eq!(
+            (p.codes.len(), p.stacks.len(), p.stacks[0].count),
+            (1, 1, 3)
+        );
     }
 }

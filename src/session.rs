@@ -9,7 +9,7 @@ use crate::attach::{Ended, Tracee};
 use crate::cli::{Args, Target};
 use crate::error::{Error, Result};
 use crate::memory::RemoteMemory;
-use crate::output::{self, dump::DumpThread, status::Status, Sink};
+use crate::output::{self, dump::DumpThread, status::Status, RunInfo, Sink};
 use crate::prefetch::Prefetcher;
 use crate::proc;
 use crate::profile::Profile;
@@ -114,9 +114,20 @@ pub fn record(args: &Args) -> Result<ExitCode> {
     } else {
         Ok(find_runtime(pid, args.abi, &mem)?)
     };
+    let mut run = RunInfo {
+        pid,
+        command: String::new(),
+        python: "?".to_string(),
+        seconds: 0.0,
+        interval: args.rate,
+        threads: args.threads,
+    };
     let finish = match runtime {
         Ok(runtime) => {
             describe(args, pid, &runtime);
+            // Read now: under -t, launchers (pyenv's shims) have exec'd the interpreter.
+            run.command = proc::cmdline(pid).unwrap_or_default();
+            run.python = runtime.version.to_string();
             let plan = Plan {
                 interval: args.interval(),
                 duration: args.duration(),
@@ -126,7 +137,9 @@ pub fn record(args: &Args) -> Result<ExitCode> {
             let prefetch = Prefetcher::new(&mem);
             let mut status = Status::new(pid, &runtime.version.to_string());
             let mut sampler = Sampler::new(pid, &mut tracee, &prefetch, &runtime, plan);
+            let started = Instant::now();
             let finish = sampler.run(&mut profile, |p| status.update(p));
+            run.seconds = started.elapsed().as_secs_f64();
             status.clear();
             finish?
         }
@@ -136,11 +149,13 @@ pub fn record(args: &Args) -> Result<ExitCode> {
     if finish == Finish::Ended(Ended::Exec) {
         eprintln!("pyflame: PID {pid} called exec() and is no longer the program being profiled; the profile covers the time before");
     }
-    let text = if args.flamechart {
-        output::flamechart::render(&profile)
-    } else {
-        output::collapsed::render(&profile)
-    };
+    if run.command.is_empty() {
+        if let Target::Trace(command) = &args.target {
+            let words: Vec<_> = command.iter().map(|w| w.to_string_lossy()).collect();
+            run.command = words.join(" ");
+        }
+    }
+    let text = output::render_profile(args.format, &profile, &run, args.per_thread);
     sink.write(text.as_bytes())?;
     Ok(match finish {
         Finish::Ended(Ended::Exited(Some(code))) if traced => ExitCode::from(code as u8),

@@ -3,8 +3,10 @@
 
 mod util;
 
+mod browser;
 mod dump;
 mod errors;
+mod formats;
 mod future;
 mod record;
 mod signals;

@@ -17,18 +17,19 @@ pub fn render(p: &Profile) -> String {
     }
     let mut merged: BTreeMap<String, u64> = BTreeMap::new();
     let mut text = String::new();
-    for (frames, count) in &p.stacks {
-        if *count == 0 {
+    // Threads are not named here: the same stack in two threads is one line.
+    for stack in &p.stacks {
+        if stack.count == 0 {
             continue;
         }
         text.clear();
-        for (i, &f) in frames.iter().enumerate() {
+        for (i, &f) in stack.frames.iter().enumerate() {
             if i > 0 {
                 text.push(';');
             }
             p.frame_text(&mut text, f);
         }
-        *merged.entry(text.clone()).or_insert(0) += count;
+        *merged.entry(text.clone()).or_insert(0) += stack.count;
     }
     for (stack, count) in merged {
         out.push_str(&stack);

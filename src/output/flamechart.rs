@@ -13,7 +13,7 @@ pub fn render(p: &Profile) -> String {
             Event::Idle => out.push_str("(idle)"),
             Event::Failed => out.push_str("(failed)"),
             Event::Stack(id) => {
-                for &f in p.stacks[id as usize].0.iter() {
+                for &f in p.stacks[id as usize].frames.iter() {
                     p.frame_text(&mut out, f);
                     out.push(';');
                 }

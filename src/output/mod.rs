@@ -1,16 +1,126 @@
-//! Writing results: where they go (stdout or `-o FILE`) and the text formats, as pure
-//! functions over samples that never touch the target.
+//! Writing results: where they go (stdout or `-o FILE`), which format a profile is written in,
+//! what its title says about the run, and the formats themselves, as pure functions over
+//! samples that never touch the target.
 
 pub mod collapsed;
 pub mod dump;
+pub mod flame;
 pub mod flamechart;
+pub mod speedscope;
 pub mod status;
+pub mod svg;
+#[cfg(test)]
+mod testing;
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::profile::Profile;
+
+/// How a profile is written (`--format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Collapsed,
+    Flamechart,
+    Svg,
+    Speedscope,
+}
+
+impl Format {
+    pub const NAMES: &'static str = "collapsed, flamechart, svg or speedscope";
+
+    pub fn from_name(name: &str) -> Option<Format> {
+        match name {
+            "collapsed" => Some(Format::Collapsed),
+            "flamechart" => Some(Format::Flamechart),
+            "svg" => Some(Format::Svg),
+            "speedscope" => Some(Format::Speedscope),
+            _ => None,
+        }
+    }
+
+    /// The format an `-o` file's extension asks for: `.svg`, `.json`; None for the rest.
+    pub fn from_extension(path: &Path) -> Option<Format> {
+        let ext = path.extension()?.to_str()?;
+        if ext.eq_ignore_ascii_case("svg") {
+            Some(Format::Svg)
+        } else if ext.eq_ignore_ascii_case("json") {
+            Some(Format::Speedscope)
+        } else {
+            None
+        }
+    }
+}
+
+/// What a profile's title says about the run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunInfo {
+    pub pid: i32,
+    /// The target's command line, read when sampling started.
+    pub command: String,
+    /// The Python version, or "?" when no interpreter was found.
+    pub python: String,
+    /// How long sampling ran, in seconds.
+    pub seconds: f64,
+    /// `-r`: seconds between samples.
+    pub interval: f64,
+    /// `--threads`: counts are thread-samples.
+    pub threads: bool,
+}
+
+impl RunInfo {
+    /// `PID 42: python3 app.py (Python 3.12.1)`, at most `max` characters: a long command
+    /// line loses its start (the interpreter's path) rather than its end (the script).
+    pub fn target(&self, max: usize) -> String {
+        let head = format!("PID {}: ", self.pid);
+        let tail = format!(" (Python {})", self.python);
+        let room = max.saturating_sub(head.len() + tail.len()).max(20);
+        let chars = self.command.chars().count();
+        let command = if chars > room {
+            let kept: String = self.command.chars().skip(chars - (room - 1)).collect();
+            format!("\u{2026}{kept}")
+        } else {
+            self.command.clone()
+        };
+        format!("{head}{command}{tail}")
+    }
+
+    /// `2.00 s, 200 samples at 100/s (-r 0.01), 3 idle, 0 failed`.
+    pub fn summary(&self, p: &Profile) -> String {
+        let rate = if self.interval > 0.0 {
+            let hz = 1.0 / self.interval;
+            if hz >= 10.0 {
+                format!("{hz:.0}/s")
+            } else {
+                format!("{hz:.2}/s")
+            }
+        } else {
+            "back to back".to_string()
+        };
+        let mut text = format!(
+            "{:.2} s, {} samples at {rate} (-r {})",
+            self.seconds, p.samples, self.interval
+        );
+        if self.threads {
+            let stacks: u64 = p.stacks.iter().map(|s| s.count).sum();
+            text.push_str(&format!(", {stacks} thread stacks"));
+        }
+        text.push_str(&format!(", {} idle, {} failed", p.idle, p.failed));
+        text
+    }
+}
+
+/// A recorded profile in `format`; `per_thread` gives every thread its own tower in an SVG.
+pub fn render_profile(format: Format, p: &Profile, run: &RunInfo, per_thread: bool) -> String {
+    match format {
+        Format::Collapsed => collapsed::render(p),
+        Format::Flamechart => flamechart::render(p),
+        Format::Svg => svg::render(p, run, per_thread),
+        Format::Speedscope => speedscope::render(p, run),
+    }
+}
 
 /// Where the profile or dump goes.
 pub enum Sink {

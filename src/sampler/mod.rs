@@ -23,7 +23,7 @@ use crate::prefetch::Prefetcher;
 use crate::proc;
 use crate::profile::{Observation, Profile};
 use crate::python::layout::GilHolder;
-use crate::python::walk::{Frame, Gil, Thread, WalkError, Walker};
+use crate::python::walk::{Gil, Thread, WalkError, Walker};
 use crate::python::Runtime;
 use crate::sys::signal;
 
@@ -134,10 +134,7 @@ impl<'a> Sampler<'a> {
             let micros = epoch_micros();
             match self.sample() {
                 Ok(threads) if threads.is_empty() => profile.record(micros, Observation::Idle),
-                Ok(threads) => {
-                    let stacks: Vec<Vec<Frame>> = threads.into_iter().map(|t| t.frames).collect();
-                    profile.record(micros, Observation::Stacks(&stacks));
-                }
+                Ok(threads) => profile.record(micros, Observation::Threads(&threads)),
                 Err(Error::Sample(_)) => {
                     // Perhaps an interpreter went away: look the GILs up again.
                     self.gils = None;

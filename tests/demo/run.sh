@@ -1,6 +1,7 @@
 #!/bin/sh
-# make demo: start the bundled demo workload, dump its stacks, profile it for 3 seconds,
-# write the collapsed profile under target/demo/, and stop the workload.
+# make demo: start the bundled demo workload, dump its stacks, profile it for 3 seconds into
+# a collapsed profile, then 3 more into an interactive SVG flame graph (both under
+# target/demo/), print the SVG's path, and stop the workload.
 # Usage: run.sh PYFLAME PYTHON
 set -eu
 pyflame=$1
@@ -31,4 +32,8 @@ echo "== pyflame -s 3 -r 0.001 -p $pid -o $out/profile.txt"
 echo "$(wc -l < "$out/profile.txt") distinct stacks; the 5 hottest (samples, innermost frame):"
 awk '{ n = $NF; $NF = ""; k = split($0, f, ";"); printf "%6d  %s\n", n, f[k] }' "$out/profile.txt" | sort -nr | head -5
 echo
-echo "profile: $out/profile.txt (flamegraph.pl $out/profile.txt > profile.svg draws it)"
+echo "== pyflame -s 3 -r 0.001 -p $pid -o $out/profile.svg"
+"$pyflame" -s 3 -r 0.001 -p $pid -o "$out/profile.svg"
+echo "collapsed profile: $out/profile.txt"
+echo "flame graph (open it in a browser; hover, click to zoom, Ctrl-F to search):"
+echo "$out/profile.svg"

@@ -1,12 +1,13 @@
 //! Shared infrastructure of the end-to-end tests: interpreter discovery and the
 //! `per_interpreter!` macro, process guards and the pyflame watchdog, /proc
-//! inspection, test-script targets and the dump-format parser.
+//! inspection, test-script targets, the dump-format parser and the SVG/speedscope readers.
 
 #![allow(dead_code)] // not every test module uses every helper
 
 pub mod cli;
 pub mod collapsed;
 pub mod dump_format;
+pub mod formats;
 pub mod interp;
 pub mod live;
 pub mod marks;
