@@ -50,15 +50,18 @@ pub fn dump(pid: i32, args: &Args) -> Result<()> {
         e => e,
     })?;
     // Kernel thread ids: from the thread state (3.11+), else from glibc's struct pthread;
-    // either way only when /proc/PID/task confirms it.
-    let tasks = proc::tasks(pid).unwrap_or_default();
+    // either way as the target sees them (its PID namespace), and only when NSpid in
+    // /proc/PID/task confirms them, with pyflame's view of the same thread when it differs.
+    let tasks = proc::task_ids(pid).unwrap_or_default();
     let rows: Vec<DumpThread> = threads
         .iter()
         .map(|t| {
             let tid = t.native_id.or_else(|| walker.glibc_tid(t.thread_id));
+            let task = tid.and_then(|tid| tasks.iter().find(|k| k.inner as u32 == tid));
             DumpThread {
                 thread: t,
-                tid: tid.filter(|&tid| tasks.contains(&(tid as i32))),
+                tid: task.map(|k| k.inner as u32),
+                outer_tid: task.filter(|k| k.outer != k.inner).map(|k| k.outer as u32),
             }
         })
         .collect();
@@ -66,6 +69,12 @@ pub fn dump(pid: i32, args: &Args) -> Result<()> {
 }
 
 fn find_runtime(pid: i32, abi: Option<(u8, u8)>, mem: &RemoteMemory) -> Result<Runtime> {
+    if let Ok(class @ 1) = proc::exe_class(pid) {
+        let exe = proc::exe(pid).map_or_else(|_| "?".into(), |p| p.display().to_string());
+        return Err(Error::Fatal(format!(
+            "Target ELF file has EI_CLASS={class}, but for this architecture we expected EI_CLASS=2: PID {pid} ({exe}) is a 32-bit program, and pyflame reads 64-bit x86-64 processes only: run the program with a 64-bit Python"
+        )));
+    }
     let maps = proc::maps(pid).map_err(|_| {
         Error::Fatal(format!(
             "Failed to read /proc/{pid}/maps: the process exited"
@@ -201,8 +210,13 @@ fn wait_for_python(
             Ok(runtime) => {
                 seen_python = true;
                 let walker = Walker::new(mem, runtime.layout, runtime.roots);
-                // Initialized: an interpreter exists and its GIL is set up.
-                let initialized = walker.interpreters().is_ok_and(|i| !i.is_empty())
+                // Initialized: an interpreter exists and its GIL is set up. Memory that cannot
+                // be read at all (a seccomp filter) will not become readable by waiting.
+                let interpreters = walker.interpreters().map_err(Error::from);
+                if let Err(Error::Fatal(why)) = interpreters {
+                    return Err(Error::Fatal(why));
+                }
+                let initialized = interpreters.is_ok_and(|i| !i.is_empty())
                     && walker.gils().is_ok_and(|g| !g.is_empty());
                 if initialized {
                     return Ok(Ok(runtime));

@@ -5,6 +5,7 @@ mod util;
 
 mod dump;
 mod errors;
+mod namespaces;
 mod record;
 mod signals;
 mod subinterpreters;

@@ -6,10 +6,13 @@
 
 pub mod cli;
 pub mod collapsed;
+pub mod container;
 pub mod dump_format;
 pub mod interp;
+pub mod launch;
 pub mod live;
 pub mod marks;
+pub mod prereq;
 pub mod process;
 pub mod procfs;
 pub mod stacks;
