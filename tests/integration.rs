@@ -6,6 +6,7 @@ mod util;
 mod dump;
 mod errors;
 mod namespaces;
+mod permissions;
 mod record;
 mod signals;
 mod subinterpreters;

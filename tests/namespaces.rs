@@ -18,7 +18,7 @@ use std::process::Command;
 fn check_chain_dump(t: &Launched, out: &Output) -> DumpThread {
     let threads =
         parse_dump(&out.stdout).unwrap_or_else(|e| panic!("bad dump: {e}\n{}", out.describe()));
-    let mut want = chain_stack(t);
+    let mut want = chain_stack(&t.script, &t.marks);
     want.reverse();
     let got: Vec<String> = threads
         .iter()
@@ -39,7 +39,7 @@ fn check_chain_profile(t: &Launched, out: &Output) {
     let p = parse_collapsed(&out.stdout, true)
         .unwrap_or_else(|e| panic!("bad profile: {e}\n{}", out.describe()));
     let want = Collapsed {
-        stacks: vec![(chain_stack(t), p.total())],
+        stacks: vec![(chain_stack(&t.script, &t.marks), p.total())],
         ..Collapsed::default()
     };
     assert!(

@@ -193,7 +193,7 @@ pub fn check_idle_dump(t: &Launched, py2: bool, text: &str, tid: u32) -> String 
 }
 
 /// spinner.py chain's stack, root first: <module> -> main -> chain_root -> descend x 51 -> hot.
-pub fn chain_stack(t: &Launched) -> Vec<String> {
+pub fn chain_stack(script: &Path, marks: &HashMap<String, u32>) -> Vec<String> {
     let mut frames = vec![
         ("<module>", "module"),
         ("main", "main_chain"),
@@ -201,5 +201,5 @@ pub fn chain_stack(t: &Launched) -> Vec<String> {
     ];
     frames.extend(std::iter::repeat_n(("descend", "descend"), 50));
     frames.extend([("descend", "descend_base"), ("hot", "hot")]);
-    marked_stack(&t.script, &t.marks, &frames)
+    marked_stack(script, marks, &frames)
 }

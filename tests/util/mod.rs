@@ -4,6 +4,7 @@
 
 #![allow(dead_code)] // not every test module uses every helper
 
+pub mod cc;
 pub mod cli;
 pub mod collapsed;
 pub mod container;
