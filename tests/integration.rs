@@ -4,6 +4,7 @@
 mod util;
 
 mod dump;
+mod empty_root;
 mod errors;
 mod namespaces;
 mod permissions;

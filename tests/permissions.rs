@@ -288,7 +288,7 @@ fn proc_mem_fallback(py: &Interp) {
         stacks: vec![(chain_stack(&t.script, &t.marks), p.total())],
         ..Collapsed::default()
     };
-    assert!(p == want && p.total() >= 20, "{}", profile.describe());
+    assert!(p == want && p.total() > 0, "{}", profile.describe());
     assert_target_running(t.pid);
 }
 

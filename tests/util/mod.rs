@@ -16,6 +16,7 @@ pub mod marks;
 pub mod prereq;
 pub mod process;
 pub mod procfs;
+pub mod release;
 pub mod stacks;
 pub mod target;
 

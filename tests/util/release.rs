@@ -1,0 +1,58 @@
+//! The static release binary, built from a test with the Makefile's own command (`make build`,
+//! which leaves it at target/pyflame), once per test process. cargo's incremental build makes
+//! this a no-op when it is fresh; a stale copy is never used.
+
+use super::process::run_with_watchdog;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+/// target/pyflame, freshly built; panics if it cannot be built or is not static.
+pub fn static_pyflame() -> &'static Path {
+    static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let built = BUILT.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut cmd = Command::new("make");
+        cmd.args(["-s", "build"]).current_dir(root);
+        // The cargo running these tests, in case it is not on PATH.
+        if let Some(dir) = std::env::var_os("CARGO")
+            .map(PathBuf::from)
+            .and_then(|c| c.parent().map(Path::to_path_buf))
+        {
+            let path = std::env::var_os("PATH").unwrap_or_default();
+            let mut dirs = vec![dir];
+            dirs.extend(std::env::split_paths(&path));
+            cmd.env("PATH", std::env::join_paths(dirs).expect("PATH"));
+        }
+        let out = run_with_watchdog(&mut cmd, "make build", Duration::from_secs(1800));
+        let binary = root.join("target/pyflame");
+        if !out.status.success() || !binary.is_file() {
+            return Err(format!("make build failed\n{}", out.describe()));
+        }
+        let bytes = std::fs::read(&binary).map_err(|e| e.to_string())?;
+        if has_interpreter(&bytes) {
+            return Err(format!(
+                "{} is not static: it has PT_INTERP",
+                binary.display()
+            ));
+        }
+        Ok(binary)
+    });
+    match built {
+        Ok(path) => path,
+        Err(why) => panic!("{why}"),
+    }
+}
+
+/// Whether an ELF64 image names a dynamic loader (a PT_INTERP program header).
+fn has_interpreter(elf: &[u8]) -> bool {
+    let u = |at: usize, n: usize| {
+        elf.get(at..at + n)
+            .map(|b| b.iter().rev().fold(0u64, |v, &x| v << 8 | x as u64))
+    };
+    let (Some(phoff), Some(phentsize), Some(phnum)) = (u(0x20, 8), u(0x36, 2), u(0x38, 2)) else {
+        return true;
+    };
+    (0..phnum).any(|i| u((phoff + i * phentsize) as usize, 4) == Some(3))
+}
