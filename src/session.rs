@@ -52,12 +52,16 @@ pub fn dump(pid: i32, args: &Args) -> Result<()> {
     // Kernel thread ids: from the thread state (3.11+), else from glibc's struct pthread;
     // either way as the target sees them (its PID namespace), and only when NSpid in
     // /proc/PID/task confirms them, with pyflame's view of the same thread when it differs.
+    // A process forked from a Python process without PyOS_AfterFork_Child (a uWSGI worker)
+    // keeps its parent's native_id: glibc's copy is the right one then.
     let tasks = proc::task_ids(pid).unwrap_or_default();
     let rows: Vec<DumpThread> = threads
         .iter()
         .map(|t| {
-            let tid = t.native_id.or_else(|| walker.glibc_tid(t.thread_id));
-            let task = tid.and_then(|tid| tasks.iter().find(|k| k.inner as u32 == tid));
+            let task = [t.native_id, walker.glibc_tid(t.thread_id)]
+                .into_iter()
+                .flatten()
+                .find_map(|tid| tasks.iter().find(|k| k.inner as u32 == tid));
             DumpThread {
                 thread: t,
                 tid: task.map(|k| k.inner as u32),

@@ -4,6 +4,7 @@
 mod util;
 
 mod dump;
+mod embedded;
 mod empty_root;
 mod errors;
 mod namespaces;
@@ -12,3 +13,4 @@ mod record;
 mod signals;
 mod subinterpreters;
 mod trace;
+mod uwsgi;
