@@ -4,12 +4,11 @@
 //! exactly, and `-t` waits for the interpreter, profiles traced.py and passes on its status.
 
 use crate::util::cc;
-use crate::util::collapsed::{marked_stack, parse_collapsed};
-use crate::util::marks::marks;
 use crate::util::prereq;
 use crate::util::process::run_with_watchdog;
 use crate::util::stacks::{match_stacks, spawn_stacks, Role};
 use crate::util::target::script_path;
+use crate::util::trace_check::check_trace;
 use crate::util::{assert_target_running, per_interpreter, pyflame, ChildGuard, Interp};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -95,44 +94,6 @@ fn check_dump(py: &Interp, program: &Path) {
     assert_target_running(pid);
 }
 
-/// `-t program traced.py exit 3`: the status is passed on and work() was sampled.
-fn check_trace(program: &Path) {
-    let traced = script_path("traced.py");
-    let out = pyflame(&[
-        "-t".as_ref(),
-        program.as_os_str(),
-        traced.as_os_str(),
-        "exit".as_ref(),
-        "3".as_ref(),
-    ]);
-    let context = || format!("pyflame -t {}\n{}", program.display(), out.describe());
-    assert!(
-        out.status.code() == Some(3) && out.stderr.is_empty(),
-        "{}",
-        context()
-    );
-    let profile = out
-        .stdout
-        .strip_prefix("traced.py says hello\n")
-        .unwrap_or_else(|| panic!("{}", context()));
-    let p = parse_collapsed(profile, true).unwrap_or_else(|e| panic!("{e}\n{}", context()));
-    let work = marked_stack(
-        &traced,
-        &marks(&traced),
-        &[
-            ("<module>", "module"),
-            ("main", "main_work"),
-            ("work", "work"),
-            ("spin", "spin"),
-        ],
-    );
-    assert!(
-        p.count_of(&work) > 0,
-        "work() was not sampled\n{}",
-        context()
-    );
-}
-
 per_interpreter!(embedded_linked);
 
 fn embedded_linked(py: &Interp) {
@@ -140,7 +101,7 @@ fn embedded_linked(py: &Interp) {
         return;
     };
     check_dump(py, &linked);
-    check_trace(&linked);
+    check_trace(&[linked.into_os_string()]);
 }
 
 per_interpreter!(embedded_dlopen);
@@ -171,5 +132,5 @@ fn embedded_dlopen(py: &Interp) {
     );
     drop(waiting);
     check_dump(py, &late);
-    check_trace(&late);
+    check_trace(&[late.into_os_string()]);
 }

@@ -7,6 +7,7 @@ mod dump;
 mod embedded;
 mod empty_root;
 mod errors;
+mod executables;
 mod namespaces;
 mod permissions;
 mod record;

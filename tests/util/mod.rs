@@ -8,6 +8,7 @@ pub mod cc;
 pub mod cli;
 pub mod collapsed;
 pub mod container;
+pub mod copies;
 pub mod dump_format;
 pub mod interp;
 pub mod launch;
@@ -19,6 +20,7 @@ pub mod procfs;
 pub mod release;
 pub mod stacks;
 pub mod target;
+pub mod trace_check;
 
 mod self_check;
 
