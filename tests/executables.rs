@@ -184,7 +184,7 @@ fn virtualenv_python(py: &Interp) {
     dump_idle(
         py,
         "a virtualenv's python",
-        &mut Command::new(&python).args(["-E", "-s", "-B"]),
+        Command::new(&python).args(["-E", "-s", "-B"]),
     );
     check_trace(&[python.into_os_string()]);
     let _ = std::fs::remove_dir_all(dir);
