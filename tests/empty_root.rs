@@ -29,7 +29,7 @@ per_interpreter!(empty_root);
 
 fn empty_root(py: &Interp) {
     let test = "empty_root";
-    if !prereq::namespaces(test) || !prereq::programs(test, &["chroot", "make"]) {
+    if !prereq::namespaces(test) || !prereq::programs(test, &["chroot", "make", "nice"]) {
         return;
     }
     let root = temp_dir("empty-root");
