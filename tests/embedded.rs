@@ -3,7 +3,7 @@
 //! (tests/c/embed.c). Both are found without --abi: `-d` of stacks.py gives every frame
 //! exactly, and `-t` waits for the interpreter, profiles traced.py and passes on its status.
 
-use crate::util::cc;
+use crate::util::build;
 use crate::util::prereq;
 use crate::util::process::run_with_watchdog;
 use crate::util::stacks::{match_stacks, spawn_stacks, Role};
@@ -56,14 +56,14 @@ fn programs(test: &str, py: &Interp) -> Option<(PathBuf, PathBuf)> {
         "no libpython for {}: {libpython:?}",
         py.name
     );
-    let linked = cc::compile(
+    let linked = build::compile(
         "embed.c",
         &format!("embed-linked-{}", py.name),
         &cflags,
         &ldflags,
     );
     cflags.push(format!("-DLIBPYTHON=\"{libpython}\""));
-    let late = cc::compile(
+    let late = build::compile(
         "embed.c",
         &format!("embed-dlopen-{}", py.name),
         &cflags,

@@ -3,13 +3,13 @@
 //! interpreter: pyflame needs nothing from the filesystem but /proc. The binary is built by
 //! the test with `make build` (see util::release).
 
+use crate::util::build::static_pyflame;
 use crate::util::collapsed::{parse_collapsed, Collapsed};
 use crate::util::dump_format::parse_dump;
 use crate::util::launch::chain_stack;
 use crate::util::live::spawn_busy;
 use crate::util::prereq;
 use crate::util::process::{run_with_watchdog, temp_dir, Output, PYFLAME_TIMEOUT};
-use crate::util::release::static_pyflame;
 use crate::util::stacks::{match_stacks, spawn_stacks, Role};
 use crate::util::{assert_target_running, per_interpreter, Interp};
 use std::path::Path;

@@ -4,7 +4,7 @@
 //! another tracer holds, a zombie and a kernel thread, and under seccomp filters that refuse
 //! process_vm_readv (pyflame falls back to /proc/PID/mem) or both ways of reading.
 
-use crate::util::cc;
+use crate::util::build;
 use crate::util::cli::one_line_error;
 use crate::util::collapsed::{parse_collapsed, Collapsed};
 use crate::util::interp::{interpreters, Interp};
@@ -17,6 +17,7 @@ use crate::util::{assert_target_running, per_interpreter, pyflame, spawn_script}
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 const NOBODY: &str = "65534";
@@ -32,20 +33,32 @@ fn as_nobody() -> Command {
     cmd
 }
 
-/// A copy of pyflame that nobody may run (the build directory may not be reachable).
-fn pyflame_for_nobody() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("pyflame-perm-{}", std::process::id()));
-    let binary = dir.join("pyflame");
-    if !binary.exists() {
+/// A copy of pyflame that nobody may run (the build directory may not be reachable), in a
+/// fresh 0755 directory under /tmp; removed on Drop.
+struct NobodyCopy {
+    dir: PathBuf,
+    binary: PathBuf,
+}
+
+impl NobodyCopy {
+    fn new() -> NobodyCopy {
+        static COPIES: AtomicUsize = AtomicUsize::new(0);
+        let n = COPIES.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("pyflame-perm-{}-{n}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
-        let partial = dir.join(format!("pyflame.{:?}", std::thread::current().id()));
-        std::fs::copy(pyflame_bin(), &partial).expect("copy pyflame");
-        for path in [&dir, &partial] {
+        let binary = dir.join("pyflame");
+        std::fs::copy(pyflame_bin(), &binary).expect("copy pyflame");
+        for path in [&dir, &binary] {
             std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
         }
-        let _ = std::fs::rename(&partial, &binary);
+        NobodyCopy { dir, binary }
     }
-    binary
+}
+
+impl Drop for NobodyCopy {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }
 
 /// An interpreter that user nobody can run (pyenv's live under root's home), if any.
@@ -92,9 +105,11 @@ fn unprivileged_user_profiles_its_own_process() {
     let Some((t, py)) = nobody_target(test) else {
         return;
     };
-    let bin = pyflame_for_nobody();
+    let copy = NobodyCopy::new();
     let out = run(
-        as_nobody().arg(&bin).args(["-d", "-p", &t.pid.to_string()]),
+        as_nobody()
+            .arg(&copy.binary)
+            .args(["-d", "-p", &t.pid.to_string()]),
         "pyflame as nobody",
     );
     // kernel.yama.ptrace_scope decides: 0 (or no Yama) lets a user trace its own processes.
@@ -123,10 +138,10 @@ fn other_users_process_is_refused() {
         return assert!(!prereq::ci(), "no python");
     };
     let target = spawn_script(py, "idle.py", &[]);
-    let bin = pyflame_for_nobody();
+    let copy = NobodyCopy::new();
     let out = run(
         as_nobody()
-            .arg(&bin)
+            .arg(&copy.binary)
             .args(["-d", "-p", &target.pid.to_string()]),
         "pyflame as nobody",
     );
@@ -257,7 +272,7 @@ fn zombie_and_kernel_thread() {
 /// `tests/c/seccomp_exec.c`, built once.
 fn seccomp_exec(test: &str) -> Option<PathBuf> {
     (prereq::check(test, prereq::is_root(), "root") && prereq::programs(test, &["gcc"]))
-        .then(|| cc::compile("seccomp_exec.c", "seccomp_exec", &[], &[]))
+        .then(|| build::compile("seccomp_exec.c", "seccomp_exec", &[], &[]))
 }
 
 fn under_seccomp(helper: &Path, mode: &str, args: &[&str]) -> Output {

@@ -4,7 +4,7 @@
 
 #![allow(dead_code)] // not every test module uses every helper
 
-pub mod cc;
+pub mod build;
 pub mod cli;
 pub mod collapsed;
 pub mod container;
@@ -17,7 +17,6 @@ pub mod marks;
 pub mod prereq;
 pub mod process;
 pub mod procfs;
-pub mod release;
 pub mod stacks;
 pub mod target;
 pub mod trace_check;
