@@ -9,7 +9,7 @@ PYTHON    ?= python3
 # Where `make` leaves the binary, whichever target built it.
 BIN       := target/pyflame
 
-.PHONY: all build test pythons check install demo bench clean
+.PHONY: all build test pythons prerequisites check install demo bench clean
 
 all: build
 
@@ -25,9 +25,12 @@ build:
 	@echo "built $(BIN): $$(file -b $(BIN) | cut -d, -f1-2,4 ), $$(stat -c %s $(BIN)) bytes"
 
 # Unit tests and end-to-end tests against every Python interpreter found on the machine, and
-# those `pythons` provides.
-test: pythons
+# those `pythons` provides; `prerequisites` installs the other tools the tests use.
+test: prerequisites pythons
 	cargo test
+
+prerequisites:
+	@tests/prerequisites || echo "make: some test prerequisites are missing (see above)"
 
 # Interpreters this machine lacks, from Debian's archive, cached under target/pythons: 3.14 and
 # 3.15 (Debian's binaries, run through their own loader) and free-threaded 3.13t and 3.14t

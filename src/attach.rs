@@ -115,10 +115,15 @@ impl Tracee {
         self.ended.unwrap_or(Ended::Exited(None))
     }
 
-    /// Seizes `tid` if it is not yet; false if it no longer exists.
+    /// Seizes `tid` if it is not yet; false if it no longer exists or is not a thread of this
+    /// process. A thread id read from a target in another PID namespace (a container seen
+    /// from the host) names, in pyflame's namespace, some other process or none: never seize it.
     fn ensure(&mut self, tid: i32) -> bool {
         if self.threads.contains_key(&tid) {
             return true;
+        }
+        if !proc::is_task(self.pid, tid) {
+            return false;
         }
         let ok = ptrace::seize(tid, self.options).is_ok();
         if ok {

@@ -65,7 +65,23 @@ pub trait Memory {
 pub struct RemoteMemory {
     pid: i32,
     /// Set once process_vm_readv has been refused (seccomp, old kernels): /proc/PID/mem.
-    fallback: OnceCell<Result<File, String>>,
+    fallback: OnceCell<Fallback>,
+}
+
+/// /proc/PID/mem, opened after process_vm_readv failed with `vm_error`.
+struct Fallback {
+    file: Result<File, String>,
+    vm_error: String,
+}
+
+impl Fallback {
+    /// Both ways of reading were refused: say so, and what to do.
+    fn refused(&self, pid: i32, mem_error: &str) -> ReadError {
+        ReadError::Denied(format!(
+            "Failed to read the memory of PID {pid}: process_vm_readv was refused ({}) and so was /proc/{pid}/mem ({mem_error}); a seccomp filter or security module forbids reading another process's memory: run pyflame without it (docker run --cap-add SYS_PTRACE, which Docker's default seccomp profile requires for process_vm_readv, or --security-opt seccomp=unconfined)",
+            self.vm_error
+        ))
+    }
 }
 
 impl RemoteMemory {
@@ -76,9 +92,14 @@ impl RemoteMemory {
         }
     }
 
+    /// True once reads go through /proc/PID/mem.
+    fn uses_proc_mem(&self) -> bool {
+        self.fallback.get().is_some()
+    }
+
     fn read_some(&self, addr: u64, buf: &mut [u8]) -> Result<usize, ReadError> {
-        if let Some(file) = self.fallback.get() {
-            return self.read_file(file, addr, buf);
+        if let Some(fallback) = self.fallback.get() {
+            return self.read_file(fallback, addr, buf);
         }
         match uio::process_vm_readv(self.pid, addr, buf) {
             Ok(n) => Ok(n),
@@ -88,13 +109,12 @@ impl RemoteMemory {
                 // EPERM/ENOSYS: the call itself is refused; /proc/PID/mem takes the same
                 // ptrace access check but is not a system call a seccomp filter can block.
                 _ => {
-                    let why = e.to_string();
-                    let file = self.fallback.get_or_init(|| {
-                        File::open(format!("/proc/{}/mem", self.pid)).map_err(|f| {
-                            format!("process_vm_readv failed ({why}) and /proc/{}/mem cannot be opened ({f})", self.pid)
-                        })
+                    let fallback = self.fallback.get_or_init(|| Fallback {
+                        file: File::open(format!("/proc/{}/mem", self.pid))
+                            .map_err(|f| errno_text(&f)),
+                        vm_error: errno_text(&e),
                     });
-                    self.read_file(file, addr, buf)
+                    self.read_file(fallback, addr, buf)
                 }
             },
         }
@@ -102,22 +122,28 @@ impl RemoteMemory {
 
     fn read_file(
         &self,
-        file: &Result<File, String>,
+        fallback: &Fallback,
         addr: u64,
         buf: &mut [u8],
     ) -> Result<usize, ReadError> {
-        let file = file
-            .as_ref()
-            .map_err(|why| ReadError::Denied(why.clone()))?;
+        let file = match &fallback.file {
+            Ok(file) => file,
+            Err(why) => return Err(fallback.refused(self.pid, why)),
+        };
         match file.read_at(buf, addr) {
             Ok(n) => Ok(n),
-            Err(e) if e.raw_os_error() == Some(libc::ESRCH) => Err(ReadError::Gone),
-            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
-                Err(ReadError::Denied(e.to_string()))
-            }
-            Err(_) => Ok(0),
+            Err(e) => match e.raw_os_error() {
+                Some(libc::ESRCH) => Err(ReadError::Gone),
+                // What /proc/PID/mem says for an address nothing is mapped at.
+                Some(libc::EIO) | Some(libc::EFAULT) => Ok(0),
+                _ => Err(fallback.refused(self.pid, &errno_text(&e))),
+            },
         }
     }
+}
+
+fn errno_text(e: &io::Error) -> String {
+    crate::permissions::errno_text(e)
 }
 
 impl Memory for RemoteMemory {
@@ -142,7 +168,7 @@ impl Memory for RemoteMemory {
     }
 
     fn read_many(&self, parts: &mut [(u64, &mut [u8])]) -> Result<usize, ReadError> {
-        if self.fallback.get().is_some() || parts.len() < 2 {
+        if self.uses_proc_mem() || parts.len() < 2 {
             return match parts {
                 [(addr, buf)] => Ok(usize::from(self.read(*addr, buf).is_ok())),
                 _ => Ok(0),

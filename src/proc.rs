@@ -106,6 +106,8 @@ pub fn task_state(stat: &[u8]) -> Option<u8> {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Status {
     pub name: String,
+    /// The state letter: R, S, D, T, t, Z (zombie), X, I...
+    pub state: char,
     pub tracer_pid: i32,
     /// Real, effective, saved and filesystem uids.
     pub uids: Vec<u32>,
@@ -123,6 +125,7 @@ pub fn parse_status(text: &str) -> Status {
         let value = value.trim();
         match key {
             "Name" => s.name = value.to_string(),
+            "State" => s.state = value.chars().next().unwrap_or('?'),
             "TracerPid" => s.tracer_pid = value.parse().unwrap_or(0),
             "Uid" => {
                 s.uids = value
@@ -147,6 +150,72 @@ pub fn status(pid: i32) -> io::Result<Status> {
     Ok(parse_status(&fs::read_to_string(format!(
         "/proc/{pid}/status"
     ))?))
+}
+
+/// Whether `tid` is a thread of process `pid` as pyflame's /proc sees it. A thread id read
+/// from the target's memory is in the target's PID namespace; in pyflame's it may name an
+/// unrelated process, which must never be touched.
+pub fn is_task(pid: i32, tid: i32) -> bool {
+    tid > 0 && Path::new(&format!("/proc/{pid}/task/{tid}")).exists()
+}
+
+/// One thread's id as pyflame's /proc shows it (`outer`) and as the target itself sees it
+/// (`inner`, from the last NSpid entry); equal unless the target is in a nested PID namespace
+/// (a container seen from the host).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TaskId {
+    pub outer: i32,
+    pub inner: i32,
+}
+
+/// Every thread of `pid` with both of its ids. Without NSpid (kernels before 4.1) the ids
+/// are taken as equal.
+pub fn task_ids(pid: i32) -> io::Result<Vec<TaskId>> {
+    Ok(tasks(pid)?
+        .into_iter()
+        .map(|outer| {
+            let inner = fs::read_to_string(format!("/proc/{pid}/task/{outer}/status"))
+                .ok()
+                .and_then(|text| parse_status(&text).nspid.last().copied())
+                .unwrap_or(outer);
+            TaskId { outer, inner }
+        })
+        .collect())
+}
+
+/// The ELF class byte (`e_ident[EI_CLASS]`: 1 for 32-bit, 2 for 64-bit) of the target's
+/// executable, read through /proc/PID/exe (which works even after the file was deleted).
+pub fn exe_class(pid: i32) -> io::Result<u8> {
+    use std::io::Read;
+    let mut ident = [0u8; 5];
+    fs::File::open(format!("/proc/{pid}/exe"))?.read_exact(&mut ident)?;
+    match ident {
+        [0x7f, b'E', b'L', b'F', class] => Ok(class),
+        _ => Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "not an ELF file",
+        )),
+    }
+}
+
+/// Whether `pid` is a kernel thread (PF_KTHREAD in the flags, field 9 of /proc/PID/stat).
+pub fn is_kernel_thread(pid: i32) -> bool {
+    const PF_KTHREAD: u64 = 0x0020_0000;
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name, which may itself contain spaces and parentheses.
+    let fields = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    fields
+        .split_whitespace()
+        .nth(6)
+        .and_then(|f| f.parse::<u64>().ok())
+        .is_some_and(|flags| flags & PF_KTHREAD != 0)
+}
+
+/// The owner of /proc/PID: the process's effective uid, or root when it is not dumpable
+/// (a set-user-ID program, or one that called prctl(PR_SET_DUMPABLE, 0)), see proc(5).
+pub fn proc_owner(pid: i32) -> Option<u32> {
+    use std::os::unix::fs::MetadataExt;
+    fs::metadata(format!("/proc/{pid}")).ok().map(|m| m.uid())
 }
 
 /// The target's executable, as the target sees it.
@@ -223,9 +292,10 @@ garbage line
     #[test]
     fn parses_status() {
         let s = parse_status(
-            "Name:\tpython3\nTracerPid:\t42\nUid:\t0\t1000\t0\t0\nNSpid:\t900\t1\nCapEff:\t000001ffffffffff\n",
+            "Name:\tpython3\nState:\tZ (zombie)\nTracerPid:\t42\nUid:\t0\t1000\t0\t0\nNSpid:\t900\t1\nCapEff:\t000001ffffffffff\n",
         );
         assert_eq!(s.name, "python3");
+        assert_eq!(s.state, 'Z');
         assert_eq!(s.tracer_pid, 42);
         assert_eq!(s.uids, vec![0, 1000, 0, 0]);
         assert_eq!(s.nspid, vec![900, 1]);
@@ -238,6 +308,17 @@ garbage line
         assert!(maps(pid).unwrap().iter().any(|m| m.is_file()));
         assert!(tasks(pid).unwrap().contains(&pid));
         assert_eq!(status(pid).unwrap().nspid.last().copied(), Some(pid));
+        let ids = task_ids(pid).unwrap();
+        assert!(ids.contains(&TaskId {
+            outer: pid,
+            inner: pid
+        }));
+        assert!(is_task(pid, pid) && !is_task(pid, 0) && !is_task(pid, -1));
+        assert!(!is_kernel_thread(pid));
+        if fs::read_to_string("/proc/2/comm").is_ok_and(|c| c == "kthreadd\n") {
+            assert!(is_kernel_thread(2));
+        }
+        assert_eq!(exe_class(pid).unwrap(), 2);
         assert_eq!(
             in_root(7, "/usr/lib/x.so"),
             PathBuf::from("/proc/7/root/usr/lib/x.so")

@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::memory::RemoteMemory;
 use crate::output::{self, dump::DumpThread, status::Status, RunInfo, Sink};
 use crate::prefetch::Prefetcher;
-use crate::proc;
+use crate::proc::{self, TaskId};
 use crate::profile::Profile;
 use crate::python::{self, layout::GilHolder, walk::Walker, Runtime};
 use crate::sampler::{Finish, Plan, Sampler};
@@ -56,25 +56,43 @@ pub fn dump(pid: i32, args: &Args) -> Result<()> {
         e => e,
     })?;
     // Kernel thread ids: from the thread state (3.11+), else from glibc's struct pthread;
-    // either way only when /proc/PID/task confirms it.
-    let tasks = proc::tasks(pid).unwrap_or_default();
-    for t in threads.iter_mut().filter(|t| t.native_id.is_some()) {
-        t.holds_gil |= running.contains(&(t.native_id.unwrap_or(0) as i32));
+    // either way as the target sees them (its PID namespace), and only when NSpid in
+    // /proc/PID/task confirms them, with pyflame's view of the same thread when it differs.
+    // A process forked from a Python process without PyOS_AfterFork_Child (a uWSGI worker)
+    // keeps its parent's native_id: glibc's copy is the right one then.
+    let tasks = proc::task_ids(pid).unwrap_or_default();
+    let found: Vec<Option<TaskId>> = threads
+        .iter()
+        .map(|t| {
+            [t.native_id, walker.glibc_tid(t.thread_id)]
+                .into_iter()
+                .flatten()
+                .find_map(|tid| tasks.iter().find(|k| k.inner as u32 == tid).copied())
+        })
+        .collect();
+    // Free-threaded: `*` marks the threads that were on a CPU.
+    for (t, task) in threads.iter_mut().zip(&found) {
+        t.holds_gil |= task.is_some_and(|k| running.contains(&k.outer));
     }
     let rows: Vec<DumpThread> = threads
         .iter()
-        .map(|t| {
-            let tid = t.native_id.or_else(|| walker.glibc_tid(t.thread_id));
-            DumpThread {
-                thread: t,
-                tid: tid.filter(|&tid| tasks.contains(&(tid as i32))),
-            }
+        .zip(&found)
+        .map(|(t, task)| DumpThread {
+            thread: t,
+            tid: task.map(|k| k.inner as u32),
+            outer_tid: task.filter(|k| k.outer != k.inner).map(|k| k.outer as u32),
         })
         .collect();
     sink.write(output::dump::render(&rows).as_bytes())
 }
 
 fn find_runtime(pid: i32, abi: Option<(u8, u8)>, mem: &RemoteMemory) -> Result<Runtime> {
+    if let Ok(class @ 1) = proc::exe_class(pid) {
+        let exe = proc::exe(pid).map_or_else(|_| "?".into(), |p| p.display().to_string());
+        return Err(Error::Fatal(format!(
+            "Target ELF file has EI_CLASS={class}, but for this architecture we expected EI_CLASS=2: PID {pid} ({exe}) is a 32-bit program, and pyflame reads 64-bit x86-64 processes only: run the program with a 64-bit Python"
+        )));
+    }
     let maps = proc::maps(pid).map_err(|_| {
         Error::Fatal(format!(
             "Failed to read /proc/{pid}/maps: the process exited"
@@ -234,8 +252,12 @@ fn wait_for_python(
                 seen_python = true;
                 let walker = Walker::new(mem, runtime.layout, runtime.roots);
                 // Initialized: an interpreter exists and its GIL is set up (free-threaded:
-                // its first thread state exists).
-                let interps = walker.interpreters().unwrap_or_default();
+                // its first thread state exists). Memory that cannot be read at all (a seccomp
+                // filter) will not become readable by waiting.
+                let interps = match walker.interpreters().map_err(Error::from) {
+                    Err(Error::Fatal(why)) => return Err(Error::Fatal(why)),
+                    other => other.unwrap_or_default(),
+                };
                 let initialized = match runtime.layout.gil {
                     GilHolder::Disabled => interps
                         .first()

@@ -109,6 +109,7 @@ fn newer(members: &[(usize, u64)]) -> Option<Interp> {
         major: 3,
         minor: 16,
         free_threaded: false,
+        wrapped: true,
     })
 }
 

@@ -5,10 +5,16 @@ mod util;
 
 mod browser;
 mod dump;
+mod embedded;
+mod empty_root;
 mod errors;
+mod executables;
 mod formats;
 mod future;
+mod namespaces;
+mod permissions;
 mod record;
 mod signals;
 mod subinterpreters;
 mod trace;
+mod uwsgi;

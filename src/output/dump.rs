@@ -8,13 +8,18 @@ use crate::python::walk::Thread;
 /// One thread of a dump, with what pyflame knows about it besides its stack.
 pub struct DumpThread<'a> {
     pub thread: &'a Thread,
-    /// The kernel thread id, where known and checked against /proc/PID/task.
+    /// The kernel thread id as the target sees it, where known and checked against
+    /// /proc/PID/task.
     pub tid: Option<u32>,
+    /// The same thread's id in pyflame's PID namespace, when it differs (a target in a
+    /// container seen from the host).
+    pub outer_tid: Option<u32>,
 }
 
-/// Renders the dump. After the header's colon come `tid=<kernel thread id>` when known and
-/// `interp=<id>` for a subinterpreter's thread (the original format allows text there; its
-/// test regex is `^\d+\*?:`).
+/// Renders the dump. After the header's colon come `tid=<kernel thread id>` when known (and
+/// `outer_tid=<id>` when pyflame's PID namespace numbers it differently) and `interp=<id>` for
+/// a subinterpreter's thread (the original format allows text there; its test regex is
+/// `^\d+\*?:`).
 pub fn render(threads: &[DumpThread]) -> String {
     let mut out = String::new();
     for (i, t) in threads.iter().enumerate() {
@@ -25,6 +30,9 @@ pub fn render(threads: &[DumpThread]) -> String {
         let _ = write!(out, "{}{star}:", t.thread.thread_id);
         if let Some(tid) = t.tid {
             let _ = write!(out, " tid={tid}");
+        }
+        if let Some(outer) = t.outer_tid {
+            let _ = write!(out, " outer_tid={outer}");
         }
         // Threads of a subinterpreter (3.12+ may run several) name it.
         if let Some(id) = t.thread.interp_id.filter(|&id| id != 0) {
@@ -78,15 +86,22 @@ mod tests {
             DumpThread {
                 thread: &a,
                 tid: None,
+                outer_tid: None,
             },
             DumpThread {
                 thread: &b,
                 tid: Some(4242),
+                outer_tid: None,
+            },
+            DumpThread {
+                thread: &b,
+                tid: Some(1),
+                outer_tid: Some(31337),
             },
         ]);
         assert_eq!(
             text,
-            "140642847254208*:\ntests/d.py:fill_node:83\ntests/d.py:<module>:204\n\n140642857900928: tid=4242\n/x/é.py:café:7\n"
+            "140642847254208*:\ntests/d.py:fill_node:83\ntests/d.py:<module>:204\n\n140642857900928: tid=4242\n/x/é.py:café:7\n\n140642857900928: tid=1 outer_tid=31337\n/x/é.py:café:7\n"
         );
         assert_eq!(render(&[]), "");
     }

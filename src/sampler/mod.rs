@@ -13,7 +13,7 @@
 //! A free-threaded build (3.13t+) has no GIL: there the threads that can move are those on a
 //! CPU (state `R` in /proc), so a sample takes, and stops, exactly those.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::attach::{Ended, Tracee};
@@ -64,10 +64,9 @@ pub struct Sampler<'a> {
     prefetch: &'a Prefetcher<'a, RemoteMemory>,
     walker: Walker<'a, Prefetcher<'a, RemoteMemory>>,
     plan: Plan,
-    /// Kernel thread ids known to exist (refreshed from /proc/PID/task on a miss).
-    tasks: HashSet<i32>,
-    /// pthread_t -> kernel thread id, for interpreters that do not record the latter.
-    tids: HashMap<u64, i32>,
+    /// The target's threads: id as the target sees it -> as pyflame sees it (refreshed from
+    /// /proc/PID/task on a miss).
+    outer: HashMap<i32, i32>,
     /// Where the GILs are, and since when that is known.
     gils: Option<(Instant, Vec<Gil>)>,
     /// A SIGCHLD arrived: the target has events to handle.
@@ -100,8 +99,7 @@ impl<'a> Sampler<'a> {
             prefetch,
             walker,
             plan,
-            tasks: HashSet::new(),
-            tids: HashMap::new(),
+            outer: HashMap::new(),
             gils: None,
             events: true,
             free_threaded: runtime.layout.gil == GilHolder::Disabled,
@@ -375,32 +373,34 @@ impl<'a> Sampler<'a> {
         Ok(true)
     }
 
-    /// The kernel thread id of a thread state: recorded by CPython 3.11+; before, read from
-    /// glibc's `struct pthread` and checked against /proc/PID/task.
+    /// The kernel thread id, as pyflame sees it, of a thread state: the one CPython 3.11+
+    /// records, else glibc's (`struct pthread`); a uWSGI worker keeps its parent's
+    /// `native_id`, so glibc's is tried too. Both are numbered in the target's PID namespace,
+    /// which may not be pyflame's (a container seen from the host): only an id that NSpid in
+    /// /proc/PID/task confirms as a thread of the target is used, translated to pyflame's.
     fn tid_of(&mut self, thread_id: u64, native_id: Option<u32>) -> Result<Option<i32>> {
-        if let Some(tid) = native_id {
-            return Ok(Some(tid as i32));
-        }
-        if let Some(&tid) = self.tids.get(&thread_id) {
-            // A pthread_t can be reused by a new thread: trust the cache while that tid lives.
-            if self.tasks.contains(&tid) && self.walker.glibc_tid(thread_id) == Some(tid as u32) {
-                return Ok(Some(tid));
-            }
-        }
-        let Some(tid) = self.walker.glibc_tid(thread_id).map(|t| t as i32) else {
-            return Ok(None);
+        let glibc = self.walker.glibc_tid(thread_id);
+        Ok(self.outer_tid(&[native_id, glibc]))
+    }
+
+    /// The first of these thread ids (as the target sees them) that is a thread of the
+    /// target, as pyflame sees it. The map is read again only when none is in it.
+    pub(super) fn outer_tid(&mut self, inner: &[Option<u32>]) -> Option<i32> {
+        let find = |outer: &HashMap<i32, i32>| {
+            inner
+                .iter()
+                .flatten()
+                .find_map(|&tid| outer.get(&(tid as i32)).copied())
         };
-        if !self.tasks.contains(&tid) {
-            self.tasks = proc::tasks(self.pid)
-                .unwrap_or_default()
-                .into_iter()
-                .collect();
+        if let Some(tid) = find(&self.outer) {
+            return Some(tid);
         }
-        if self.tasks.contains(&tid) {
-            self.tids.insert(thread_id, tid);
-            return Ok(Some(tid));
-        }
-        Ok(None)
+        self.outer = proc::task_ids(self.pid)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|k| (k.inner, k.outer))
+            .collect();
+        find(&self.outer)
     }
 }
 

@@ -27,6 +27,15 @@ impl Sampler<'_> {
             }
         }
         let mut states = states?;
+        // Ids as the target sees them -> as pyflame does; a thread state whose id is not a
+        // thread of the target (it is going away) is left out.
+        states.retain_mut(|(_, tid)| match self.outer_tid(&[Some(*tid as u32)]) {
+            Some(outer) => {
+                *tid = outer;
+                true
+            }
+            None => false,
+        });
         // Forget the stat files of threads that are gone.
         let live: std::collections::HashSet<i32> = states.iter().map(|s| s.1).collect();
         self.stats.retain(|tid, _| live.contains(tid));

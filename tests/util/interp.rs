@@ -25,11 +25,26 @@ pub struct Interp {
     pub minor: u32,
     /// A free-threaded build (3.13t+): it runs without a GIL.
     pub free_threaded: bool,
+    /// `path` is a script that execs the interpreter (those `tests/pythons/provision` made).
+    pub wrapped: bool,
 }
 
 impl Interp {
     pub fn is_py2(&self) -> bool {
         self.major == 2
+    }
+
+    /// For tests that copy, strip, relaunch or wrap the interpreter's own executable: false
+    /// (and the test says SKIPPED) when `path` is a wrapper script, not that executable.
+    pub fn has_own_executable(&self, test: &str) -> bool {
+        if self.wrapped {
+            eprintln!(
+                "SKIPPED: {test} on python {}: {} is a script that starts the interpreter, not its executable",
+                self.name,
+                self.path.display()
+            );
+        }
+        !self.wrapped
     }
 }
 
@@ -192,11 +207,18 @@ fn home() -> PathBuf {
 }
 
 fn discover() -> Vec<Interp> {
-    let mut candidates = pyenv_candidates(&pyenv_root());
-    candidates.extend(system_candidates(&pyenv_root()));
-    candidates.extend(provisioned_candidates(&provisioned_root()));
+    let mut candidates: Vec<(String, PathBuf, bool)> = pyenv_candidates(&pyenv_root())
+        .into_iter()
+        .chain(system_candidates(&pyenv_root()))
+        .map(|(name, path)| (name, path, false))
+        .collect();
+    candidates.extend(
+        provisioned_candidates(&provisioned_root())
+            .into_iter()
+            .map(|(name, path)| (name, path, true)),
+    );
     let mut found = Vec::new();
-    for (name, path) in candidates {
+    for (name, path, wrapped) in candidates {
         match probe_version(&path) {
             Ok((major, minor, free_threaded)) => found.push(Interp {
                 name,
@@ -204,6 +226,7 @@ fn discover() -> Vec<Interp> {
                 major,
                 minor,
                 free_threaded,
+                wrapped,
             }),
             Err(why) => eprintln!("warning: ignoring {}: {why}", path.display()),
         }

@@ -4,17 +4,23 @@
 
 #![allow(dead_code)] // not every test module uses every helper
 
+pub mod build;
 pub mod cli;
 pub mod collapsed;
+pub mod container;
+pub mod copies;
 pub mod dump_format;
 pub mod formats;
 pub mod interp;
+pub mod launch;
 pub mod live;
 pub mod marks;
+pub mod prereq;
 pub mod process;
 pub mod procfs;
 pub mod stacks;
 pub mod target;
+pub mod trace_check;
 
 mod self_check;
 

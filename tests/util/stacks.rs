@@ -241,6 +241,7 @@ fn match_stacks_rejects_any_wrong_frame() {
         major: 3,
         minor: 12,
         free_threaded: false,
+        wrapped: false,
     };
     let expected = expected_stacks(&py, &marks(&script_path("stacks.py")), "wait_read");
     let render = |stacks: &HashMap<Role, Vec<Frame>>| {
