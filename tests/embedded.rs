@@ -16,6 +16,10 @@ use std::time::Duration;
 
 /// The two embedding programs for `py`: (linked, dlopen).
 fn programs(test: &str, py: &Interp) -> Option<(PathBuf, PathBuf)> {
+    // A wrapper-started interpreter has no pythonX.Y-config of its own to embed it with.
+    if !py.has_own_executable(test) {
+        return None;
+    }
     let config = PathBuf::from(format!("{}-config", py.path.display()));
     if !prereq::programs(test, &["gcc"])
         || !prereq::check(test, config.is_file(), &format!("{}", config.display()))
