@@ -3,10 +3,9 @@
 //! original Pyflame's opening words, and must leave any target running.
 
 use crate::util::interp::{any_interp, required};
-use crate::util::process::{pyflame_bin, run_with_watchdog, PYFLAME_TIMEOUT};
+use crate::util::prereq::is_root;
+use crate::util::process::{run_with_watchdog, NobodyCopy, PYFLAME_TIMEOUT};
 use crate::util::{assert_target_running, pyflame, spawn_script, ChildGuard, Output, Target};
-use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
 use std::process::Command;
 
 /// Exit status 1, empty stdout, one stderr line without panic text; returns the line.
@@ -128,7 +127,7 @@ fn permission_denied() {
     let Some(target) = python_target(test) else {
         return;
     };
-    let copy = WorldReadableCopy::new();
+    let copy = NobodyCopy::new();
     let mut cmd = Command::new("setpriv");
     cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
         .arg(&copy.binary)
@@ -147,40 +146,4 @@ fn permission_denied() {
         "stderr {line:?} should mention CAP_SYS_PTRACE"
     );
     assert_target_running(target.pid);
-}
-
-fn is_root() -> bool {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))
-        .and_then(|ids| ids.split_whitespace().nth(1))
-        == Some("0")
-}
-
-/// A copy of the pyflame binary that user nobody can execute (the build directory
-/// may not be traversable), in a fresh 0755 directory under /tmp; removed on Drop.
-struct WorldReadableCopy {
-    dir: PathBuf,
-    binary: PathBuf,
-}
-
-impl WorldReadableCopy {
-    fn new() -> Self {
-        let dir = std::env::temp_dir().join(format!("pyflame-nobody-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir(&dir).expect("create temp dir");
-        let binary = dir.join("pyflame");
-        std::fs::copy(pyflame_bin(), &binary).expect("copy pyflame");
-        for path in [&dir, &binary] {
-            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-        }
-        WorldReadableCopy { dir, binary }
-    }
-}
-
-impl Drop for WorldReadableCopy {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
 }

@@ -53,6 +53,17 @@ fn other_elf(py: &Interp) -> PathBuf {
         .unwrap_or_else(|| pyflame_bin().to_path_buf())
 }
 
+/// idle.py, run by `copy` and parked in its read.
+fn idle_in(copy: &Copied, what: &str) -> Launched {
+    let script = script_path("idle.py");
+    launch(
+        what,
+        &mut copy.command(&script, &[]),
+        &script,
+        Ready::StdinRead,
+    )
+}
+
 per_interpreter!(runtime_file_deleted);
 
 fn runtime_file_deleted(py: &Interp) {
@@ -60,13 +71,7 @@ fn runtime_file_deleted(py: &Interp) {
         return;
     }
     let copy = Copied::new(py, "deleted");
-    let script = script_path("idle.py");
-    let t = launch(
-        "a copy",
-        &mut copy.command(&script, &[]),
-        &script,
-        Ready::StdinRead,
-    );
+    let t = idle_in(&copy, "a copy");
     std::fs::remove_file(&copy.runtime).expect("delete the runtime");
     let _ = std::fs::remove_file(&copy.exe);
     let lines = maps_of(t.pid, &copy.runtime);
@@ -85,13 +90,7 @@ fn runtime_file_replaced(py: &Interp) {
         return;
     }
     let copy = Copied::new(py, "replaced");
-    let script = script_path("idle.py");
-    let t = launch(
-        "a copy",
-        &mut copy.command(&script, &[]),
-        &script,
-        Ready::StdinRead,
-    );
+    let t = idle_in(&copy, "a copy");
     let new = copy.dir.join("new");
     std::fs::copy(other_elf(py), &new).expect("copy the other file");
     std::fs::rename(&new, &copy.runtime).expect("rename over the runtime");
@@ -225,13 +224,7 @@ fn stripped_runtime(py: &Interp) {
         String::from_utf8_lossy(&nm.stderr).contains("no symbols"),
         "{nm:?}"
     );
-    let script = script_path("idle.py");
-    let t = launch(
-        "stripped",
-        &mut copy.command(&script, &[]),
-        &script,
-        Ready::StdinRead,
-    );
+    let t = idle_in(&copy, "stripped");
     check_dump(py, &t);
     let spinner = script_path("spinner.py");
     let busy = launch(

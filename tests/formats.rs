@@ -4,7 +4,6 @@
 //! that add up; `--flamechart` keeps the time order; `--format` writes to stdout; a script
 //! whose path has `&`, `<` and quotes in it does not break either file.
 
-use crate::util::collapsed::marked_stack;
 use crate::util::formats::{label_of, read_speedscope, read_svg, summary_samples, SvgFile};
 use crate::util::interp::run_on;
 use crate::util::live::{spawn_busy, wait_for_progress, wait_until, Busy, WAIT};
@@ -16,14 +15,7 @@ use std::process::{Command, Stdio};
 
 /// spinner.py chain's stack, root first, as the SVG labels it.
 fn chain_labels(t: &Busy) -> Vec<String> {
-    let mut frames = vec![
-        ("<module>", "module"),
-        ("main", "main_chain"),
-        ("chain_root", "chain_root"),
-    ];
-    frames.extend(std::iter::repeat_n(("descend", "descend"), 50));
-    frames.extend([("descend", "descend_base"), ("hot", "hot")]);
-    let stack = marked_stack(&t.script, &t.marks, &frames);
+    let stack = crate::util::launch::chain_stack(&t.script, &t.marks);
     stack.iter().map(|f| label_of(f)).collect()
 }
 

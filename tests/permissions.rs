@@ -11,13 +11,11 @@ use crate::util::interp::{interpreters, Interp};
 use crate::util::launch::{chain_stack, check_idle_dump, launch, Launched, Ready};
 use crate::util::live::{spawn_busy, wait_for_tracer, Background, Busy};
 use crate::util::prereq;
-use crate::util::process::{pyflame_bin, run_with_watchdog, Output, PYFLAME_TIMEOUT};
+use crate::util::process::{pyflame_bin, run_with_watchdog, NobodyCopy, Output, PYFLAME_TIMEOUT};
 use crate::util::target::script_path;
 use crate::util::{assert_target_running, per_interpreter, pyflame, spawn_script};
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 const NOBODY: &str = "65534";
@@ -31,34 +29,6 @@ fn as_nobody() -> Command {
         "--clear-groups",
     ]);
     cmd
-}
-
-/// A copy of pyflame that nobody may run (the build directory may not be reachable), in a
-/// fresh 0755 directory under /tmp; removed on Drop.
-struct NobodyCopy {
-    dir: PathBuf,
-    binary: PathBuf,
-}
-
-impl NobodyCopy {
-    fn new() -> NobodyCopy {
-        static COPIES: AtomicUsize = AtomicUsize::new(0);
-        let n = COPIES.fetch_add(1, Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("pyflame-perm-{}-{n}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        let binary = dir.join("pyflame");
-        std::fs::copy(pyflame_bin(), &binary).expect("copy pyflame");
-        for path in [&dir, &binary] {
-            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-        }
-        NobodyCopy { dir, binary }
-    }
-}
-
-impl Drop for NobodyCopy {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
 }
 
 /// An interpreter that user nobody can run (pyenv's live under root's home), if any.

@@ -14,14 +14,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// spinner.py chain: <module> -> main -> chain_root -> descend x 51 -> hot.
 fn chain_stack(t: &Busy) -> Vec<String> {
-    let mut frames = vec![
-        ("<module>", "module"),
-        ("main", "main_chain"),
-        ("chain_root", "chain_root"),
-    ];
-    frames.extend(std::iter::repeat_n(("descend", "descend"), 50));
-    frames.extend([("descend", "descend_base"), ("hot", "hot")]);
-    marked_stack(&t.script, &t.marks, &frames)
+    crate::util::launch::chain_stack(&t.script, &t.marks)
 }
 
 /// Runs `pyflame ARGS -p PID`, which must succeed with an empty stderr and leave

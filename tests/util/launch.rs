@@ -4,7 +4,7 @@
 
 use super::collapsed::marked_stack;
 use super::dump_format::{parse_dump, Frame};
-use super::live::{cpu_ticks, wait_until};
+use super::live::{wait_until, wait_until_spinning};
 use super::marks::{line_of, marks};
 use super::process::ChildGuard;
 use super::procfs;
@@ -113,14 +113,7 @@ pub fn launch(what: &str, cmd: &mut Command, script: &Path, ready: Ready) -> Lau
             || procfs::blocked_in_stdin_read(pid, pid),
             || format!("main thread not in read(0)\n{}", launched.describe()),
         ),
-        Ready::Spinning => {
-            let start = cpu_ticks(pid, pid);
-            wait_until(
-                STARTUP_TIMEOUT,
-                || cpu_ticks(pid, pid) >= start + 3,
-                || format!("main thread does not spin\n{}", launched.describe()),
-            );
-        }
+        Ready::Spinning => wait_until_spinning(pid, || launched.describe()),
     }
     launched
 }

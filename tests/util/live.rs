@@ -58,6 +58,17 @@ pub fn stops(pid: u32, tid: u32) -> u64 {
     task_status_field(pid, tid, "voluntary_ctxt_switches").unwrap_or(0)
 }
 
+/// Waits (up to the start-up timeout) until the main thread of `pid` has burnt 3 more
+/// clock ticks of CPU: it spins.
+pub fn wait_until_spinning(pid: u32, describe: impl Fn() -> String) {
+    let start = cpu_ticks(pid, pid);
+    wait_until(
+        STARTUP_TIMEOUT,
+        || cpu_ticks(pid, pid) >= start + 3,
+        || format!("the main thread does not spin\n{}", describe()),
+    );
+}
+
 pub fn cpu_ticks(pid: u32, tid: u32) -> u64 {
     procfs::task_stat(pid, tid).map_or(0, |s| s.cpu_ticks)
 }
@@ -335,11 +346,6 @@ pub fn spawn_busy(py: &Interp, script: &str, args: &[&str]) -> Busy {
         Ok(line) if line == "READY" => {}
         other => panic!("expected READY, got {other:?}\n{}", busy.describe()),
     }
-    let start = cpu_ticks(pid, pid);
-    wait_until(
-        STARTUP_TIMEOUT,
-        || cpu_ticks(pid, pid) >= start + 3,
-        || format!("the main thread does not spin\n{}", busy.describe()),
-    );
+    wait_until_spinning(pid, || busy.describe());
     busy
 }

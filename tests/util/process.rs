@@ -4,6 +4,7 @@
 
 use std::ffi::OsStr;
 use std::io::Read;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -194,4 +195,32 @@ fn watchdog_kills_a_hung_command() {
         "sleep",
         Duration::from_millis(300),
     );
+}
+
+/// A copy of pyflame that nobody may run (the build directory may not be reachable), in a
+/// fresh 0755 directory under /tmp; removed on Drop.
+pub struct NobodyCopy {
+    dir: PathBuf,
+    pub binary: PathBuf,
+}
+
+impl NobodyCopy {
+    pub fn new() -> NobodyCopy {
+        static COPIES: AtomicUsize = AtomicUsize::new(0);
+        let n = COPIES.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("pyflame-perm-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let binary = dir.join("pyflame");
+        std::fs::copy(pyflame_bin(), &binary).expect("copy pyflame");
+        for path in [&dir, &binary] {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        }
+        NobodyCopy { dir, binary }
+    }
+}
+
+impl Drop for NobodyCopy {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }
