@@ -4,18 +4,16 @@
 
 use super::collapsed::marked_stack;
 use super::dump_format::{parse_dump, Frame};
-use super::live::{wait_until, wait_until_spinning};
+use super::live::{collect, lines_of, wait_until, wait_until_spinning};
 use super::marks::{line_of, marks};
 use super::process::ChildGuard;
 use super::procfs;
 use super::target::STARTUP_TIMEOUT;
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{ChildStdin, Command, Stdio};
-use std::sync::mpsc::{self, Receiver};
+use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex};
-use std::thread;
 use std::time::Instant;
 
 /// What the script does once it has printed READY.
@@ -64,24 +62,8 @@ pub fn launch(what: &str, cmd: &mut Command, script: &Path, ready: Ready) -> Lau
     let root = guard.pid();
     let stdin = guard.child().stdin.take();
     let stdout = guard.child().stdout.take().expect("piped");
-    let stderr = Arc::new(Mutex::new(Vec::new()));
-    let into = Arc::clone(&stderr);
-    let mut pipe = guard.child().stderr.take().expect("piped");
-    thread::spawn(move || {
-        let mut chunk = [0u8; 4096];
-        while let Ok(n @ 1..) = pipe.read(&mut chunk) {
-            into.lock().unwrap().extend_from_slice(&chunk[..n]);
-        }
-    });
-    let (sender, lines) = mpsc::channel();
-    thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if sender.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let stderr = collect(guard.child().stderr.take().expect("piped"));
+    let lines = lines_of(stdout);
     let mut launched = Launched {
         guard,
         pid: root,

@@ -179,6 +179,20 @@ pub fn all_stopped(pid: u32) -> bool {
 }
 
 /// Reads a pipe to its end on a thread.
+/// The lines `stdout` gives, through a channel fed by a thread of their own.
+pub fn lines_of(stdout: impl Read + Send + 'static) -> Receiver<String> {
+    let (sender, lines) = mpsc::channel();
+    thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if sender.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    lines
+}
+
 pub fn collect(mut pipe: impl Read + Send + 'static) -> Arc<Mutex<Vec<u8>>> {
     let buffer = Arc::new(Mutex::new(Vec::new()));
     let into = Arc::clone(&buffer);
@@ -323,15 +337,7 @@ pub fn spawn_busy(py: &Interp, script: &str, args: &[&str]) -> Busy {
     let stdin = child.child().stdin.take();
     let stdout = child.child().stdout.take().expect("piped");
     let stderr = collect(child.child().stderr.take().expect("piped"));
-    let (sender, lines) = mpsc::channel();
-    thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if sender.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let lines = lines_of(stdout);
     let busy = Busy {
         child,
         pid,
