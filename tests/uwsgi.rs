@@ -58,7 +58,20 @@ fn wait_for_socket(dir: &Path) {
 
 /// One HTTP/1.0 request over the unix socket; the response (empty if uWSGI went away).
 fn request(dir: &Path, path: &str) -> String {
-    let mut stream = UnixStream::connect(dir.join("sock")).expect("connect to uWSGI");
+    // The socket file appears at bind(), a moment before uWSGI listens on it: until then a
+    // connection is refused.
+    let deadline = std::time::Instant::now() + WAIT;
+    let mut stream = loop {
+        match UnixStream::connect(dir.join("sock")) {
+            Err(e)
+                if e.kind() == std::io::ErrorKind::ConnectionRefused
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => break other.expect("connect to uWSGI"),
+        }
+    };
     stream.set_read_timeout(Some(WAIT)).expect("timeout");
     write!(stream, "GET {path} HTTP/1.0\r\nHost: test\r\n\r\n").expect("send the request");
     let mut response = String::new();
