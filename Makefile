@@ -51,7 +51,7 @@ demo: build
 
 bench: build
 	@$(PYTHON) tests/bench/bench.py $(BIN)
-	@cargo test --release --quiet --bin pyflame render_100k_stacks -- --ignored --nocapture
+	@cargo test --release --quiet --lib render_100k_stacks -- --ignored --nocapture
 
 clean:
 	cargo clean

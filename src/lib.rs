@@ -1,0 +1,68 @@
+//! pyflame as a library: everything the binary does (`run`), and the entry points the fuzz
+//! targets under `tests/fuzz` call (`fuzz`). Nothing else is public.
+#![deny(unsafe_code)]
+
+mod attach;
+mod bytes;
+mod cli;
+mod elf;
+mod error;
+#[doc(hidden)]
+pub mod fuzz;
+mod memory;
+mod output;
+mod permissions;
+mod prefetch;
+mod proc;
+mod profile;
+mod python;
+mod sampler;
+mod session;
+mod sys;
+
+use std::process::ExitCode;
+
+use cli::{Parsed, Target};
+use error::Error;
+
+/// Parses the command line, runs, and turns an error into one line on stderr and exit status 1.
+pub fn main() -> ExitCode {
+    match run() {
+        Ok(code) => code,
+        Err(Error::Usage(msg)) => {
+            if !msg.is_empty() {
+                eprintln!("{msg}\n");
+            }
+            eprint!("{}", cli::USAGE);
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> error::Result<ExitCode> {
+    let args = match cli::parse(std::env::args_os().skip(1))? {
+        Parsed::Help => {
+            print!("{}\n\n{}", cli::version_line(), cli::USAGE);
+            return Ok(ExitCode::SUCCESS);
+        }
+        Parsed::Version => {
+            println!("{} (ABI list: {})", cli::version_line(), cli::abi_list());
+            println!("{}", cli::DEBUG_OFFSETS_NOTE);
+            return Ok(ExitCode::SUCCESS);
+        }
+        Parsed::Run(args) => args,
+    };
+    if let Some(w) = &args.warning {
+        eprintln!("{w}");
+    }
+    sys::signal::start_watchdog(std::time::Duration::from_millis(100))
+        .map_err(|e| Error::Fatal(format!("cannot install a SIGALRM handler: {e}")))?;
+    match &args.target {
+        Target::Pid(pid) if args.dump => session::dump(*pid, &args).map(|()| ExitCode::SUCCESS),
+        _ => session::record(&args),
+    }
+}
