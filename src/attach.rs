@@ -212,11 +212,10 @@ impl Tracee {
         };
     }
 
-    pub fn resume_all(&mut self) {
-        let tids: Vec<i32> = self.threads.keys().copied().collect();
-        for tid in tids {
-            self.resume(tid);
-        }
+    /// The threads that are stopped now.
+    pub fn stopped_tids(&self) -> Vec<i32> {
+        let stopped = self.threads.iter().filter(|(_, s)| **s != State::Running);
+        stopped.map(|(&tid, _)| tid).collect()
     }
 
     /// Handles every pending ptrace event without blocking: signals are passed on, job-control

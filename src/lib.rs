@@ -3,6 +3,7 @@
 #![deny(unsafe_code)]
 
 mod attach;
+mod budget;
 mod bytes;
 mod cli;
 mod elf;
@@ -37,7 +38,8 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
         Err(e) => {
-            eprintln!("{e}");
+            // A message may name files the target chose: nothing in it may act on a terminal.
+            eprintln!("{}", output::escape::message(&e.to_string()));
             ExitCode::FAILURE
         }
     }

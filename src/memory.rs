@@ -7,6 +7,7 @@ use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
 
+use crate::budget::Exhausted;
 use crate::sys::uio;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,6 +18,8 @@ pub enum ReadError {
     Fault { addr: u64, len: usize },
     /// The kernel refuses to let us read the process at all.
     Denied(String),
+    /// The read would go beyond the budget of the sample or dump (see `budget`).
+    Budget(Exhausted),
 }
 
 impl fmt::Display for ReadError {
@@ -25,6 +28,7 @@ impl fmt::Display for ReadError {
             ReadError::Gone => f.write_str("the process exited"),
             ReadError::Fault { addr, len } => write!(f, "cannot read {len} bytes at {addr:#x}"),
             ReadError::Denied(why) => f.write_str(why),
+            ReadError::Budget(what) => write!(f, "{what}"),
         }
     }
 }

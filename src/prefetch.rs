@@ -19,7 +19,10 @@ const MAX_RANGES: usize = 1024;
 const MAX_BYTES: usize = 1 << 20;
 /// Ranges closer than this are read as one.
 const MERGE_GAP: u64 = 64;
-/// A miss reads the whole page around it, at most this many times per sample.
+/// Reads recorded per sample for the next one.
+const MAX_WANTED: usize = 4 * MAX_RANGES;
+/// A miss reads the whole page around it; at most this many pages are kept at once (a deeper
+/// walk starts over, as the pages it walked away from will not be read again).
 const PAGE: u64 = 4096;
 const MAX_PAGES: usize = 256;
 
@@ -60,14 +63,22 @@ impl State {
         })
     }
 
+    /// Records a read for the next sample's batch.
+    fn want(&mut self, addr: u64, len: usize) {
+        if self.wanted.len() < MAX_WANTED {
+            self.wanted.push((addr, len));
+        }
+    }
+
     /// Reads the page holding `[addr, addr + len)` into the cache, if the range is inside one
     /// page and the page can be read.
     fn load_page(&mut self, mem: &impl Memory, addr: u64, len: usize) -> bool {
         let page = addr & !(PAGE - 1);
-        if self.pages.len() >= MAX_PAGES
-            || addr.saturating_add(len as u64) > page.saturating_add(PAGE)
-        {
+        if addr.saturating_add(len as u64) > page.saturating_add(PAGE) {
             return false;
+        }
+        if self.pages.len() >= MAX_PAGES {
+            self.pages.clear();
         }
         let mut bytes = vec![0u8; PAGE as usize].into_boxed_slice();
         if mem.read(page, &mut bytes).is_err() {
@@ -87,8 +98,17 @@ impl<'m, M: Memory> Prefetcher<'m, M> {
         }
     }
 
+    /// Runs `read` with the batch: first reads, in one system call, every range the previous
+    /// batch read; `read`'s reads are served from it where they can be.
+    pub fn batch<T>(&self, read: impl FnOnce() -> T) -> Result<T, ReadError> {
+        self.begin()?;
+        let result = read();
+        self.end();
+        Ok(result)
+    }
+
     /// Starts a sample: reads, in one batch, every range the previous sample read.
-    pub fn begin(&self) -> Result<(), ReadError> {
+    fn begin(&self) -> Result<(), ReadError> {
         let mut st = self.state.borrow_mut();
         let mut wanted = std::mem::take(&mut st.wanted);
         wanted.sort_unstable();
@@ -141,7 +161,7 @@ impl<'m, M: Memory> Prefetcher<'m, M> {
     }
 
     /// Ends a sample: later reads go to the process again.
-    pub fn end(&self) {
+    fn end(&self) {
         let mut st = self.state.borrow_mut();
         st.open = false;
         st.batch.clear();
@@ -155,7 +175,7 @@ impl<M: Memory> Memory for Prefetcher<'_, M> {
         if !st.open {
             return self.mem.read(addr, buf);
         }
-        st.wanted.push((addr, buf.len()));
+        st.want(addr, buf.len());
         if st.cached(addr, buf.len()).is_none() {
             st.load_page(self.mem, addr, buf.len());
         }
@@ -178,14 +198,14 @@ impl<M: Memory> Memory for Prefetcher<'_, M> {
         }
         if let (true, Some(bytes)) = (st.open, st.cached(addr, buf.len())) {
             buf.copy_from_slice(bytes);
-            st.wanted.push((addr, buf.len()));
+            st.want(addr, buf.len());
             return Ok(buf.len());
         }
         drop(st);
         let n = self.mem.read_prefix(addr, buf)?;
         let mut st = self.state.borrow_mut();
         if st.open {
-            st.wanted.push((addr, n));
+            st.want(addr, n);
         }
         Ok(n)
     }
@@ -202,7 +222,7 @@ impl<M: Memory> Memory for Prefetcher<'_, M> {
         {
             let mut st = self.state.borrow_mut();
             for (i, (addr, buf)) in parts.iter_mut().enumerate() {
-                st.wanted.push((*addr, buf.len()));
+                st.want(*addr, buf.len());
                 match st.cached(*addr, buf.len()) {
                     Some(bytes) => buf.copy_from_slice(bytes),
                     None => missing.push(i),

@@ -1,12 +1,17 @@
 //! What sampling collected: identical stacks merged with a count (per thread, when the sampler
 //! says whose stack it read), idle and failed samples, and (for `--flamechart`) the time line
 //! of samples. Memory stays proportional to the number of distinct stacks, not to the number
-//! of samples, except for the time line.
+//! of samples, except for the time line. Names are escaped (`output::escape`) as they enter.
 
 use std::collections::HashMap;
 use std::rc::Rc;
 
+use crate::output::escape;
 use crate::python::walk::{Code, Frame, Thread};
+
+/// Code objects remembered by address before the map starts over (they are then found again
+/// by their text).
+const MAX_CODE_IDS: usize = 16_384;
 
 /// A code object and line, interned: an index into `Profile::codes`.
 pub type FrameId = (u32, i32);
@@ -72,14 +77,14 @@ pub struct Stack {
 pub struct Profile {
     line_numbers: bool,
     exclude_idle: bool,
-    /// Distinct code objects (by text).
+    /// Distinct code objects (by escaped text).
     pub codes: Vec<Rc<Code>>,
-    /// Code objects by address: the walker shares one `Rc` per code object it has read.
-    code_ids: HashMap<*const Code, u32>,
-    /// Code objects by text: one read again after the walker's cache dropped it is the same.
+    /// Code objects by address: the walker shares one `Rc` per code object it has read. The
+    /// map holds each `Rc`, so no other code object can take its address while it is here.
+    code_ids: HashMap<*const Code, (Rc<Code>, u32)>,
+    /// Code objects by escaped text: one read again (a new code object with the same names,
+    /// or the same one after a cache dropped it) is the same.
     code_texts: HashMap<Rc<Code>, u32>,
-    /// Code objects with the text of an earlier one, kept so that their addresses stay theirs.
-    aliases: Vec<Rc<Code>>,
     /// Distinct stacks with their counts.
     pub stacks: Vec<Stack>,
     /// Per thread slot (0: unnamed, 1 + i: `threads[i]`), stack frames -> index in `stacks`.
@@ -103,7 +108,6 @@ impl Profile {
             codes: Vec::new(),
             code_ids: HashMap::new(),
             code_texts: HashMap::new(),
-            aliases: Vec::new(),
             stacks: Vec::new(),
             stack_ids: vec![HashMap::new()],
             threads: Vec::new(),
@@ -180,7 +184,7 @@ impl Profile {
         self.scratch.clear();
         for f in frames.iter().rev() {
             let code = match self.code_ids.get(&Rc::as_ptr(&f.code)) {
-                Some(&id) => id,
+                Some(&(_, id)) => id,
                 None => self.intern_code(&f.code),
             };
             let line = if self.line_numbers { f.line } else { 0 };
@@ -202,14 +206,21 @@ impl Profile {
     }
 
     fn intern_code(&mut self, code: &Rc<Code>) -> u32 {
+        let (filename, name) = (escape::name(&code.filename), escape::name(&code.name));
+        let text = Rc::new(Code {
+            filename: filename.into_owned(),
+            name: name.into_owned(),
+            kind: code.kind,
+        });
         let next = self.codes.len() as u32;
-        let id = *self.code_texts.entry(code.clone()).or_insert(next);
+        let id = *self.code_texts.entry(text.clone()).or_insert(next);
         if id == next {
-            self.codes.push(code.clone());
-        } else {
-            self.aliases.push(code.clone());
+            self.codes.push(text);
         }
-        self.code_ids.insert(Rc::as_ptr(code), id);
+        if self.code_ids.len() >= MAX_CODE_IDS {
+            self.code_ids.clear();
+        }
+        self.code_ids.insert(Rc::as_ptr(code), (code.clone(), id));
         id
     }
 
@@ -229,11 +240,13 @@ impl Profile {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::python::walk::FrameKind;
 
     fn code(file: &str, name: &str) -> Rc<Code> {
         Rc::new(Code {
             filename: file.into(),
             name: name.into(),
+            kind: FrameKind::Python,
         })
     }
 
@@ -313,6 +326,7 @@ mod tests {
             interp_id,
             holds_gil: false,
             frames: stack.clone(),
+            omitted: 0,
             leaf: Default::default(),
         };
         let a = thread(7, Some(70), None);

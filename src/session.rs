@@ -6,6 +6,7 @@ use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
 use crate::attach::{Ended, Tracee};
+use crate::budget::{self, Budget, Exhausted};
 use crate::cli::{Args, Target};
 use crate::error::{Error, Result};
 use crate::memory::RemoteMemory;
@@ -13,14 +14,16 @@ use crate::output::{self, dump::DumpThread, status::Status, RunInfo, Sink};
 use crate::prefetch::Prefetcher;
 use crate::proc::{self, TaskId};
 use crate::profile::Profile;
-use crate::python::{self, layout::GilHolder, walk::Walker, Runtime};
+use crate::python::walk::{FrameKind, Issues, Thread, WalkError, Walker};
+use crate::python::{self, layout::GilHolder, Runtime};
 use crate::sampler::{Finish, Plan, Sampler};
 use crate::sys::{self, ptrace, signal};
 
 /// How long `-t` waits for a command to map a Python runtime before giving up.
 const TRACE_STARTUP: Duration = Duration::from_secs(10);
 
-/// `-d`: stop every thread, read every stack, resume, print.
+/// `-d`: stop every thread, read every stack within the dump's budget, resume, print, and say
+/// on stderr, in one line, what could not be read and why.
 pub fn dump(pid: i32, args: &Args) -> Result<()> {
     let sink = Sink::open(args.output.as_deref())?;
     let mut tracee = Tracee::seize(pid, 0)?;
@@ -32,29 +35,50 @@ pub fn dump(pid: i32, args: &Args) -> Result<()> {
         GilHolder::Disabled => proc::running_tasks(pid).unwrap_or_default(),
         _ => Vec::new(),
     };
-    // Every thread is stopped (in one round: interrupt all, then wait for all), so the dump is
-    // consistent whatever the build, GIL or not.
     let prefetch = Prefetcher::new(&mem);
     let mut walker = Walker::new(&prefetch, runtime.layout, runtime.roots);
-    let threads = tracee.stop_all().and_then(|()| {
+    walker.begin(budget::DUMP);
+    let read_all = |walker: &mut Walker<_>| {
         prefetch
-            .begin()
-            .map_err(|e| Error::from(crate::python::walk::WalkError::read("memory")(e)))?;
-        let threads = walker.all_threads().map_err(Error::from);
-        prefetch.end();
-        threads
-    });
+            .batch(|| walker.all_threads())
+            .map_err(WalkError::read("memory"))
+            .and_then(|read| read)
+    };
+    // Every thread is stopped (in one round: interrupt all, then wait for all), so the dump is
+    // consistent whatever the build, GIL or not, unless reading takes longer than the target
+    // may be kept stopped: then it is resumed and read again while it runs.
+    let since = Instant::now();
+    let read = match tracee.stop_all() {
+        Ok(()) => {
+            walker.budget().stopped(since);
+            read_all(&mut walker).map_err(Error::from)
+        }
+        Err(e) => Err(e),
+    };
     // Detaching resumes every thread, with any signal it was stopping for.
     drop(tracee);
-    let mut threads = threads.map_err(|e| match e {
-        Error::Sample(why) => Error::Fatal(format!(
+    walker.budget().resumed();
+    let late = walker.budget().take_overrun();
+    let read = match late {
+        true => read_all(&mut walker).map_err(Error::from),
+        false => read,
+    };
+    let failed = |why: String| {
+        Error::Fatal(format!(
             "Failed to read the Python stacks of PID {pid}: {why}"
-        )),
-        Error::TargetGone => Error::Fatal(format!(
-            "Failed to read the Python stacks of PID {pid}: the process exited"
-        )),
+        ))
+    };
+    let (mut threads, issues) = read.map_err(|e| match e {
+        Error::Sample(why) => failed(why),
+        Error::TargetGone => failed("the process exited".into()),
         e => e,
     })?;
+    if threads.is_empty() && issues.unreadable_threads > 0 {
+        return Err(failed(format!(
+            "{} thread states could not be read",
+            issues.unreadable_threads
+        )));
+    }
     // Kernel thread ids: from the thread state (3.11+), else from glibc's struct pthread;
     // either way as the target sees them (its PID namespace), and only when NSpid in
     // /proc/PID/task confirms them, with pyflame's view of the same thread when it differs.
@@ -83,7 +107,83 @@ pub fn dump(pid: i32, args: &Args) -> Result<()> {
             outer_tid: task.filter(|k| k.outer != k.inner).map(|k| k.outer as u32),
         })
         .collect();
-    sink.write(output::dump::render(&rows).as_bytes())
+    sink.write_with(|out| output::dump::write(out, &rows))?;
+    if let Some(note) = dump_note(&threads, &issues, walker.budget(), late) {
+        eprintln!("pyflame: PID {pid}: {}", output::escape::message(&note));
+    }
+    Ok(())
+}
+
+/// What a dump could not read, and why, in one line; None when it read everything.
+fn dump_note(threads: &[Thread], issues: &Issues, budget: &Budget, late: bool) -> Option<String> {
+    let plural = |n: usize, one: &str, many: &str| match n {
+        1 => format!("1 {one}"),
+        n => format!("{n} {many}"),
+    };
+    let mut parts = Vec::new();
+    let unreadable: usize = threads
+        .iter()
+        .map(|t| t.frames.iter().filter(|f| f.is_unreadable()).count())
+        .sum();
+    if unreadable > 0 {
+        let frames = plural(unreadable, "frame", "frames");
+        parts.push(format!(
+            "{frames} could not be read (shown as <unreadable>)"
+        ));
+    }
+    if issues.unreadable_threads > 0 {
+        let states = plural(issues.unreadable_threads, "thread state", "thread states");
+        parts.push(format!("{states} could not be read (left out)"));
+    }
+    parts.extend(issues.lists.iter().cloned());
+    let cycles = threads
+        .iter()
+        .filter(|t| {
+            t.frames
+                .last()
+                .is_some_and(|f| f.code.kind == FrameKind::Cycle)
+        })
+        .count();
+    if cycles > 0 {
+        let chains = plural(cycles, "frame chain loops", "frame chains loop");
+        parts.push(format!("{chains} (cut at <pyflame>:<cycle>:0)"));
+    }
+    let cut = threads
+        .iter()
+        .filter(|t| {
+            t.frames
+                .last()
+                .is_some_and(|f| f.code.kind == FrameKind::NotRead)
+        })
+        .count();
+    if cut > 0 || issues.unread_threads > 0 {
+        let limits = budget.limits();
+        let why = match budget.exhausted() {
+            Some(Exhausted::Bytes) => format!("it may read at most {} MiB", limits.bytes >> 20),
+            Some(Exhausted::Time) => format!("it may take at most {} s", limits.total.as_secs()),
+            _ => format!(
+                "it may walk at most {} frames, shared among the threads",
+                limits.frames
+            ),
+        };
+        let mut what = Vec::new();
+        if cut > 0 {
+            let stacks = plural(cut, "stack ends", "stacks end");
+            what.push(format!("{stacks} with <pyflame>:<frames not read>:0"));
+        }
+        if issues.unread_threads > 0 {
+            let threads = plural(issues.unread_threads, "thread was", "threads were");
+            what.push(format!("{threads} not read"));
+        }
+        parts.push(format!("the dump was cut ({why}): {}", what.join(", ")));
+    }
+    if late {
+        parts.push(format!(
+            "reading took longer than the {} ms the target may be kept stopped, so it was resumed and read again while running (stacks may be inconsistent)",
+            budget.limits().stopped.as_millis()
+        ));
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
 }
 
 fn find_runtime(pid: i32, abi: Option<(u8, u8)>, mem: &RemoteMemory) -> Result<Runtime> {
@@ -104,7 +204,10 @@ fn find_runtime(pid: i32, abi: Option<(u8, u8)>, mem: &RemoteMemory) -> Result<R
 /// `--verbose`: one line on stderr about the runtime found.
 fn describe(args: &Args, pid: i32, runtime: &Runtime) {
     if args.verbose {
-        eprintln!("PID {pid}: {}", runtime.describe());
+        eprintln!(
+            "PID {pid}: {}",
+            output::escape::message(&runtime.describe())
+        );
     }
 }
 
@@ -144,7 +247,8 @@ pub fn record(args: &Args) -> Result<ExitCode> {
         Ok(runtime) => {
             describe(args, pid, &runtime);
             // Read now: under -t, launchers (pyenv's shims) have exec'd the interpreter.
-            run.command = proc::cmdline(pid).unwrap_or_default();
+            let command = proc::cmdline(pid).unwrap_or_default();
+            run.command = output::escape::message(&command).into_owned();
             run.python = runtime.version.to_string();
             let plan = Plan {
                 interval: args.interval(),

@@ -44,7 +44,7 @@ pub fn render(p: &Profile) -> String {
 mod tests {
     use super::*;
     use crate::profile::Observation;
-    use crate::python::walk::{Code, Frame};
+    use crate::python::walk::{Code, Frame, FrameKind};
     use std::rc::Rc;
 
     fn frames(spec: &[(&str, i32)]) -> Vec<Frame> {
@@ -53,6 +53,7 @@ mod tests {
                 code: Rc::new(Code {
                     filename: "t.py".into(),
                     name: name.into(),
+                    kind: FrameKind::Python,
                 }),
                 line,
             })

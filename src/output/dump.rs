@@ -1,9 +1,12 @@
 //! The `-d` format (the original's): per thread `<thread_id>[*]:` then its frames, innermost
-//! first, as `file:function:line`; threads separated by one blank line.
+//! first, as `file:function:line` with names escaped (`escape.rs`); threads separated by one
+//! blank line. Written thread by thread, so a dump of many deep stacks never needs its whole
+//! text in memory.
 
-use std::fmt::Write;
+use std::io::{self, Write};
 
-use crate::python::walk::Thread;
+use super::escape;
+use crate::python::walk::{FrameKind, Thread};
 
 /// One thread of a dump, with what pyflame knows about it besides its stack.
 pub struct DumpThread<'a> {
@@ -16,40 +19,56 @@ pub struct DumpThread<'a> {
     pub outer_tid: Option<u32>,
 }
 
-/// Renders the dump. After the header's colon come `tid=<kernel thread id>` when known (and
+/// Writes the dump. After the header's colon come `tid=<kernel thread id>` when known (and
 /// `outer_tid=<id>` when pyflame's PID namespace numbers it differently) and `interp=<id>` for
 /// a subinterpreter's thread (the original format allows text there; its test regex is
-/// `^\d+\*?:`).
-pub fn render(threads: &[DumpThread]) -> String {
-    let mut out = String::new();
+/// `^\d+\*?:`). The marker of frames left out of a deep stack says how many:
+/// `<pyflame>:<N frames omitted>:0`.
+pub fn write(out: &mut dyn Write, threads: &[DumpThread]) -> io::Result<()> {
+    let mut out = io::BufWriter::new(out);
     for (i, t) in threads.iter().enumerate() {
         if i > 0 {
-            out.push('\n');
+            out.write_all(b"\n")?;
         }
         let star = if t.thread.holds_gil { "*" } else { "" };
-        let _ = write!(out, "{}{star}:", t.thread.thread_id);
+        write!(out, "{}{star}:", t.thread.thread_id)?;
         if let Some(tid) = t.tid {
-            let _ = write!(out, " tid={tid}");
+            write!(out, " tid={tid}")?;
         }
         if let Some(outer) = t.outer_tid {
-            let _ = write!(out, " outer_tid={outer}");
+            write!(out, " outer_tid={outer}")?;
         }
         // Threads of a subinterpreter (3.12+ may run several) name it.
         if let Some(id) = t.thread.interp_id.filter(|&id| id != 0) {
-            let _ = write!(out, " interp={id}");
+            write!(out, " interp={id}")?;
         }
-        out.push('\n');
+        out.write_all(b"\n")?;
         for f in &t.thread.frames {
-            let _ = writeln!(out, "{}:{}:{}", f.code.filename, f.code.name, f.line);
+            let c = &f.code;
+            if c.kind == FrameKind::Omitted {
+                let n = t.thread.omitted;
+                writeln!(out, "{}:<{n} frames omitted>:0", c.filename)?;
+                continue;
+            }
+            let (file, name) = (escape::name(&c.filename), escape::name(&c.name));
+            writeln!(out, "{file}:{name}:{}", f.line)?;
         }
     }
-    out
+    out.flush()
+}
+
+/// The dump as a string (tests).
+#[cfg(test)]
+pub fn render(threads: &[DumpThread]) -> String {
+    let mut out = Vec::new();
+    write(&mut out, threads).expect("writes to a Vec");
+    String::from_utf8(out).expect("UTF-8")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::python::walk::{Code, Frame};
+    use crate::python::walk::{Code, Frame, FrameKind};
     use std::rc::Rc;
 
     fn frame(file: &str, name: &str, line: i32) -> Frame {
@@ -57,6 +76,7 @@ mod tests {
             code: Rc::new(Code {
                 filename: file.into(),
                 name: name.into(),
+                kind: FrameKind::Python,
             }),
             line,
         }
@@ -74,6 +94,7 @@ mod tests {
                 frame("tests/d.py", "fill_node", 83),
                 frame("tests/d.py", "<module>", 204),
             ],
+            omitted: 0,
             leaf: Default::default(),
         };
         let b = Thread {

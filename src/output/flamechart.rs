@@ -28,7 +28,7 @@ pub fn render(p: &Profile) -> String {
 mod tests {
     use super::*;
     use crate::profile::Observation;
-    use crate::python::walk::{Code, Frame};
+    use crate::python::walk::{Code, Frame, FrameKind};
     use std::rc::Rc;
 
     #[test]
@@ -37,6 +37,7 @@ mod tests {
             Rc::new(Code {
                 filename: "s.py".into(),
                 name: n.into(),
+                kind: FrameKind::Python,
             })
         };
         let stack = vec![

@@ -4,6 +4,7 @@
 
 pub mod collapsed;
 pub mod dump;
+pub mod escape;
 pub mod flame;
 pub mod flamechart;
 pub mod speedscope;
@@ -146,14 +147,19 @@ impl Sink {
 
     /// Writes `text` and flushes. A closed stdout (`pyflame ... | head`) is not an error.
     pub fn write(self, text: &[u8]) -> Result<()> {
+        self.write_with(|out| out.write_all(text))
+    }
+
+    /// Lets `write` write the output, then flushes it.
+    pub fn write_with(self, write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<()> {
         let result = match self {
             Sink::Stdout => {
                 let mut out = BufWriter::new(io::stdout().lock());
-                out.write_all(text).and_then(|()| out.flush())
+                write(&mut out).and_then(|()| out.flush())
             }
             Sink::File(path, file) => {
                 let mut out = BufWriter::new(file);
-                let r = out.write_all(text).and_then(|()| out.flush());
+                let r = write(&mut out).and_then(|()| out.flush());
                 return r.map_err(|e| {
                     Error::Fatal(format!("cannot write to \"{}\": {e}", path.display()))
                 });

@@ -18,7 +18,8 @@ pub struct Status {
 
 impl Status {
     pub fn new(pid: i32, python: &str) -> Status {
-        let mut cmd = crate::proc::cmdline(pid).unwrap_or_default();
+        let cmd = crate::proc::cmdline(pid).unwrap_or_default();
+        let mut cmd = super::escape::message(&cmd).into_owned();
         if cmd.chars().count() > 40 {
             cmd = cmd.chars().take(39).chain(['…']).collect();
         }

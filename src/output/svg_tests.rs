@@ -73,9 +73,10 @@ fn names_and_paths_are_escaped() {
     let svg = render(&p, &run, false);
     assert_well_formed(&svg);
     assert!(!svg.contains("<lambda") && !svg.contains("<module") && !svg.contains("a&b"));
+    // Control characters were made visible before the writer saw them (`escape.rs`).
     assert!(!svg.contains('\u{1}'));
     assert!(svg.contains("&lt;lambda&gt; (/srv/a&amp;b/&lt;x&gt;.py:2) (1 sample, 100.00%)"));
-    assert!(svg.contains("caf\u{e9} (/srv/&quot;q&quot;/&apos;s&apos;\u{FFFD}.py:3)"));
+    assert!(svg.contains("caf\u{e9} (/srv/&quot;q&quot;/&apos;s&apos;\\x01.py:3)"));
     assert!(svg.contains("python3 -c &apos;x = 1 &lt; 2 &amp; 3 &gt; 0&apos;"));
     // The embedded script and style cannot end their CDATA sections early.
     assert!(!SCRIPT.contains("]]>") && !STYLE.contains("]]>"));

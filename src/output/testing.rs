@@ -5,7 +5,7 @@ use std::rc::Rc;
 
 use super::RunInfo;
 use crate::profile::{Observation, Profile};
-use crate::python::walk::{Code, Frame, Thread};
+use crate::python::walk::{Code, Frame, FrameKind, Thread};
 
 pub type Spec<'a> = &'a [(&'a str, &'a str, i32)];
 
@@ -18,6 +18,7 @@ pub fn frames(root_first: Spec) -> Vec<Frame> {
             code: Rc::new(Code {
                 filename: file.into(),
                 name: name.into(),
+                kind: FrameKind::Python,
             }),
             line,
         })
@@ -51,6 +52,7 @@ pub fn thread(id: u64, root_first: Spec) -> Thread {
         interp_id: None,
         holds_gil: false,
         frames: frames(root_first),
+        omitted: 0,
         leaf: Default::default(),
     }
 }

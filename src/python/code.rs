@@ -1,21 +1,33 @@
-//! Code objects: their headers read in one batch per sample, checked to be code objects,
-//! cached by address (with a cheap check that the address still holds the same object), and
-//! the line a frame is at.
+//! Code objects: their headers read in one batch per stack, checked to be code objects, cached
+//! by address (with a cheap check that the address still holds the same object), their line
+//! tables cached once per table object, and the line a frame is at.
+//!
+//! The cache is bounded in entries and in bytes, whatever the target holds: many code objects
+//! sharing one large line table cost that table once, and a line decoded once for a (table,
+//! position) is remembered, so a stack of a thousand frames over one huge table does not decode
+//! it a thousand times. A part that cannot be read is a placeholder (`<unreadable>`, line 0),
+//! never a lost stack.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::rc::Rc;
 
-use super::layout::{Frame as FrameLayout, Layout, LineFormat};
+use super::layout::{Layout, LineFormat};
+use super::types::{Kind as TypeKind, Types};
 use super::walk::{Code, Frame, WalkError};
 use super::{lines, strings};
-use crate::bytes::{i32_at, u64_at};
+use crate::budget::{Budget, Exhausted};
+use crate::bytes::{i32_at, i64_at, u64_at};
 use crate::memory::{Memory, Prefetched};
 
-/// Code objects remembered between samples (each holds two strings and a line table).
+/// Code objects remembered between samples.
 const MAX_CACHED: usize = 16_384;
+/// Bytes of names and line tables remembered between samples.
+const MAX_CACHED_BYTES: usize = 24 << 20;
+/// Lines remembered by (table, co_firstlineno, position).
+const MAX_LINES: usize = 65_536;
 
 /// Where a frame is in its code: a byte offset (to 3.10) or an instruction pointer (3.11+).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lasti {
     Bytes(i32),
     Instr(u64),
@@ -34,48 +46,78 @@ struct Key {
 struct Entry {
     key: Key,
     code: Rc<Code>,
-    linetable: Vec<u8>,
+    /// None when the line table could not be read: the line is then 0.
+    table: Option<Rc<[u8]>>,
+}
+
+/// A line table, by the address of its `bytes` object, with the length it had.
+struct Table {
+    len: i64,
+    data: Rc<[u8]>,
 }
 
 #[derive(Default)]
 pub struct Codes {
     entries: HashMap<u64, Entry>,
-    /// Type objects already checked to be named "code" (when PyCode_Type is unknown).
-    code_types: HashSet<u64>,
+    tables: HashMap<u64, Table>,
+    lines: HashMap<(u64, i32, i64), i32>,
+    /// Bytes held by `entries` and `tables`.
+    bytes: usize,
+    types: Types,
 }
 
 impl Codes {
-    /// Makes sure each address in `addrs` that holds a code object has a current entry, and
-    /// says which do. Not holding one is an error unless the layout allows frames to run other
-    /// objects (3.13+ shims run `None`).
-    pub fn refresh(
+    /// The frames running the code objects in `raw` (innermost first), one per entry: a code
+    /// object that cannot be read, or an object that is not one, is an unreadable frame.
+    /// Errors only when the process is gone, memory cannot be read at all, or the stopped time
+    /// ran out.
+    pub fn frames(
         &mut self,
         mem: &impl Memory,
         layout: &Layout,
         code_type: Option<u64>,
-        addrs: &[u64],
-    ) -> Result<Vec<bool>, WalkError> {
+        budget: &Budget,
+        raw: &[(u64, Lasti)],
+    ) -> Result<Vec<Frame>, WalkError> {
+        let mut addrs: Vec<u64> = raw.iter().map(|r| r.0).collect();
+        addrs.sort_unstable();
+        addrs.dedup();
         let len = layout.code_read_len();
-        let batch = Prefetched::read(mem, addrs, len).map_err(WalkError::read("code objects"))?;
+        let batch = Prefetched::read(mem, &addrs, len).map_err(WalkError::read("code objects"));
+        let batch = keep_fatal(batch)?;
+        // The frames of each code object are made right after its entry is made current, so
+        // that the cache may start over at any code object without losing one.
+        let mut order: Vec<usize> = (0..raw.len()).collect();
+        order.sort_by_key(|&i| raw[i].0);
+        let mut frames: Vec<Option<Frame>> = vec![None; raw.len()];
         let mut single = [0u8; 256];
-        let mut is_code = Vec::with_capacity(addrs.len());
-        for &addr in addrs {
-            let header = match batch.get(addr) {
-                Some(h) => h,
+        for group in order.chunk_by(|&a, &b| raw[a].0 == raw[b].0) {
+            let addr = raw[group[0]].0;
+            let header = match batch.as_ref().and_then(|b| b.get(addr)) {
+                Some(h) => Ok(h),
                 None => {
-                    // A non-code executable (3.13+ `None`) may be smaller than a code object.
                     let buf = &mut single[..len.min(256)];
-                    let got = mem
-                        .read_prefix(addr, buf)
-                        .map_err(WalkError::read("code object"))?;
-                    &buf[..got]
+                    mem.read(addr, buf)
+                        .map(|()| &buf[..])
+                        .map_err(WalkError::read("code object"))
                 }
             };
-            is_code.push(self.update(mem, layout, code_type, addr, header)?);
+            let known = match keep_fatal(header)? {
+                Some(h) => self.update(mem, layout, code_type, addr, h)?,
+                None => false,
+            };
+            for &i in group {
+                frames[i] = Some(match known {
+                    true => self.frame(layout, budget, addr, raw[i].1)?,
+                    false => Frame::unreadable(),
+                });
+            }
         }
-        Ok(is_code)
+        Ok(frames.into_iter().flatten().collect())
     }
 
+    /// Makes sure the code object at `addr` (whose first bytes are `b`) has a current entry.
+    /// False if it is not a code object.
     fn update(
         &mut self,
         mem: &impl Memory,
@@ -85,106 +127,198 @@ impl Codes {
         b: &[u8],
     ) -> Result<bool, WalkError> {
         let c = &layout.code;
-        let short = || WalkError::Garbage(format!("short code object at {addr:#x}"));
-        let ob_type = u64_at(b, layout.objects.ob_type as usize).ok_or_else(short)?;
-        if !self.is_code_type(mem, layout, code_type, ob_type)? {
-            return match layout.frame {
-                FrameLayout::Interpreter {
-                    shim_owner: Some(_),
-                    ..
-                } => Ok(false),
-                _ => Err(WalkError::Garbage(format!(
-                    "object at {addr:#x} is not a code object"
-                ))),
-            };
+        let (Some(ob_type), Some(filename), Some(name), Some(linetable), Some(firstlineno)) = (
+            u64_at(b, layout.objects.ob_type as usize),
+            u64_at(b, c.filename as usize),
+            u64_at(b, c.name as usize),
+            u64_at(b, c.linetable as usize),
+            i32_at(b, c.firstlineno as usize),
+        ) else {
+            return Ok(false);
+        };
+        if self.types.of_type(mem, layout, code_type, ob_type)? != TypeKind::Code {
+            return Ok(false);
         }
         let key = Key {
             ob_type,
-            filename: u64_at(b, c.filename as usize).ok_or_else(short)?,
-            name: u64_at(b, c.name as usize).ok_or_else(short)?,
-            linetable: u64_at(b, c.linetable as usize).ok_or_else(short)?,
-            firstlineno: i32_at(b, c.firstlineno as usize).ok_or_else(short)?,
+            filename,
+            name,
+            linetable,
+            firstlineno,
         };
         if self.entries.get(&addr).is_some_and(|e| e.key == key) {
             return Ok(true);
         }
         let code = Code {
-            filename: strings::read_str(mem, layout, key.filename)?,
-            name: strings::read_str(mem, layout, key.name)?,
+            filename: or_unreadable(strings::read_str(mem, layout, &mut self.types, filename))?,
+            name: or_unreadable(strings::read_str(mem, layout, &mut self.types, name))?,
+            kind: super::walk::FrameKind::Python,
         };
-        let linetable = strings::read_bytes(mem, layout, key.linetable)?;
-        if self.entries.len() >= MAX_CACHED {
-            self.entries.clear();
+        let table = self.table(mem, layout, linetable)?;
+        let size = code.filename.len() + code.name.len();
+        if self.entries.len() >= MAX_CACHED || self.bytes + size > MAX_CACHED_BYTES {
+            self.clear();
+            // The table just read stays: this entry uses it.
+            if let Some(t) = &table {
+                self.bytes += t.len();
+                self.tables.insert(
+                    linetable,
+                    Table {
+                        len: t.len() as i64,
+                        data: t.clone(),
+                    },
+                );
+            }
         }
-        self.entries.insert(
+        self.bytes += size;
+        let old = self.entries.insert(
             addr,
             Entry {
                 key,
                 code: Rc::new(code),
-                linetable,
+                table,
             },
         );
+        if let Some(old) = old {
+            self.bytes = self
+                .bytes
+                .saturating_sub(old.code.filename.len() + old.code.name.len());
+        }
         Ok(true)
     }
 
-    fn is_code_type(
+    /// The line table at `addr`, from the cache when the object there still has the length it
+    /// had, else read (and cached if the cache has room).
+    fn table(
         &mut self,
         mem: &impl Memory,
         layout: &Layout,
-        code_type: Option<u64>,
-        ob_type: u64,
-    ) -> Result<bool, WalkError> {
-        if let Some(t) = code_type {
-            return Ok(t == ob_type);
+        addr: u64,
+    ) -> Result<Option<Rc<[u8]>>, WalkError> {
+        if let Some(t) = self.tables.get(&addr) {
+            let mut b = [0u8; 8];
+            let size_at = addr.wrapping_add(layout.objects.bytes_size);
+            let now = keep_fatal(mem.read(size_at, &mut b).map_err(WalkError::read("bytes")))?;
+            if now.is_some() && i64_at(&b, 0) == Some(t.len) {
+                return Ok(Some(t.data.clone()));
+            }
         }
-        if self.code_types.contains(&ob_type) {
-            return Ok(true);
+        let read =
+            strings::read_bytes(mem, layout, &mut self.types, addr, strings::MAX_TABLE_BYTES);
+        let Some(data) = keep_fatal(read)? else {
+            return Ok(None);
+        };
+        let data: Rc<[u8]> = data.into();
+        if self.bytes + data.len() <= MAX_CACHED_BYTES {
+            self.bytes += data.len();
+            let old = self.tables.insert(
+                addr,
+                Table {
+                    len: data.len() as i64,
+                    data: data.clone(),
+                },
+            );
+            if let Some(old) = old {
+                self.bytes = self.bytes.saturating_sub(old.data.len());
+            }
         }
-        // PyTypeObject.tp_name is a `const char *`.
-        let name_ptr = mem
-            .u64(ob_type.wrapping_add(layout.objects.tp_name))
-            .map_err(WalkError::read("type object"))?;
-        let mut name = [0u8; 5];
-        mem.read(name_ptr, &mut name)
-            .map_err(WalkError::read("type name"))?;
-        let is_code = &name == b"code\0";
-        if is_code {
-            self.code_types.insert(ob_type);
-        }
-        Ok(is_code)
+        Ok(Some(data))
     }
 
-    /// The frame running the (refreshed) code object at `addr`, at `at`.
-    pub fn frame(&self, layout: &Layout, addr: u64, at: Lasti) -> Option<Frame> {
-        let e = self.entries.get(&addr)?;
+    fn clear(&mut self) {
+        self.entries.clear();
+        self.tables.clear();
+        self.lines.clear();
+        self.bytes = 0;
+    }
+
+    /// The frame running the (updated) code object at `addr`, at `at`.
+    fn frame(
+        &mut self,
+        layout: &Layout,
+        budget: &Budget,
+        addr: u64,
+        at: Lasti,
+    ) -> Result<Frame, WalkError> {
+        let Some(e) = self.entries.get(&addr) else {
+            return Ok(Frame::unreadable());
+        };
         let c = &layout.code;
         let first = e.key.firstlineno;
-        let line = match (c.lines, at) {
-            (LineFormat::Lnotab { signed }, Lasti::Bytes(l)) => {
-                lines::lnotab_line(&e.linetable, first, l, signed)
-            }
-            (LineFormat::Table310, Lasti::Bytes(l)) => {
-                lines::linetable310_line(&e.linetable, first, l)
-            }
+        let position = match (c.lines, at) {
+            (LineFormat::Lnotab { .. } | LineFormat::Table310, Lasti::Bytes(l)) => i64::from(l),
+            // A position pyflame could not work out (a garbage bytecode copy, 3.14t).
+            (LineFormat::Location, Lasti::Instr(0)) => i64::MIN,
             (LineFormat::Location, Lasti::Instr(ip)) => {
                 let start = addr.wrapping_add(c.code_adaptive.unwrap_or(0));
-                let units = (ip.wrapping_sub(start) as i64) / 2;
-                lines::location_table_line(
-                    &e.linetable,
-                    first,
-                    units.clamp(-1, i32::MAX as i64) as i32,
-                )
+                (ip.wrapping_sub(start) as i64) / 2
             }
-            _ => first,
+            _ => i64::MIN,
         };
-        Some(Frame {
-            code: e.code.clone(),
-            line,
-        })
+        let code = e.code.clone();
+        let line = match &e.table {
+            None => 0,
+            Some(_) if position == i64::MIN => 0,
+            Some(table) => {
+                let key = (e.key.linetable, first, position);
+                match self.lines.get(&key) {
+                    Some(&line) => line,
+                    None => {
+                        // Decoding a large table takes time: only while the budget has some.
+                        match budget.check() {
+                            Err(Exhausted::Stopped) => {
+                                return Err(WalkError::Budget(Exhausted::Stopped))
+                            }
+                            Err(_) => 0,
+                            Ok(()) => {
+                                let line = decode(c.lines, table, first, position);
+                                if self.lines.len() >= MAX_LINES {
+                                    self.lines.clear();
+                                }
+                                self.lines.insert(key, line);
+                                line
+                            }
+                        }
+                    }
+                }
+            }
+        };
+        Ok(Frame { code, line })
     }
 
     #[cfg(test)]
     pub fn len(&self) -> usize {
         self.entries.len()
+    }
+
+    #[cfg(test)]
+    pub fn cached_bytes(&self) -> usize {
+        self.bytes
+    }
+}
+
+/// The line at `position` (bytes to 3.10, code units from 3.11) of a table in `format`.
+fn decode(format: LineFormat, table: &[u8], first: i32, position: i64) -> i32 {
+    let at = position.clamp(-1, i64::from(i32::MAX)) as i32;
+    match format {
+        LineFormat::Lnotab { signed } => lines::lnotab_line(table, first, at, signed),
+        LineFormat::Table310 => lines::linetable310_line(table, first, at),
+        LineFormat::Location => lines::location_table_line(table, first, at),
+    }
+}
+
+/// `<unreadable>` for a name that is garbage or cannot be read; errors that end the walk
+/// (the process is gone, memory cannot be read at all, a budget ran out) pass.
+fn or_unreadable(r: Result<String, WalkError>) -> Result<String, WalkError> {
+    Ok(keep_fatal(r)?.unwrap_or_else(|| super::walk::UNREADABLE.to_string()))
+}
+
+/// Ok(None) for a failure confined to one object (garbage, an unmapped address); the errors
+/// that concern the whole walk stay errors.
+fn keep_fatal<T>(r: Result<T, WalkError>) -> Result<Option<T>, WalkError> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.is_local() => Ok(None),
+        Err(e) => Err(e),
     }
 }

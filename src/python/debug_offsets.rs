@@ -348,6 +348,7 @@ pub fn layout(table: &[u8]) -> Result<(Version, Layout), String> {
         objects: Objects {
             ob_type: get("pyobject", "ob_type"),
             tp_name: get("type_object", "tp_name"),
+            tp_flags: get("type_object", "tp_flags"),
             bytes_size: get("bytes_object", "ob_size"),
             bytes_data: get("bytes_object", "ob_sval"),
         },

@@ -9,6 +9,9 @@ pub struct FakePython {
     pub mem: FakeMemory,
     pub layout: Layout,
     pub roots: Roots,
+    /// The type objects of `str` and `bytes` (2.x: both `str`).
+    pub str_type: u64,
+    pub bytes_type: u64,
     top: u64,
 }
 
@@ -20,8 +23,15 @@ pub fn put32(b: &mut [u8], off: u64, v: u32) {
     b[off as usize..off as usize + 4].copy_from_slice(&v.to_le_bytes());
 }
 
-/// The bytes of a compact `str` object holding `s` (a 2.x `str` for 2.x layouts).
-pub fn str_object(layout: &Layout, s: &str) -> Vec<u8> {
+/// The bytes of a compact `str` object holding `s` (a 2.x `str` for 2.x layouts), whose type
+/// object is at `ob_type`.
+pub fn str_object(layout: &Layout, ob_type: u64, s: &str) -> Vec<u8> {
+    let mut b = str_body(layout, s);
+    put(&mut b, layout.objects.ob_type, ob_type);
+    b
+}
+
+fn str_body(layout: &Layout, s: &str) -> Vec<u8> {
     match layout.string {
         Str::Bytes { ob_size, ob_sval } => {
             let mut b = vec![0u8; ob_sval as usize];
@@ -55,7 +65,8 @@ pub fn str_object(layout: &Layout, s: &str) -> Vec<u8> {
             for c in chars {
                 b.extend_from_slice(&c.to_le_bytes()[..kind as usize]);
             }
-            b.push(0);
+            // The terminating NUL code unit.
+            b.extend(std::iter::repeat_n(0, kind as usize));
             b
         }
     }
@@ -80,12 +91,20 @@ impl FakePython {
             mem: FakeMemory::default(),
             layout,
             roots: Roots::default(),
+            str_type: 0,
+            bytes_type: 0,
             top: 0x10_0000,
         };
-        let name = f.alloc(b"code\0".to_vec());
-        let mut ty = vec![0u8; 64];
-        put(&mut ty, layout.objects.tp_name, name);
-        f.roots.code_type = Some(f.alloc(ty));
+        let py2 = matches!(layout.string, Str::Bytes { .. });
+        f.roots.code_type = Some(f.type_object("code", 0));
+        f.str_type = match py2 {
+            true => f.type_object("str", 1 << 27),
+            false => f.type_object("str", 1 << 28),
+        };
+        f.bytes_type = match py2 {
+            true => f.str_type,
+            false => f.type_object("bytes", 1 << 27),
+        };
         match layout.interp_root {
             InterpRoot::InterpHead => f.roots.interp_head = Some(f.alloc(vec![0; 8])),
             InterpRoot::Runtime(off) => {
@@ -113,14 +132,33 @@ impl FakePython {
         self.mem.patch(addr, &value.to_le_bytes());
     }
 
+    /// A type object named `name` with these `tp_flags`.
+    pub fn type_object(&mut self, name: &str, flags: u64) -> u64 {
+        let o = self.layout.objects;
+        let name = self.alloc([name.as_bytes(), b"\0"].concat());
+        let mut ty = vec![0u8; 256];
+        put(&mut ty, o.tp_name, name);
+        put(&mut ty, o.tp_flags, flags);
+        self.alloc(ty)
+    }
+
+    /// An object of a new type named `type_name` with these `tp_flags` (an int: `1 << 24`).
+    pub fn object(&mut self, type_name: &str, flags: u64) -> u64 {
+        let ty = self.type_object(type_name, flags);
+        let mut b = vec![0u8; 128];
+        put(&mut b, self.layout.objects.ob_type, ty);
+        self.alloc(b)
+    }
+
     pub fn string(&mut self, s: &str) -> u64 {
-        let b = str_object(&self.layout, s);
+        let b = str_object(&self.layout, self.str_type, s);
         self.alloc(b)
     }
 
     pub fn bytes(&mut self, data: &[u8]) -> u64 {
         let o = self.layout.objects;
         let mut b = vec![0u8; o.bytes_data as usize];
+        put(&mut b, o.ob_type, self.bytes_type);
         put(&mut b, o.bytes_size, data.len() as u64);
         b.extend_from_slice(data);
         b.push(0);

@@ -10,6 +10,7 @@ pub mod lines;
 #[cfg(test)]
 mod published;
 pub mod strings;
+pub mod types;
 pub mod version;
 pub mod walk;
 

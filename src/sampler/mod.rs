@@ -12,21 +12,27 @@
 //!
 //! A free-threaded build (3.13t+) has no GIL: there the threads that can move are those on a
 //! CPU (state `R` in /proc), so a sample takes, and stops, exactly those.
+//!
+//! Every sample draws on a budget (`budget::SAMPLE`): no thread is kept stopped longer than
+//! its stopped time; a read that runs out of it resumes the target and reads again without
+//! stopping it, checked as `--nonblocking` checks. This file is the schedule; how a sample is
+//! read is in `read.rs` (GIL builds) and `running.rs` (free-threaded builds).
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::attach::{Ended, Tracee};
+use crate::budget;
 use crate::error::{Error, Result};
 use crate::memory::RemoteMemory;
 use crate::prefetch::Prefetcher;
-use crate::proc;
 use crate::profile::{Observation, Profile};
 use crate::python::layout::GilHolder;
-use crate::python::walk::{Gil, Thread, WalkError, Walker};
+use crate::python::walk::{FrameKind, Gil, Thread, Walker};
 use crate::python::Runtime;
 use crate::sys::signal;
 
+mod read;
 mod running;
 
 /// Attempts at a consistent read before a sample counts as failed.
@@ -179,30 +185,16 @@ impl<'a> Sampler<'a> {
         }
     }
 
-    /// The threads holding a GIL now.
-    fn holders(&mut self) -> Result<Vec<u64>> {
-        let fresh = self
-            .gils
-            .as_ref()
-            .is_some_and(|(since, _)| since.elapsed() < GILS_TTL);
-        if !fresh {
-            let gils = self.walker.gils()?;
-            // No GIL at all means an interpreter still starting: look again next time.
-            self.gils = (!gils.is_empty()).then(|| (Instant::now(), gils));
-        }
-        let gils = self.gils.as_ref().map_or(&[][..], |(_, g)| g.as_slice());
-        Ok(self.walker.holders(gils)?)
-    }
-
     /// One sample: the threads seen with a Python frame (none: idle).
     pub fn sample(&mut self) -> Result<Vec<Thread>> {
+        self.walker.begin(budget::SAMPLE);
         if self.free_threaded {
             let all = self.plan.all_threads;
             return match (all, self.plan.nonblocking) {
                 (true, false) => self.read_all_stopped(),
                 _ => self.sample_running(),
             }
-            .map(with_frames);
+            .and_then(with_frames);
         }
         for _ in 0..ATTEMPTS {
             let read = if self.plan.nonblocking {
@@ -211,7 +203,7 @@ impl<'a> Sampler<'a> {
                 self.read_stopped()?
             };
             if let Some(threads) = read {
-                return Ok(with_frames(threads));
+                return with_frames(threads);
             }
         }
         if self.plan.nonblocking {
@@ -221,193 +213,23 @@ impl<'a> Sampler<'a> {
         }
         // The GIL kept moving between threads faster than they could be stopped one by one:
         // stop them all for this one sample, which is always consistent.
-        self.read_all_stopped().map(with_frames)
-    }
-
-    /// The stacks to report, read with every thread stopped.
-    fn read_all_stopped(&mut self) -> Result<Vec<Thread>> {
-        let read = self.tracee.stop_all().and_then(|()| {
-            self.open_batch()?;
-            let threads = self.holders().and_then(|holders| {
-                match holders.is_empty() && !self.plan.all_threads {
-                    true => Ok(Vec::new()),
-                    false => self.walk_threads(&holders),
-                }
-            });
-            self.prefetch.end();
-            threads
-        });
-        self.tracee.resume_all();
-        read
-    }
-
-    /// The stacks to report, read while nothing can change them. None: the GIL kept changing
-    /// hands, try again.
-    fn read_stopped(&mut self) -> Result<Option<Vec<Thread>>> {
-        let mut holders = self.holders()?;
-        let mut stopped = Vec::new();
-        let mut stopped_states: Vec<u64> = Vec::new();
-        let mut result = Ok(None);
-        // The GIL may pass to another thread between reading who holds it and stopping that
-        // thread (2.7 switches every 100 bytecodes). Then stop the new holder too: once the
-        // holder is stopped it cannot hand the GIL on, and nothing else can move.
-        for _ in 0..ATTEMPTS {
-            if holders.is_empty() {
-                // Nobody holds the GIL: no Python stack can change until someone takes it.
-                result = if self.plan.all_threads {
-                    self.walk(&[])
-                        .and_then(|threads| Ok(self.holders()?.is_empty().then_some(threads)))
-                } else {
-                    Ok(Some(Vec::new()))
-                };
-                break;
-            }
-            let new: Vec<u64> = holders
-                .iter()
-                .copied()
-                .filter(|h| !stopped_states.contains(h))
-                .collect();
-            match self.stop_holders(&new, &mut stopped) {
-                Ok(true) => stopped_states.extend(new),
-                Ok(false) => break,
-                Err(e) => {
-                    result = Err(e);
-                    break;
-                }
-            }
-            // One batch, read now that the holders are stopped, serves both the check that they
-            // still hold the GIL and the walk.
-            if let Err(e) = self.open_batch() {
-                result = Err(e);
-                break;
-            }
-            let now = self.holders();
-            let read = match now {
-                Ok(now) if !now.is_empty() && now.iter().all(|h| stopped_states.contains(h)) => {
-                    self.walk_threads(&now).map(Some)
-                }
-                Ok(now) => {
-                    holders = now;
-                    Ok(None)
-                }
-                Err(e) => Err(e),
-            };
-            self.prefetch.end();
-            match read {
-                Ok(None) => continue,
-                other => {
-                    result = other;
-                    break;
-                }
-            }
-        }
-        for tid in stopped {
-            self.tracee.resume(tid);
-        }
-        result
-    }
-
-    /// The stacks to report, read without stopping anything. None: a thread that could move
-    /// did, during the read.
-    fn read_unstopped(&mut self) -> Result<Option<Vec<Thread>>> {
-        let holders = self.holders()?;
-        if holders.is_empty() && !self.plan.all_threads {
-            return Ok(Some(Vec::new()));
-        }
-        let threads = self.walk(&holders)?;
-        // Only a GIL holder can have moved: check its innermost frame is still the one read.
-        for t in threads.iter().filter(|t| holders.contains(&t.tstate)) {
-            if !self.walker.unchanged(t.tstate, t.leaf)? {
-                return Ok(None);
-            }
-        }
-        if holders.is_empty() && !self.holders()?.is_empty() {
-            return Ok(None);
-        }
-        Ok(Some(threads))
-    }
-
-    /// The GIL holders, or every thread with `--threads`, read mostly from one batch.
-    fn walk(&mut self, holders: &[u64]) -> Result<Vec<Thread>> {
-        self.open_batch()?;
-        let threads = self.walk_threads(holders);
-        self.prefetch.end();
-        threads
-    }
-
-    /// Reads the previous sample's memory in one batch (see `Prefetcher`).
-    fn open_batch(&self) -> Result<()> {
-        self.prefetch
-            .begin()
-            .map_err(|e| Error::from(WalkError::read("memory")(e)))
-    }
-
-    fn walk_threads(&mut self, holders: &[u64]) -> Result<Vec<Thread>> {
-        if self.plan.all_threads {
-            return Ok(self.walker.all_threads()?);
-        }
-        let mut threads = Vec::with_capacity(holders.len());
-        for &h in holders {
-            let mut t = self.walker.thread(h)?;
-            t.holds_gil = true;
-            threads.push(t);
-        }
-        Ok(threads)
-    }
-
-    /// Stops the threads running these thread states, noting each in `stopped`. False if one
-    /// could not be stopped. When a kernel thread id cannot be known, stops every thread.
-    fn stop_holders(&mut self, holders: &[u64], stopped: &mut Vec<i32>) -> Result<bool> {
-        for &h in holders {
-            let (thread_id, native_id) = self.walker.thread_ids(h)?;
-            let Some(tid) = self.tid_of(thread_id, native_id)? else {
-                self.tracee.stop_all()?;
-                stopped.extend(proc::tasks(self.pid).unwrap_or_default());
-                return Ok(true);
-            };
-            if !self.tracee.stop(tid)? {
-                return Ok(false);
-            }
-            stopped.push(tid);
-        }
-        Ok(true)
-    }
-
-    /// The kernel thread id, as pyflame sees it, of a thread state: the one CPython 3.11+
-    /// records, else glibc's (`struct pthread`); a uWSGI worker keeps its parent's
-    /// `native_id`, so glibc's is tried too. Both are numbered in the target's PID namespace,
-    /// which may not be pyflame's (a container seen from the host): only an id that NSpid in
-    /// /proc/PID/task confirms as a thread of the target is used, translated to pyflame's.
-    fn tid_of(&mut self, thread_id: u64, native_id: Option<u32>) -> Result<Option<i32>> {
-        let glibc = self.walker.glibc_tid(thread_id);
-        Ok(self.outer_tid(&[native_id, glibc]))
-    }
-
-    /// The first of these thread ids (as the target sees them) that is a thread of the
-    /// target, as pyflame sees it. The map is read again only when none is in it.
-    pub(super) fn outer_tid(&mut self, inner: &[Option<u32>]) -> Option<i32> {
-        let find = |outer: &HashMap<i32, i32>| {
-            inner
-                .iter()
-                .flatten()
-                .find_map(|&tid| outer.get(&(tid as i32)).copied())
-        };
-        if let Some(tid) = find(&self.outer) {
-            return Some(tid);
-        }
-        self.outer = proc::task_ids(self.pid)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|k| (k.inner, k.outer))
-            .collect();
-        find(&self.outer)
+        self.read_all_stopped().and_then(with_frames)
     }
 }
 
-/// The threads that have a Python frame.
-fn with_frames(threads: Vec<Thread>) -> Vec<Thread> {
-    threads
+/// The threads that have a Python frame. A thread whose walk could not read one frame before
+/// the budget ran out is left out; if every thread is, the sample failed.
+fn with_frames(threads: Vec<Thread>) -> Result<Vec<Thread>> {
+    let unread = |t: &Thread| matches!(&t.frames[..], [f] if f.code.kind == FrameKind::NotRead);
+    let seen = threads.iter().filter(|t| !t.frames.is_empty()).count();
+    let read: Vec<Thread> = threads
         .into_iter()
-        .filter(|t| !t.frames.is_empty())
-        .collect()
+        .filter(|t| !t.frames.is_empty() && !unread(t))
+        .collect();
+    match (seen, read.is_empty()) {
+        (1.., true) => Err(Error::Sample(
+            "the budget of the sample ran out before a frame was read".into(),
+        )),
+        _ => Ok(read),
+    }
 }

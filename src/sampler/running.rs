@@ -4,6 +4,7 @@
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
+use std::time::Instant;
 
 use super::{Sampler, ATTEMPTS};
 use crate::error::{Error, Result};
@@ -15,13 +16,71 @@ impl Sampler<'_> {
     /// `--nonblocking`, which checks their innermost frames instead; with `--threads`, it
     /// reads and checks every thread).
     pub(super) fn sample_running(&mut self) -> Result<Vec<Thread>> {
+        let states = self.running_states()?;
+        if states.is_empty() {
+            return Ok(Vec::new());
+        }
+        let tstates: Vec<u64> = states.iter().map(|s| s.0).collect();
+        if self.plan.nonblocking {
+            for _ in 0..ATTEMPTS {
+                if let Some(threads) = self.read_checked(&tstates)? {
+                    return Ok(threads);
+                }
+            }
+            return Err(Error::Sample(
+                "the stacks kept changing during every attempt to read them".into(),
+            ));
+        }
+        // A read that ran out of stopped time is checked instead; if the stacks moved, the
+        // threads are stopped and read again.
+        for _ in 0..ATTEMPTS {
+            let mut holders = Vec::new();
+            let read = self.stopping(|s, stopped| {
+                for &(tstate, tid) in &states {
+                    let since = Instant::now();
+                    // Ok(false): it exited meanwhile.
+                    if s.tracee.stop(tid)? {
+                        stopped.push(tid);
+                        holders.push(tstate);
+                        s.walker.budget().stopped(since);
+                    }
+                }
+                s.batch(|s| s.walk_threads(&holders)).map(Some)
+            })?;
+            if let Some(threads) = read {
+                return Ok(threads);
+            }
+        }
+        Err(Error::Sample(
+            "the stacks kept changing during every attempt to read them".into(),
+        ))
+    }
+
+    /// Free-threaded, without stopping anything: the threads that can move, read, then checked
+    /// to have the innermost frames read. None: one of them moved.
+    pub(super) fn read_running_unstopped(&mut self) -> Result<Option<Vec<Thread>>> {
+        let tstates: Vec<u64> = self.running_states()?.iter().map(|s| s.0).collect();
+        self.read_checked(&tstates)
+    }
+
+    fn read_checked(&mut self, tstates: &[u64]) -> Result<Option<Vec<Thread>>> {
+        let threads = self.batch(|s| s.walk_threads(tstates))?;
+        for t in &threads {
+            if !self.walker.unchanged(t.tstate, t.leaf)? {
+                return Ok(None);
+            }
+        }
+        Ok(Some(threads))
+    }
+
+    /// The thread states that can move their frames (every one with `--threads`), with the
+    /// kernel thread id of each as pyflame sees it.
+    fn running_states(&mut self) -> Result<Vec<(u64, i32)>> {
         // The list of thread states is read while threads come and go: a torn read is tried
         // again before the sample counts as failed.
         let mut states = Ok(Vec::new());
         for _ in 0..ATTEMPTS {
-            self.open_batch()?;
-            states = self.thread_states();
-            self.prefetch.end();
+            states = self.batch(|s| s.thread_states());
             if !matches!(states, Err(Error::Sample(_))) {
                 break;
             }
@@ -42,47 +101,7 @@ impl Sampler<'_> {
         if !self.plan.all_threads {
             states.retain(|&(_, tid)| self.on_cpu(tid));
         }
-        if states.is_empty() {
-            return Ok(Vec::new());
-        }
-        if self.plan.nonblocking {
-            let holders: Vec<u64> = states.iter().map(|s| s.0).collect();
-            for _ in 0..ATTEMPTS {
-                let threads = self.walk(&holders)?;
-                let mut same = true;
-                for t in &threads {
-                    same &= self.walker.unchanged(t.tstate, t.leaf)?;
-                }
-                if same {
-                    return Ok(threads);
-                }
-            }
-            return Err(Error::Sample(
-                "the stacks kept changing during every attempt to read them".into(),
-            ));
-        }
-        let mut stopped = Vec::new();
-        let mut holders = Vec::new();
-        let mut result = Ok(());
-        for &(tstate, tid) in &states {
-            match self.tracee.stop(tid) {
-                Ok(true) => {
-                    stopped.push(tid);
-                    holders.push(tstate);
-                }
-                // It exited meanwhile.
-                Ok(false) => {}
-                Err(e) => {
-                    result = Err(e);
-                    break;
-                }
-            }
-        }
-        let threads = result.and_then(|()| self.walk(&holders));
-        for tid in stopped {
-            self.tracee.resume(tid);
-        }
-        threads
+        Ok(states)
     }
 
     /// Every thread state with the kernel thread id it records (3.13+ always does).

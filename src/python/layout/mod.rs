@@ -162,6 +162,8 @@ pub struct StateBits {
 pub struct Objects {
     pub ob_type: u64,
     pub tp_name: u64,
+    /// `unsigned long tp_flags`, whose `Py_TPFLAGS_*_SUBCLASS` bits say what a type is.
+    pub tp_flags: u64,
     /// `PyBytesObject` (2.x: `PyStringObject`).
     pub bytes_size: u64,
     pub bytes_data: u64,

@@ -61,6 +61,7 @@ const PY27: Layout = Layout {
     objects: Objects {
         ob_type: 8,
         tp_name: 24,
+        tp_flags: 168,
         bytes_size: 16,
         bytes_data: 36,
     },

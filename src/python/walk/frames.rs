@@ -1,96 +1,229 @@
 //! Walking a thread's frames: `PyFrameObject` chains (to 3.10) and `_PyInterpreterFrame`
-//! chains (3.11+, without entry shims, with 3.14t's per-thread bytecode), bounded.
+//! chains (3.11+, without entry shims, with 3.14t's per-thread bytecode), within a budget,
+//! keeping the innermost and outermost frames of a deep stack, detecting loops, and standing a
+//! placeholder in for what cannot be read.
+//!
+//! The chain runs from the innermost frame outwards, so reaching the root of a deep stack means
+//! walking all of it; only `KEPT_INNER` + `KEPT_OUTER` frames are kept (a flame graph keeps its
+//! leaf and its root), the rest are counted. A loop in the chain is found with Brent's
+//! algorithm, in constant memory, and reported as a loop rather than as a deep stack.
 
-use super::{Frame, WalkError, Walker, MAX_DEPTH, MAX_TLBC};
+use std::collections::VecDeque;
+
+use super::{Frame, FrameKind, WalkError, Walker, MAX_TLBC};
+use crate::budget::{Charged, Exhausted};
 use crate::bytes::{i32_at, i64_at, u64_at, u8_at};
 use crate::memory::Memory;
 use crate::python::code::Lasti;
 use crate::python::layout::Frame as FrameLayout;
 
-impl<M: Memory> Walker<'_, M> {
-    /// The frames from `frame` outwards, innermost first, without entry shims.
-    #[cfg(test)]
-    pub fn stack(&mut self, frame: u64) -> Result<Vec<Frame>, WalkError> {
-        self.stack_and_leaf(frame).map(|(frames, _)| frames)
+/// Frames kept at each end of a stack.
+pub const KEPT_INNER: usize = 1024;
+pub const KEPT_OUTER: usize = 1024;
+
+/// A stack as walked: its frames (innermost first, with markers), how many the `Omitted`
+/// marker stands for, and the code of the innermost frame, shim or not.
+pub(super) struct Stack {
+    pub frames: Vec<Frame>,
+    pub omitted: u64,
+    pub leaf_code: u64,
+}
+
+/// One frame of the chain as read: its address, and the code it runs and where (None for an
+/// entry shim, which is part of the chain but not a Python frame).
+#[derive(Clone, Copy)]
+struct Raw {
+    frame: u64,
+    code: Option<(u64, Lasti)>,
+}
+
+/// How the walk ended.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum End {
+    /// At the outermost frame.
+    Root,
+    /// At a frame that could not be read (its link is lost with it).
+    Unreadable,
+    /// The chain loops back.
+    Cycle,
+    /// The budget (or this thread's share of it) ran out.
+    Cut,
+}
+
+/// Brent's cycle detection over the chain: the hare is the walk itself, the tortoise jumps to
+/// it at powers of two. The first meeting gives the loop's length.
+struct Brent {
+    tortoise: u64,
+    power: u64,
+    steps: u64,
+}
+
+impl Brent {
+    fn new(first: u64) -> Brent {
+        Brent {
+            tortoise: first,
+            power: 1,
+            steps: 0,
+        }
     }
 
-    /// `stack`, and the code (or executable) of the innermost frame, shim or not.
-    pub(super) fn stack_and_leaf(
-        &mut self,
-        mut frame: u64,
-    ) -> Result<(Vec<Frame>, u64), WalkError> {
+    /// The walk moves on to `next`: the loop's length if `next` was seen.
+    fn step(&mut self, next: u64) -> Option<usize> {
+        self.steps += 1;
+        if next == self.tortoise {
+            return Some(self.steps as usize);
+        }
+        if self.steps == self.power {
+            self.tortoise = next;
+            self.power = self.power.saturating_mul(2);
+            self.steps = 0;
+        }
+        None
+    }
+}
+
+impl<M: Memory> Walker<'_, M> {
+    /// The frames from `frame` outwards, walking at most `share` frames.
+    pub(super) fn stack(&mut self, first: u64, share: u64) -> Result<Stack, WalkError> {
         let len = self.layout.frame_read_len().min(256);
-        let mut depth = 0;
-        let mut raw = Vec::new();
+        let mut inner: Vec<Raw> = Vec::new();
+        let mut outer: VecDeque<Raw> = VecDeque::new();
+        let mut omitted: u64 = 0;
         let mut leaf_code = 0;
+        let mut walked: u64 = 0;
+        let mut brent = Brent::new(first);
         let mut buf = [0u8; 256];
-        while frame != 0 {
-            if depth >= MAX_DEPTH {
-                return Err(WalkError::TooLong("frames", MAX_DEPTH));
+        let mut frame = first;
+        let end = loop {
+            if frame == 0 {
+                break End::Root;
             }
-            depth += 1;
-            self.mem
-                .read(frame, &mut buf[..len])
-                .map_err(WalkError::read("frame"))?;
+            if walked >= share {
+                break End::Cut;
+            }
+            match self.budget.frame() {
+                Ok(()) => {}
+                Err(Exhausted::Stopped) => return Err(WalkError::Budget(Exhausted::Stopped)),
+                Err(_) => break End::Cut,
+            }
+            walked += 1;
+            let b = &mut buf[..len];
+            match self.mem().read(frame, b).map_err(WalkError::read("frame")) {
+                Ok(()) => {}
+                Err(e) if e.is_local() => break End::Unreadable,
+                Err(WalkError::Budget(Exhausted::Stopped)) => {
+                    return Err(WalkError::Budget(Exhausted::Stopped))
+                }
+                Err(WalkError::Budget(_)) => break End::Cut,
+                Err(e) => return Err(e),
+            }
             let b = &buf[..len];
-            let short = || WalkError::Garbage(format!("short frame at {frame:#x}"));
-            if depth == 1 {
-                leaf_code = u64_at(b, self.code_field() as usize).ok_or_else(short)?;
+            if walked == 1 {
+                leaf_code = u64_at(b, self.code_field() as usize).unwrap_or(0);
             }
-            let next = match self.layout.frame {
-                FrameLayout::Object {
-                    f_back,
-                    f_code,
-                    f_lasti,
-                    lasti_scale,
-                    ..
-                } => {
-                    let lasti = i32_at(b, f_lasti as usize).ok_or_else(short)?;
-                    let code = u64_at(b, f_code as usize).ok_or_else(short)?;
-                    raw.push((code, Lasti::Bytes(lasti.saturating_mul(lasti_scale))));
-                    u64_at(b, f_back as usize).ok_or_else(short)?
-                }
-                FrameLayout::Interpreter {
-                    previous,
-                    code,
-                    instr,
-                    owner,
-                    shim_owner,
-                    tag_bits,
-                    tlbc_index,
-                    ..
-                } => {
-                    let owner = u8_at(b, owner as usize).ok_or_else(short)?;
-                    // Entry shims (3.12+) are not Python frames.
-                    if shim_owner.is_none_or(|s| owner < s) {
-                        let code = u64_at(b, code as usize).ok_or_else(short)? & !tag_bits;
-                        let mut ip = u64_at(b, instr as usize).ok_or_else(short)?;
-                        if let Some(off) = tlbc_index {
-                            let index = i32_at(b, off as usize).ok_or_else(short)?;
-                            ip = self.in_main_bytecode(code, index, ip)?;
-                        }
-                        raw.push((code, Lasti::Instr(ip)));
-                    }
-                    u64_at(b, previous as usize).ok_or_else(short)?
-                }
+            let Some((code, next)) = self.parse(b)? else {
+                break End::Unreadable;
             };
-            if next == frame {
-                return Err(WalkError::TooLong("frames", MAX_DEPTH));
+            let raw = Raw { frame, code };
+            if inner.len() < KEPT_INNER {
+                inner.push(raw);
+            } else {
+                if outer.len() == KEPT_OUTER {
+                    let dropped = outer.pop_front();
+                    omitted += u64::from(dropped.is_some_and(|r| r.code.is_some()));
+                }
+                outer.push_back(raw);
+            }
+            if let Some(length) = brent.step(next) {
+                if omitted == 0 {
+                    inner.extend(outer.drain(..));
+                    inner.truncate(loop_start(&inner, length) + length);
+                }
+                break End::Cycle;
             }
             frame = next;
+        };
+        let kept_inner = inner.iter().filter(|r| r.code.is_some()).count();
+        let raw: Vec<(u64, Lasti)> = inner.iter().chain(&outer).filter_map(|r| r.code).collect();
+        let mem = Charged {
+            mem: self.mem,
+            budget: &self.budget,
+        };
+        let mut frames =
+            self.codes
+                .frames(&mem, &self.layout, self.roots.code_type, &self.budget, &raw)?;
+        if omitted > 0 {
+            frames.insert(kept_inner, Frame::marker(FrameKind::Omitted));
         }
-        let mut addrs: Vec<u64> = raw.iter().map(|r| r.0).collect();
-        addrs.sort_unstable();
-        addrs.dedup();
-        let is_code = self
-            .codes
-            .refresh(self.mem, &self.layout, self.roots.code_type, &addrs)?;
-        let frames = raw
-            .iter()
-            .filter(|(code, _)| addrs.binary_search(code).is_ok_and(|i| is_code[i]))
-            .filter_map(|&(code, at)| self.codes.frame(&self.layout, code, at))
-            .collect();
-        Ok((frames, leaf_code))
+        match end {
+            End::Root => {}
+            End::Unreadable => frames.push(Frame::unreadable()),
+            End::Cycle => frames.push(Frame::marker(FrameKind::Cycle)),
+            End::Cut => frames.push(Frame::marker(FrameKind::NotRead)),
+        }
+        Ok(Stack {
+            frames,
+            omitted,
+            leaf_code,
+        })
+    }
+
+    /// The code a frame runs and where (None for an entry shim), and the next frame out.
+    /// None when the frame is too short to hold its fields.
+    #[allow(clippy::type_complexity)]
+    fn parse(&self, b: &[u8]) -> Result<Option<(Option<(u64, Lasti)>, u64)>, WalkError> {
+        Ok(match self.layout.frame {
+            FrameLayout::Object {
+                f_back,
+                f_code,
+                f_lasti,
+                lasti_scale,
+                ..
+            } => {
+                let (Some(lasti), Some(code), Some(back)) = (
+                    i32_at(b, f_lasti as usize),
+                    u64_at(b, f_code as usize),
+                    u64_at(b, f_back as usize),
+                ) else {
+                    return Ok(None);
+                };
+                let at = Lasti::Bytes(lasti.saturating_mul(lasti_scale));
+                Some((Some((code, at)), back))
+            }
+            FrameLayout::Interpreter {
+                previous,
+                code,
+                instr,
+                owner,
+                shim_owner,
+                tag_bits,
+                tlbc_index,
+                ..
+            } => {
+                let (Some(owner), Some(code), Some(mut ip), Some(back)) = (
+                    u8_at(b, owner as usize),
+                    u64_at(b, code as usize),
+                    u64_at(b, instr as usize),
+                    u64_at(b, previous as usize),
+                ) else {
+                    return Ok(None);
+                };
+                // Entry shims (3.12+) are not Python frames.
+                if shim_owner.is_some_and(|s| owner >= s) {
+                    return Ok(Some((None, back)));
+                }
+                let code = code & !tag_bits;
+                if let Some(off) = tlbc_index {
+                    let index = i32_at(b, off as usize).unwrap_or(0);
+                    ip = match self.in_main_bytecode(code, index, ip) {
+                        Ok(ip) => ip,
+                        Err(e) if e.is_local() => 0,
+                        Err(e) => return Err(e),
+                    };
+                }
+                Some((Some((code, Lasti::Instr(ip))), back))
+            }
+        })
     }
 
     /// `ip`, which points into copy `index` of the bytecode of `code` (3.14t runs one copy per
@@ -106,7 +239,7 @@ impl<M: Memory> Walker<'_, M> {
         }
         let array = self.ptr(code.wrapping_add(tlbc), "PyCodeObject.co_tlbc")?;
         let mut b = [0u8; 8];
-        self.mem
+        self.mem()
             .read(array, &mut b)
             .map_err(WalkError::read("_PyCodeArray"))?;
         let size = i64_at(&b, 0).unwrap_or(0);
@@ -123,4 +256,16 @@ impl<M: Memory> Walker<'_, M> {
             .wrapping_sub(entry)
             .wrapping_add(code.wrapping_add(adaptive)))
     }
+}
+
+/// Where the loop of a chain that loops with period `length` starts: the first frame that the
+/// frame `length` further out repeats. `chain` holds every frame walked, in order.
+fn loop_start(chain: &[Raw], length: usize) -> usize {
+    (0..chain.len())
+        .find(|&i| {
+            chain
+                .get(i + length)
+                .is_none_or(|later| later.frame == chain[i].frame)
+        })
+        .unwrap_or(0)
 }

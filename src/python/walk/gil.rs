@@ -57,7 +57,7 @@ impl<M: Memory> Walker<'_, M> {
                 let mut b = [0u8; 32];
                 let len = (last_holder.max(locked) + 8) as usize;
                 let b = &mut b[..len.min(32)];
-                self.mem
+                self.mem()
                     .read(gil, b)
                     .map_err(WalkError::read("_gil_runtime_state"))?;
                 // last_holder is only meaningful while the GIL is locked.

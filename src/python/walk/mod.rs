@@ -1,9 +1,11 @@
 //! The version-agnostic walk: interpreters -> thread states -> frames -> code objects, with
-//! every list bounded and every code object cached by address.
+//! every list bounded, every read drawn from a budget, and every code object cached by address.
 //!
 //! All knowledge of where fields are comes from the `Layout`; this file only knows the shape
 //! of the walk (CPython's `PyInterpreterState_Next`, `PyThreadState_Next`, `f_back` /
-//! `previous`) and how to turn an instruction offset into a line.
+//! `previous`). A failure confined to one object is isolated: a thread state that cannot be
+//! read leaves that thread out, a list that breaks ends there, a frame that cannot be read is a
+//! placeholder frame (see `frames.rs`).
 
 use std::collections::HashSet;
 use std::fmt;
@@ -11,6 +13,7 @@ use std::rc::Rc;
 
 use super::code::Codes;
 use super::layout::{Frame as FrameLayout, FrameRoot, InterpRoot, Layout};
+use crate::budget::{self, Budget, Charged, Exhausted, Limits};
 use crate::bytes::{i64_at, u32_at, u64_at};
 use crate::error::Error;
 use crate::memory::{Memory, ReadError};
@@ -18,19 +21,24 @@ use crate::memory::{Memory, ReadError};
 mod frames;
 mod gil;
 
-/// Bounds on every remote list: a bound hit is a failed read, never a hang.
+/// Bounds on every remote list: a list is cut there, never followed without end.
 pub const MAX_INTERPRETERS: usize = 1024;
 pub const MAX_THREADS: usize = 65_536;
-pub const MAX_DEPTH: usize = 16_384;
 /// Copies of one code object's bytecode (3.14t: one per thread that ran it, reused).
 const MAX_TLBC: i64 = 1 << 20;
+/// The text of a name that could not be read, and of both names of a frame that could not be.
+pub const UNREADABLE: &str = "<unreadable>";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WalkError {
     Gone,
-    Read { what: &'static str, err: ReadError },
+    Read {
+        what: &'static str,
+        err: ReadError,
+    },
     Garbage(String),
-    TooLong(&'static str, usize),
+    /// A budget of the sample or dump ran out (see `budget`).
+    Budget(Exhausted),
 }
 
 impl WalkError {
@@ -38,7 +46,19 @@ impl WalkError {
     pub fn read(what: &'static str) -> impl Fn(ReadError) -> WalkError {
         move |err| match err {
             ReadError::Gone => WalkError::Gone,
+            ReadError::Budget(e) => WalkError::Budget(e),
             err => WalkError::Read { what, err },
+        }
+    }
+
+    /// True for a failure confined to the object being read (garbage, an unmapped address),
+    /// which a placeholder can stand for; false for those that concern the whole walk (the
+    /// process is gone, its memory cannot be read at all, a budget ran out).
+    pub fn is_local(&self) -> bool {
+        match self {
+            WalkError::Read { err, .. } => matches!(err, ReadError::Fault { .. }),
+            WalkError::Garbage(_) => true,
+            WalkError::Gone | WalkError::Budget(_) => false,
         }
     }
 }
@@ -49,7 +69,7 @@ impl fmt::Display for WalkError {
             WalkError::Gone => f.write_str("the process exited"),
             WalkError::Read { what, err } => write!(f, "reading a {what}: {err}"),
             WalkError::Garbage(m) => f.write_str(m),
-            WalkError::TooLong(what, n) => write!(f, "more than {n} {what} (a cycle or garbage)"),
+            WalkError::Budget(e) => write!(f, "{e}"),
         }
     }
 }
@@ -80,17 +100,70 @@ pub struct Roots {
     pub code_type: Option<u64>,
 }
 
+/// What a frame of a stack is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FrameKind {
+    /// A Python frame (a name in it may still be `<unreadable>`).
+    Python,
+    /// A frame that could not be read, or that runs something other than a code object:
+    /// `<unreadable>:<unreadable>:0`.
+    Unreadable,
+    /// Frames left out between the innermost and outermost ones kept (see `Thread::omitted`).
+    Omitted,
+    /// The frame chain loops: the frames before this one are each frame of the loop once.
+    Cycle,
+    /// The walk ran out of budget before the outermost frame.
+    NotRead,
+}
+
 /// A code object's text, shared by every frame that runs it.
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct Code {
     pub filename: String,
     pub name: String,
+    pub kind: FrameKind,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Frame {
     pub code: Rc<Code>,
     pub line: i32,
+}
+
+impl Frame {
+    /// `<unreadable>:<unreadable>:0`.
+    pub fn unreadable() -> Frame {
+        Frame::special(UNREADABLE, UNREADABLE, FrameKind::Unreadable)
+    }
+
+    /// A frame pyflame inserts: `<pyflame>:<what>:0`.
+    pub fn marker(kind: FrameKind) -> Frame {
+        let name = match kind {
+            FrameKind::Omitted => "<frames omitted>",
+            FrameKind::Cycle => "<cycle>",
+            FrameKind::NotRead => "<frames not read>",
+            FrameKind::Python | FrameKind::Unreadable => UNREADABLE,
+        };
+        Frame::special("<pyflame>", name, kind)
+    }
+
+    fn special(filename: &str, name: &str, kind: FrameKind) -> Frame {
+        Frame {
+            code: Rc::new(Code {
+                filename: filename.to_string(),
+                name: name.to_string(),
+                kind,
+            }),
+            line: 0,
+        }
+    }
+
+    /// Whether any part of this frame could not be read.
+    pub fn is_unreadable(&self) -> bool {
+        self.code.kind == FrameKind::Unreadable
+            || (self.code.kind == FrameKind::Python
+                && (self.code.filename == UNREADABLE || self.code.name == UNREADABLE))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,9 +175,22 @@ pub struct Thread {
     pub native_id: Option<u32>,
     pub interp_id: Option<i64>,
     pub holds_gil: bool,
-    /// Innermost first.
+    /// Innermost first, with marker frames where frames were left out or the walk ended early.
     pub frames: Vec<Frame>,
+    /// How many frames the `FrameKind::Omitted` marker stands for.
+    pub omitted: u64,
     pub leaf: Leaf,
+}
+
+/// Threads that could not be walked, and lists that ended early: what a dump reports.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Issues {
+    /// Thread states that could not be read (left out).
+    pub unreadable_threads: usize,
+    /// Thread states not read because a budget ran out.
+    pub unread_threads: usize,
+    /// Lists that were cut: "the thread list of interpreter 0 loops after 3 entries".
+    pub lists: Vec<String>,
 }
 
 /// Where a GIL's holder is recorded.
@@ -142,6 +228,7 @@ pub struct Walker<'m, M: Memory> {
     layout: Layout,
     roots: Roots,
     codes: Codes,
+    budget: Budget,
 }
 
 impl<'m, M: Memory> Walker<'m, M> {
@@ -151,16 +238,39 @@ impl<'m, M: Memory> Walker<'m, M> {
             layout,
             roots,
             codes: Codes::default(),
+            budget: Budget::new(budget::DUMP),
+        }
+    }
+
+    /// Starts a sample or a dump: a fresh budget with these limits.
+    pub fn begin(&mut self, limits: Limits) {
+        self.budget = Budget::new(limits);
+    }
+
+    /// The budget of the current sample or dump.
+    pub fn budget(&self) -> &Budget {
+        &self.budget
+    }
+
+    /// The target's memory, each read charged to the budget.
+    fn mem(&self) -> Charged<'_, M> {
+        Charged {
+            mem: self.mem,
+            budget: &self.budget,
         }
     }
 
     fn ptr(&self, addr: u64, what: &'static str) -> Result<u64, WalkError> {
-        self.mem.u64(addr).map_err(WalkError::read(what))
+        self.mem().u64(addr).map_err(WalkError::read(what))
     }
 
     /// Every interpreter, in the runtime's list order (main interpreter last: CPython
-    /// prepends).
+    /// prepends). A list that breaks, loops or runs too long ends there.
     pub fn interpreters(&self) -> Result<Vec<u64>, WalkError> {
+        self.interpreter_list().map(|(list, _)| list)
+    }
+
+    fn interpreter_list(&self) -> Result<(Vec<u64>, Option<String>), WalkError> {
         let head = match self.layout.interp_root {
             InterpRoot::InterpHead => self.roots.interp_head,
             InterpRoot::Runtime(off) => self.roots.runtime.map(|r| r.wrapping_add(off)),
@@ -170,39 +280,84 @@ impl<'m, M: Memory> Walker<'m, M> {
         walk_list(
             self.ptr(head, "interpreter list head")?,
             MAX_INTERPRETERS,
-            "interpreters",
+            "the interpreter list",
             |i| self.ptr(i.wrapping_add(next), "PyInterpreterState"),
         )
     }
 
-    /// The thread states of an interpreter, newest first.
+    /// The thread states of an interpreter, newest first; a list that breaks, loops or runs
+    /// too long ends there.
     pub fn thread_states(&self, interp: u64) -> Result<Vec<u64>, WalkError> {
+        self.thread_list(interp, None).map(|(list, _)| list)
+    }
+
+    fn thread_list(
+        &self,
+        interp: u64,
+        id: Option<i64>,
+    ) -> Result<(Vec<u64>, Option<String>), WalkError> {
         let first = self.ptr(
             interp.wrapping_add(self.layout.interp.threads_head),
             "PyInterpreterState",
         )?;
         let next = self.layout.tstate.next;
-        walk_list(first, MAX_THREADS, "threads", |t| {
+        let what = match id {
+            Some(id) => format!("the thread list of interpreter {id}"),
+            None => "the thread list".to_string(),
+        };
+        walk_list(first, MAX_THREADS, &what, |t| {
             self.ptr(t.wrapping_add(next), "PyThreadState")
         })
     }
 
-    /// Every thread with at least one Python frame, in every interpreter.
-    pub fn all_threads(&mut self) -> Result<Vec<Thread>, WalkError> {
-        let mut threads = Vec::new();
-        for interp in self.interpreters()? {
-            let holder = self.gil_holder(interp)?;
+    /// Every thread with at least one Python frame, in every interpreter, and what could not
+    /// be read. The frames of the budget are shared out: each thread may walk what is left
+    /// divided by the threads left, so a few deep stacks cannot starve the others.
+    pub fn all_threads(&mut self) -> Result<(Vec<Thread>, Issues), WalkError> {
+        let mut issues = Issues::default();
+        let (interps, cut) = self.interpreter_list()?;
+        issues.lists.extend(cut);
+        let mut tstates = Vec::new();
+        for interp in interps {
+            let holder = match self.gil_holder(interp) {
+                Err(e) if e.is_local() => None,
+                other => other?,
+            };
             let interp_id = self.interp_id(interp);
-            for tstate in self.thread_states(interp)? {
-                let mut t = self.thread(tstate)?;
-                if !t.frames.is_empty() {
-                    t.holds_gil = holder == Some(tstate);
-                    t.interp_id = interp_id;
-                    threads.push(t);
+            match self.thread_list(interp, interp_id) {
+                Ok((list, cut)) => {
+                    issues.lists.extend(cut);
+                    tstates.extend(list.into_iter().map(|t| (t, interp_id, holder)));
                 }
+                Err(e) if e.is_local() => issues.unreadable_threads += 1,
+                Err(e) => return Err(e),
             }
         }
-        Ok(threads)
+        let mut threads = Vec::new();
+        let total = tstates.len();
+        for (i, (tstate, interp_id, holder)) in tstates.into_iter().enumerate() {
+            if self.budget.exhausted().is_some() {
+                issues.unread_threads = total - i;
+                break;
+            }
+            let share = self.budget.frames_left() / (total - i) as u64;
+            match self.thread_with_share(tstate, share.max(1)) {
+                Ok(mut t) => {
+                    if !t.frames.is_empty() {
+                        t.holds_gil = holder == Some(tstate);
+                        t.interp_id = interp_id;
+                        threads.push(t);
+                    }
+                }
+                Err(e) if e.is_local() => issues.unreadable_threads += 1,
+                Err(WalkError::Budget(e)) if e != Exhausted::Stopped => {
+                    issues.unread_threads = total - i;
+                    break;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok((threads, issues))
     }
 
     /// Checks that this layout walks the process: interpreters, their threads, and at least
@@ -211,11 +366,13 @@ impl<'m, M: Memory> Walker<'m, M> {
         if self.interpreters()?.is_empty() {
             return Err(WalkError::Garbage("no interpreter is listed".into()));
         }
-        match self.all_threads()?.is_empty() {
-            true => Err(WalkError::Garbage(
+        let (threads, _) = self.all_threads()?;
+        let readable = |f: &Frame| f.code.kind == FrameKind::Python && !f.is_unreadable();
+        match threads.iter().any(|t| t.frames.iter().any(readable)) {
+            false => Err(WalkError::Garbage(
                 "no thread has a Python frame whose code object reads back".into(),
             )),
-            false => Ok(()),
+            true => Ok(()),
         }
     }
 
@@ -306,27 +463,34 @@ impl<'m, M: Memory> Walker<'m, M> {
     /// The fields of a thread state pyflame uses, in one read into `buf`.
     fn read_tstate<'b>(&self, tstate: u64, buf: &'b mut [u8; 512]) -> Result<&'b [u8], WalkError> {
         let b = &mut buf[..self.layout.tstate_read_len().min(512)];
-        self.mem
+        self.mem()
             .read(tstate, b)
             .map_err(WalkError::read("PyThreadState"))?;
         Ok(b)
     }
 
-    /// One thread state and its stack.
+    /// One thread state and its stack, which may walk every frame left in the budget.
     pub fn thread(&mut self, tstate: u64) -> Result<Thread, WalkError> {
+        let share = self.budget.frames_left();
+        self.thread_with_share(tstate, share)
+    }
+
+    /// One thread state and its stack, walking at most `share` frames.
+    fn thread_with_share(&mut self, tstate: u64, share: u64) -> Result<Thread, WalkError> {
         let ts = self.thread_state(tstate)?;
-        let (frames, code) = self.stack_and_leaf(ts.frame)?;
+        let stack = self.stack(ts.frame, share)?;
         Ok(Thread {
             tstate,
             thread_id: ts.thread_id,
             native_id: ts.native_id,
             interp_id: None,
             holds_gil: false,
-            frames,
+            frames: stack.frames,
+            omitted: stack.omitted,
             leaf: Leaf {
                 cframe: ts.cframe,
                 frame: ts.frame,
-                code,
+                code: stack.leaf_code,
             },
         })
     }
@@ -336,7 +500,9 @@ impl<'m, M: Memory> Walker<'m, M> {
     /// result against /proc/PID/task.
     pub fn glibc_tid(&self, thread_id: u64) -> Option<u32> {
         let mut b = [0u8; 4];
-        self.mem.read(thread_id.checked_add(0x2d0)?, &mut b).ok()?;
+        self.mem()
+            .read(thread_id.checked_add(0x2d0)?, &mut b)
+            .ok()?;
         Some(u32::from_le_bytes(b))
     }
 
@@ -344,7 +510,7 @@ impl<'m, M: Memory> Walker<'m, M> {
     pub fn interp_id(&self, interp: u64) -> Option<i64> {
         let off = self.layout.interp.id?;
         let mut b = [0u8; 8];
-        self.mem.read(interp.wrapping_add(off), &mut b).ok()?;
+        self.mem().read(interp.wrapping_add(off), &mut b).ok()?;
         i64_at(&b, 0)
     }
 }
@@ -353,24 +519,40 @@ fn short_tstate() -> WalkError {
     WalkError::Garbage("short PyThreadState".into())
 }
 
-/// Follows a NULL-terminated linked list from `first`, refusing cycles and more than `max`.
+/// Follows a NULL-terminated linked list from `first`. A list that loops, runs longer than
+/// `max` or has a link that cannot be read ends there, with a note saying so; only errors that
+/// end the whole walk are errors.
 fn walk_list(
     first: u64,
     max: usize,
-    what: &'static str,
+    what: &str,
     mut next: impl FnMut(u64) -> Result<u64, WalkError>,
-) -> Result<Vec<u64>, WalkError> {
+) -> Result<(Vec<u64>, Option<String>), WalkError> {
     let mut items = Vec::new();
     let mut seen = HashSet::new();
     let mut at = first;
     while at != 0 {
-        if items.len() >= max || !seen.insert(at) {
-            return Err(WalkError::TooLong(what, max));
+        if items.len() >= max {
+            return Ok((items, Some(format!("{what} is cut after {max} entries"))));
+        }
+        if !seen.insert(at) {
+            let n = items.len();
+            return Ok((items, Some(format!("{what} loops after {n} entries"))));
         }
         items.push(at);
-        at = next(at)?;
+        at = match next(at) {
+            Ok(next) => next,
+            Err(e) if e.is_local() => {
+                let n = items.len();
+                return Ok((
+                    items,
+                    Some(format!("{what} breaks after {n} entries ({e})")),
+                ));
+            }
+            Err(e) => return Err(e),
+        };
     }
-    Ok(items)
+    Ok((items, None))
 }
 
 #[cfg(test)]

@@ -1,20 +1,45 @@
 //! Tests of the walker over a fake memory laid out with every layout (the table's rows and the
 //! published 3.13+ tables): stacks, GIL holders, shims, per-thread bytecode, the code cache,
-//! and bounds on every list.
+//! bounds on every list, and placeholders for what cannot be read.
 
 use super::*;
+use crate::budget::Exhausted;
 use crate::python::fake::FakePython;
 use crate::python::layout::{for_version, GilHolder};
+use frames::{KEPT_INNER, KEPT_OUTER};
 
 fn layouts() -> impl Iterator<Item = Layout> {
     crate::python::published::layouts().into_iter()
 }
 
 fn names(t: &Thread) -> Vec<(String, String, i32)> {
-    t.frames
+    triples(&t.frames)
+}
+
+fn triples(frames: &[Frame]) -> Vec<(String, String, i32)> {
+    frames
         .iter()
         .map(|f| (f.code.filename.clone(), f.code.name.clone(), f.line))
         .collect()
+}
+
+fn text(frames: &[Frame]) -> Vec<String> {
+    frames
+        .iter()
+        .map(|f| format!("{}:{}:{}", f.code.filename, f.code.name, f.line))
+        .collect()
+}
+
+impl<M: Memory> Walker<'_, M> {
+    /// The frames from `frame` outwards, with every frame left in the budget.
+    fn frames_from(&mut self, frame: u64) -> Result<Vec<Frame>, WalkError> {
+        let share = self.budget.frames_left();
+        self.stack(frame, share).map(|s| s.frames)
+    }
+
+    fn threads(&mut self) -> Vec<Thread> {
+        self.all_threads().expect("walks").0
+    }
 }
 
 /// A chain of frames `names[0]` (innermost) ... `names[n-1]` (outermost), each its own code
@@ -46,7 +71,7 @@ fn walks_every_version() {
         }
         let mut w = Walker::new(&py.mem, layout, py.roots);
         assert_eq!(w.interpreters().unwrap(), vec![sub, main], "{v:?}");
-        let threads = w.all_threads().unwrap();
+        let threads = w.threads();
         assert_eq!(
             threads.len(),
             2,
@@ -80,16 +105,13 @@ fn walks_every_version() {
         // Only the GIL holder moves: nobody holding it is seen too.
         py.set_gil_holder(main, 0);
         let mut w = Walker::new(&py.mem, layout, py.roots);
-        assert!(
-            w.all_threads().unwrap().iter().all(|t| !t.holds_gil),
-            "{v:?}"
-        );
+        assert!(w.threads().iter().all(|t| !t.holds_gil), "{v:?}");
         assert_eq!(w.gil_holder(main), Ok(None));
     }
 }
 
 #[test]
-fn skips_entry_shims_and_non_code_executables() {
+fn skips_entry_shims_and_shows_non_code_executables_as_unreadable() {
     for layout in layouts().filter(|l| l.version >= (3, 12)) {
         let mut py = FakePython::new(layout);
         let module = py.code("m.py", "<module>", 1);
@@ -101,7 +123,7 @@ fn skips_entry_shims_and_non_code_executables() {
         let t = py.tstate(inner, 1, 1);
         py.interp(&[t], 0);
         let mut w = Walker::new(&py.mem, layout, py.roots);
-        let threads = w.all_threads().unwrap();
+        let threads = w.threads();
         let got: Vec<String> = threads[0]
             .frames
             .iter()
@@ -109,21 +131,34 @@ fn skips_entry_shims_and_non_code_executables() {
             .collect();
         assert_eq!(got, ["f", "<module>"], "{:?}", layout.version);
 
-        // An executable that is not a code object (3.13 shims hold None) is not a frame.
-        let none = py.alloc(vec![0u8; 64]);
-        let odd = py.frame(none, inner);
+        // A frame that is not a shim but runs something other than a code object (a dict) is
+        // shown as unreadable, never silently dropped (a stack that never existed).
+        let dict = py.object("dict", 1 << 29);
+        let odd = py.frame(dict, inner);
         let t2 = py.tstate(odd, 2, 2);
         let mut w = Walker::new(&py.mem, layout, py.roots);
-        assert_eq!(w.thread(t2).unwrap().frames.len(), 2);
+        assert_eq!(
+            text(&w.thread(t2).unwrap().frames),
+            ["<unreadable>:<unreadable>:0", "m.py:f:8", "m.py:<module>:4"],
+            "{:?}",
+            layout.version
+        );
     }
-    // Before 3.12 every frame must hold a code object: anything else is garbage.
-    let layout = *for_version(3, 9).unwrap();
-    let mut py = FakePython::new(layout);
-    let junk = py.alloc(vec![0u8; 256]);
-    let f = py.frame(junk, 0);
-    let t = py.tstate(f, 1, 1);
-    let mut w = Walker::new(&py.mem, layout, py.roots);
-    assert!(matches!(w.thread(t), Err(WalkError::Garbage(_))));
+    for v in [(2, 7), (3, 9), (3, 11)] {
+        let layout = *for_version(v.0, v.1).unwrap();
+        let mut py = FakePython::new(layout);
+        let module = py.code("m.py", "<module>", 1);
+        let outer = py.frame(module, 0);
+        let junk = py.alloc(vec![0u8; 256]);
+        let f = py.frame(junk, outer);
+        let t = py.tstate(f, 1, 1);
+        let mut w = Walker::new(&py.mem, layout, py.roots);
+        assert_eq!(
+            text(&w.thread(t).unwrap().frames),
+            ["<unreadable>:<unreadable>:0", "m.py:<module>:4"],
+            "{v:?}"
+        );
+    }
 }
 
 #[test]
@@ -138,17 +173,61 @@ fn checks_the_code_type_by_name_without_the_symbol() {
         ..py.roots
     };
     let mut w = Walker::new(&py.mem, layout, roots);
-    assert_eq!(w.thread(t).unwrap().frames.len(), 2);
-    // A type named otherwise is refused.
+    assert_eq!(
+        text(&w.thread(t).unwrap().frames),
+        ["a.py:f:13", "a.py:g:23"]
+    );
+    // A type named otherwise is not code.
     let name = py.alloc(b"coda\0".to_vec());
     let ty = py.roots.code_type.unwrap();
     py.set(ty + layout.objects.tp_name, name);
     let mut w = Walker::new(&py.mem, layout, roots);
-    assert!(w.thread(t).is_err());
+    let frames = w.thread(t).unwrap().frames;
+    assert!(frames.iter().all(|f| f.code.kind == FrameKind::Unreadable));
+}
+
+/// Each name that cannot be read is `<unreadable>` on its own; a line table that cannot be is
+/// line 0; every other frame is as it is.
+#[test]
+fn unreadable_names_and_tables_are_placeholders() {
+    for layout in layouts() {
+        let v = layout.version;
+        let c = layout.code;
+        let mut py = FakePython::new(layout);
+        let int = py.object("int", 1 << 24);
+        let mut back = 0;
+        let mut codes = Vec::new();
+        for name in ["<module>", "g", "f", "e", "d"] {
+            let code = py.code("app.py", name, 10);
+            codes.push(code);
+            back = py.frame(code, back);
+        }
+        // d: name unmapped; e: filename NULL; f: name an int; g: line table an int.
+        py.set(codes[4] + c.name, 0x10);
+        py.set(codes[3] + c.filename, 0);
+        py.set(codes[2] + c.name, int);
+        py.set(codes[1] + c.linetable, int);
+        let t = py.tstate(back, 1, 1);
+        let mut w = Walker::new(&py.mem, layout, py.roots);
+        let frames = w.thread(t).unwrap().frames;
+        assert_eq!(
+            text(&frames),
+            [
+                "app.py:<unreadable>:13",
+                "<unreadable>:e:13",
+                "app.py:<unreadable>:13",
+                "app.py:g:0",
+                "app.py:<module>:13"
+            ],
+            "{v:?}"
+        );
+        let unreadable: Vec<bool> = frames.iter().map(|f| f.is_unreadable()).collect();
+        assert_eq!(unreadable, [true, true, true, false, false], "{v:?}");
+    }
 }
 
 #[test]
-fn every_walk_is_bounded() {
+fn loops_are_cut_where_they_repeat() {
     for layout in layouts() {
         let v = layout.version;
         let mut py = FakePython::new(layout);
@@ -156,48 +235,96 @@ fn every_walk_is_bounded() {
             FrameLayout::Object { f_back, .. } => f_back,
             FrameLayout::Interpreter { previous, .. } => previous,
         };
-        // A frame that is its own caller, and a two-frame cycle.
+        // A frame that is its own caller.
         let code = py.code("c.py", "loop", 1);
         let a = py.frame(code, 0);
         py.set(a + f_back, a);
-        let b = py.frame(code, 0);
-        let c = py.frame(code, b);
-        py.set(b + f_back, c);
         let mut w = Walker::new(&py.mem, layout, py.roots);
-        assert!(
-            matches!(w.stack(a), Err(WalkError::TooLong("frames", _))),
+        assert_eq!(
+            text(&w.frames_from(a).unwrap()),
+            ["c.py:loop:4", "<pyflame>:<cycle>:0"],
             "{v:?}"
         );
-        assert!(
-            matches!(w.stack(c), Err(WalkError::TooLong("frames", _))),
+        // Two frames, the outer calling back into... three frames whose outermost links back
+        // to the middle one: each frame of the loop once.
+        let names = ["x", "y", "z"];
+        let top = chain(&mut py, "c.py", &names);
+        let middle = py.mem_u64(top + f_back);
+        let outer = py.mem_u64(middle + f_back);
+        py.set(outer + f_back, middle);
+        let mut w = Walker::new(&py.mem, layout, py.roots);
+        assert_eq!(
+            text(&w.frames_from(top).unwrap()),
+            ["c.py:x:13", "c.py:y:23", "c.py:z:33", "<pyflame>:<cycle>:0"],
             "{v:?}"
         );
+        // A long loop, found too.
+        let mut first = 0;
+        let mut last = 0;
+        for i in 0..300 {
+            last = py.frame(code, last);
+            if i == 0 {
+                first = last;
+            }
+        }
+        py.set(first + f_back, last);
+        let mut w = Walker::new(&py.mem, layout, py.roots);
+        let frames = w.frames_from(last).unwrap();
+        assert_eq!(frames.len(), 301, "{v:?}");
+        assert_eq!(frames[300].code.kind, FrameKind::Cycle);
+    }
+}
 
-        // A thread list that loops back on itself, and an interpreter list that does.
-        let t1 = py.tstate(0, 1, 1);
-        let t2 = py.tstate(0, 2, 2);
+#[test]
+fn broken_lists_end_where_they_break() {
+    for layout in layouts() {
+        let v = layout.version;
+        let mut py = FakePython::new(layout);
+        let code = py.code("c.py", "f", 1);
+        let frame = py.frame(code, 0);
+        // A thread list that loops back on itself.
+        let t1 = py.tstate(frame, 1, 1);
+        let t2 = py.tstate(frame, 2, 2);
         let interp = py.interp(&[t1, t2], 0);
         py.set(t2 + layout.tstate.next, t1);
-        let w = Walker::new(&py.mem, layout, py.roots);
+        let mut w = Walker::new(&py.mem, layout, py.roots);
+        assert_eq!(w.thread_states(interp).unwrap(), [t1, t2], "{v:?}");
+        let (threads, issues) = w.all_threads().unwrap();
+        assert_eq!(threads.len(), 2, "{v:?}");
+        assert_eq!(issues.lists.len(), 1, "{v:?}");
         assert!(
-            matches!(
-                w.thread_states(interp),
-                Err(WalkError::TooLong("threads", _))
-            ),
-            "{v:?}"
+            issues.lists[0].contains("loops after 2 entries"),
+            "{issues:?}"
         );
+        // A link that cannot be read.
+        py.set(t2 + layout.tstate.next, 0x10);
+        let mut w = Walker::new(&py.mem, layout, py.roots);
+        let (threads, issues) = w.all_threads().unwrap();
+        assert_eq!(threads.len(), 2, "{v:?}");
+        // The link holds an address, whose thread state cannot be read, so has no link.
+        assert!(
+            issues.lists[0].contains("breaks after 3 entries"),
+            "{issues:?}"
+        );
+        assert_eq!(issues.unreadable_threads, 1, "{v:?}");
+        // A thread state that cannot be read is left out, and counted.
+        py.set(t2 + layout.tstate.next, 0);
+        py.set(t1 + layout.tstate.next, 0x20);
+        let mut w = Walker::new(&py.mem, layout, py.roots);
+        let (threads, issues) = w.all_threads().unwrap();
+        assert_eq!(threads.len(), 1, "{v:?}");
+        assert_eq!(issues.unreadable_threads, 1, "{v:?}");
+        // An interpreter list that loops.
         py.set(interp + layout.interp.next, interp);
         let w = Walker::new(&py.mem, layout, py.roots);
-        assert!(
-            matches!(w.interpreters(), Err(WalkError::TooLong("interpreters", _))),
-            "{v:?}"
-        );
+        assert_eq!(w.interpreters().unwrap(), [interp], "{v:?}");
     }
 }
 
 #[test]
 fn pointers_near_the_top_of_the_address_space_fail_cleanly() {
     for layout in layouts() {
+        let v = layout.version;
         let mut py = FakePython::new(layout);
         let f_back = match layout.frame {
             FrameLayout::Object { f_back, .. } => f_back,
@@ -210,9 +337,17 @@ fn pointers_near_the_top_of_the_address_space_fail_cleanly() {
         let interp = py.interp(&[t], 0);
         py.set(interp + layout.interp.next, u64::MAX);
         let mut w = Walker::new(&py.mem, layout, py.roots);
-        assert!(w.stack(a).is_err(), "{:?}", layout.version);
-        assert!(w.thread(t).is_err(), "{:?}", layout.version);
-        assert!(w.interpreters().is_err(), "{:?}", layout.version);
+        assert_eq!(
+            text(&w.frames_from(a).unwrap()),
+            ["c.py:f:4", "<unreadable>:<unreadable>:0"],
+            "{v:?}"
+        );
+        assert_eq!(
+            text(&w.thread(t).unwrap().frames),
+            ["<unreadable>:<unreadable>:0"],
+            "{v:?}"
+        );
+        assert_eq!(w.interpreters().unwrap(), [interp, u64::MAX], "{v:?}");
         assert!(w
             .unchanged(
                 u64::MAX - 2,
@@ -227,21 +362,69 @@ fn pointers_near_the_top_of_the_address_space_fail_cleanly() {
 }
 
 #[test]
-fn deep_stacks_up_to_the_bound() {
+fn deep_stacks_keep_their_root_and_leaf() {
+    for v in [(2, 7), (3, 12), (3, 14)] {
+        let layout = layouts().find(|l| l.version == v).unwrap();
+        let mut py = FakePython::new(layout);
+        let root = py.code("r.py", "<module>", 1);
+        let code = py.code("r.py", "recurse", 10);
+        let mut top = py.frame(root, 0);
+        for _ in 0..600 {
+            top = py.frame(code, top);
+        }
+        let mut w = Walker::new(&py.mem, layout, py.roots);
+        assert_eq!(w.frames_from(top).unwrap().len(), 601);
+        for _ in 600..3000 {
+            top = py.frame(code, top);
+        }
+        let t = py.tstate(top, 1, 1);
+        let mut w = Walker::new(&py.mem, layout, py.roots);
+        let thread = w.thread(t).unwrap();
+        let f = &thread.frames;
+        assert_eq!(f.len(), KEPT_INNER + 1 + KEPT_OUTER, "{v:?}");
+        assert_eq!(thread.omitted, 3001 - (KEPT_INNER + KEPT_OUTER) as u64);
+        assert_eq!(f[0].code.name, "recurse");
+        assert_eq!(f[KEPT_INNER].code.kind, FrameKind::Omitted);
+        assert_eq!(text(&f[f.len() - 1..]), ["r.py:<module>:4"]);
+    }
+}
+
+#[test]
+fn budgets_cut_walks_with_a_marker() {
     let layout = *for_version(3, 12).unwrap();
     let mut py = FakePython::new(layout);
-    let code = py.code("r.py", "recurse", 1);
-    let mut top = 0;
-    for _ in 0..600 {
+    let root = py.code("r.py", "<module>", 1);
+    let code = py.code("r.py", "recurse", 10);
+    let mut top = py.frame(root, 0);
+    for _ in 0..500 {
         top = py.frame(code, top);
     }
+    let threads: Vec<u64> = (0..4).map(|i| py.tstate(top, i, i as u32)).collect();
+    py.interp(&threads, 0);
+    // 1,000 frames for four threads of 501: each may walk 250, so each is cut the same way.
     let mut w = Walker::new(&py.mem, layout, py.roots);
-    assert_eq!(w.stack(top).unwrap().len(), 600);
-    for _ in 600..MAX_DEPTH + 1 {
-        top = py.frame(code, top);
+    w.begin(crate::budget::Limits {
+        frames: 1000,
+        ..crate::budget::DUMP
+    });
+    let (read, issues) = w.all_threads().unwrap();
+    assert_eq!(read.len(), 4);
+    assert_eq!(issues, Issues::default());
+    for t in &read {
+        assert_eq!(t.frames.len(), 251);
+        assert_eq!(text(&t.frames[250..]), ["<pyflame>:<frames not read>:0"]);
     }
+    // Bytes: the walk stops where they run out, and the threads after are counted as unread.
     let mut w = Walker::new(&py.mem, layout, py.roots);
-    assert_eq!(w.stack(top), Err(WalkError::TooLong("frames", MAX_DEPTH)));
+    w.begin(crate::budget::Limits {
+        bytes: 30_000,
+        ..crate::budget::DUMP
+    });
+    let (read, issues) = w.all_threads().unwrap();
+    assert_eq!(w.budget().exhausted(), Some(Exhausted::Bytes));
+    assert!(read.len() < 4 && issues.unread_threads > 0, "{issues:?}");
+    assert_eq!(read.len() + issues.unread_threads, 4);
+    assert_eq!(read[0].frames.last().unwrap().code.kind, FrameKind::NotRead);
 }
 
 #[test]
@@ -251,7 +434,7 @@ fn the_code_cache_notices_a_reused_address() {
     let code = py.code("a.py", "first", 1);
     let f = py.frame(code, 0);
     let mut w = Walker::new(&py.mem, layout, py.roots);
-    assert_eq!(w.stack(f).unwrap()[0].code.name, "first");
+    assert_eq!(w.frames_from(f).unwrap()[0].code.name, "first");
     let cache = std::mem::take(&mut w.codes);
     assert_eq!(cache.len(), 1);
     // Same address, now a different code object (new name object).
@@ -259,7 +442,32 @@ fn the_code_cache_notices_a_reused_address() {
     py.set(code + layout.code.name, other);
     let mut w2 = Walker::new(&py.mem, layout, py.roots);
     w2.codes = cache;
-    assert_eq!(w2.stack(f).unwrap()[0].code.name, "second");
+    assert_eq!(w2.frames_from(f).unwrap()[0].code.name, "second");
+}
+
+/// Many code objects sharing one large line table cost that table once.
+#[test]
+fn a_shared_line_table_is_cached_once() {
+    let layout = *for_version(3, 12).unwrap();
+    let mut py = FakePython::new(layout);
+    let big = vec![0u8; 1 << 20];
+    let shared = py.bytes(&big);
+    let mut top = 0;
+    for i in 0..200 {
+        let code = py.code("m.py", &format!("f{i}"), 7);
+        py.set(code + layout.code.linetable, shared);
+        top = py.frame(code, top);
+    }
+    let mut w = Walker::new(&py.mem, layout, py.roots);
+    let frames = w.frames_from(top).unwrap();
+    assert_eq!(frames.len(), 200);
+    // A table of zeros gives every instruction co_firstlineno.
+    assert!(frames.iter().all(|f| f.line == 7));
+    assert!(
+        w.codes.cached_bytes() < (1 << 20) + 64 * 1024,
+        "{}",
+        w.codes.cached_bytes()
+    );
 }
 
 struct GoneMemory;
@@ -306,7 +514,7 @@ fn lnotab_line_increments_are_signed_from_36_only() {
         let t = py.tstate(f, 1, 1);
         py.interp(&[t], 0);
         let mut w = Walker::new(&py.mem, layout, py.roots);
-        let threads = w.all_threads().unwrap();
+        let threads = w.threads();
         assert_eq!(
             names(&threads[0]),
             vec![("old.py".into(), "f".into(), line)],
@@ -334,7 +542,7 @@ fn frames_in_a_threads_own_bytecode_copy_get_the_right_line() {
         let t = py.tstate(top, 0x7f00_0000_1000, 101);
         py.interp(&[t], 0);
         let mut w = Walker::new(&py.mem, layout, py.roots);
-        let threads = w.all_threads().unwrap();
+        let threads = w.threads();
         assert_eq!(
             names(&threads[0]),
             vec![
@@ -342,12 +550,15 @@ fn frames_in_a_threads_own_bytecode_copy_get_the_right_line() {
                 ("/app/t.py".into(), "outer".into(), 43)
             ]
         );
-        // A copy index beyond the array is garbage, not a line.
+        // A copy index beyond the array is garbage: the frame is there, its line unknown.
         let FrameLayout::Interpreter { tlbc_index, .. } = layout.frame else {
             unreachable!()
         };
         py.mem.patch(top + tlbc_index.unwrap(), &9u32.to_le_bytes());
         let mut w = Walker::new(&py.mem, layout, py.roots);
-        assert!(w.all_threads().is_err());
+        assert_eq!(
+            triples(&w.threads()[0].frames)[0],
+            ("/app/t.py".into(), "inner".into(), 0)
+        );
     }
 }
