@@ -23,7 +23,8 @@ pub struct Limits {
     pub frames: u64,
     /// How long any thread of the target may be kept stopped.
     pub stopped: Duration,
-    /// How long the whole read may take.
+    /// How long the read may take, from when the target was stopped for it (or from the
+    /// start, for a read that stops nothing): waiting for threads to stop is not reading.
     pub total: Duration,
 }
 
@@ -70,7 +71,7 @@ impl fmt::Display for Exhausted {
 #[derive(Debug)]
 pub struct Budget {
     limits: Limits,
-    started: Instant,
+    started: Cell<Instant>,
     bytes: Cell<u64>,
     frames: Cell<u64>,
     /// While threads of the target are stopped: when they must be resumed.
@@ -85,7 +86,7 @@ impl Budget {
     pub fn new(limits: Limits) -> Budget {
         Budget {
             limits,
-            started: Instant::now(),
+            started: Cell::new(Instant::now()),
             bytes: Cell::new(0),
             frames: Cell::new(0),
             stop_until: Cell::new(None),
@@ -98,10 +99,12 @@ impl Budget {
         self.limits
     }
 
-    /// Threads of the target are stopped since `since`.
+    /// Threads of the target are stopped since `since` (when the stop was seen). The time of
+    /// the read counts from there too.
     pub fn stopped(&self, since: Instant) {
         if self.stop_until.get().is_none() {
             self.stop_until.set(Some(since + self.limits.stopped));
+            self.started.set(since);
         }
     }
 
@@ -139,7 +142,7 @@ impl Budget {
             self.overran.set(true);
             return Err(Exhausted::Stopped);
         }
-        if now.duration_since(self.started) >= self.limits.total {
+        if now.saturating_duration_since(self.started.get()) >= self.limits.total {
             return Err(self.run_out(Exhausted::Time));
         }
         Ok(())
@@ -156,7 +159,7 @@ impl Budget {
         if self.bytes.get() > self.limits.bytes / 4 * 3 {
             return Err(self.run_out(Exhausted::Bytes));
         }
-        if self.started.elapsed() > self.limits.total / 4 * 3 {
+        if self.started.get().elapsed() > self.limits.total / 4 * 3 {
             return Err(self.run_out(Exhausted::Time));
         }
         let n = self.frames.get() + 1;

@@ -98,13 +98,12 @@ impl<'m, M: Memory> Prefetcher<'m, M> {
         }
     }
 
-    /// Runs `read` with the batch: first reads, in one system call, every range the previous
-    /// batch read; `read`'s reads are served from it where they can be.
-    pub fn batch<T>(&self, read: impl FnOnce() -> T) -> Result<T, ReadError> {
+    /// Opens the batch: reads, in one system call, every range the previous batch read; until
+    /// the guard is dropped, reads are served from it where they can be. The batch is a
+    /// snapshot: what it holds was read when it was opened.
+    pub fn open(&self) -> Result<Open<'_, 'm, M>, ReadError> {
         self.begin()?;
-        let result = read();
-        self.end();
-        Ok(result)
+        Ok(Open { prefetch: self })
     }
 
     /// Starts a sample: reads, in one batch, every range the previous sample read.
@@ -166,6 +165,17 @@ impl<'m, M: Memory> Prefetcher<'m, M> {
         st.open = false;
         st.batch.clear();
         st.pages.clear();
+    }
+}
+
+/// An open batch (see `Prefetcher::open`); dropping it closes the batch.
+pub struct Open<'p, 'm, M: Memory> {
+    prefetch: &'p Prefetcher<'m, M>,
+}
+
+impl<M: Memory> Drop for Open<'_, '_, M> {
+    fn drop(&mut self) {
+        self.prefetch.end();
     }
 }
 
@@ -301,6 +311,31 @@ mod tests {
         counting.calls.set(0);
         p.read(0x1000, &mut a).unwrap();
         assert_eq!(counting.calls.get(), 1);
+    }
+
+    #[test]
+    fn a_long_walk_is_served_and_remembered_within_bounds() {
+        let mut mem = FakeMemory::default();
+        mem.write(0x10_0000, &vec![5u8; 2 << 20]);
+        let counting = Counting {
+            mem,
+            calls: Cell::new(0),
+        };
+        let p = Prefetcher::new(&counting);
+        let open = p.open().unwrap();
+        let mut peak_pages = 0;
+        for i in 0..(2u64 << 20) / 64 {
+            let mut x = [0u8; 8];
+            p.read(0x10_0000 + i * 64, &mut x).unwrap();
+            assert_eq!(x, [5; 8]);
+            peak_pages = peak_pages.max(p.state.borrow().pages.len());
+        }
+        // One read per page, whatever the number of pages.
+        assert_eq!(counting.calls.get(), 1 + 512);
+        assert!(peak_pages <= MAX_PAGES);
+        assert_eq!(p.state.borrow().wanted.len(), MAX_WANTED);
+        drop(open);
+        assert!(p.state.borrow().pages.is_empty());
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::python::walk::{Code, Frame, Thread};
 
 /// Code objects remembered by address before the map starts over (they are then found again
 /// by their text).
-const MAX_CODE_IDS: usize = 16_384;
+const MAX_CODE_IDS: usize = 4096;
 
 /// A code object and line, interned: an index into `Profile::codes`.
 pub type FrameId = (u32, i32);

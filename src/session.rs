@@ -38,36 +38,39 @@ pub fn dump(pid: i32, args: &Args) -> Result<()> {
     let prefetch = Prefetcher::new(&mem);
     let mut walker = Walker::new(&prefetch, runtime.layout, runtime.roots);
     walker.begin(budget::DUMP);
-    let read_all = |walker: &mut Walker<_>| {
-        prefetch
-            .batch(|| walker.all_threads())
-            .map_err(WalkError::read("memory"))
-            .and_then(|read| read)
-    };
-    // Every thread is stopped (in one round: interrupt all, then wait for all), so the dump is
-    // consistent whatever the build, GIL or not, unless reading takes longer than the target
-    // may be kept stopped: then it is resumed and read again while it runs.
-    let since = Instant::now();
-    let read = match tracee.stop_all() {
-        Ok(()) => {
-            walker.budget().stopped(since);
-            read_all(&mut walker).map_err(Error::from)
-        }
-        Err(e) => Err(e),
-    };
-    // Detaching resumes every thread, with any signal it was stopping for.
-    drop(tracee);
-    walker.budget().resumed();
-    let late = walker.budget().take_overrun();
-    let read = match late {
-        true => read_all(&mut walker).map_err(Error::from),
-        false => read,
-    };
     let failed = |why: String| {
         Error::Fatal(format!(
             "Failed to read the Python stacks of PID {pid}: {why}"
         ))
     };
+    let read = |walker: &mut Walker<_>| {
+        let open = prefetch.open().map_err(WalkError::read("memory"))?;
+        walker.read_threads().map(|read| (read, open))
+    };
+    // Every thread is stopped (in one round: interrupt all, then wait for all) while the frame
+    // chains are walked, so the dump is consistent whatever the build, GIL or not, unless that
+    // takes longer than the target may be kept stopped: then it is resumed and walked again
+    // while it runs. The frames are named from their code objects after it is resumed.
+    let walked = tracee.stop_all().and_then(|()| {
+        walker.budget().stopped(Instant::now());
+        read(&mut walker).map_err(Error::from)
+    });
+    // Detaching resumes every thread, with any signal it was stopping for.
+    drop(tracee);
+    walker.budget().resumed();
+    let late = walker.budget().take_overrun();
+    let walked = match late {
+        true => {
+            drop(walked);
+            read(&mut walker).map_err(Error::from)
+        }
+        false => walked,
+    };
+    let read = walked.and_then(|((raw, mut issues), open)| {
+        let threads = walker.name_threads(raw, &mut issues);
+        drop(open);
+        Ok((threads?, issues))
+    });
     let (mut threads, issues) = read.map_err(|e| match e {
         Error::Sample(why) => failed(why),
         Error::TargetGone => failed("the process exited".into()),

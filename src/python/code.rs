@@ -2,14 +2,16 @@
 //! by address (with a cheap check that the address still holds the same object), their line
 //! tables cached once per table object, and the line a frame is at.
 //!
-//! The cache is bounded in entries and in bytes, whatever the target holds: many code objects
-//! sharing one large line table cost that table once, and a line decoded once for a (table,
-//! position) is remembered, so a stack of a thousand frames over one huge table does not decode
-//! it a thousand times. A part that cannot be read is a placeholder (`<unreadable>`, line 0),
+//! The cache is bounded in entries and in bytes, whatever the target holds, and keeps only what
+//! was seen lately (what no stack used for a second or two is dropped), so a target that makes
+//! new code objects all the time does not make it grow: many code objects sharing one large line
+//! table cost that table once, and a line decoded once for a (table, position) is remembered, so
+//! a stack of a thousand frames over one huge table does not decode it a thousand times. A part that cannot be read is a placeholder (`<unreadable>`, line 0),
 //! never a lost stack.
 
 use std::collections::HashMap;
 use std::rc::Rc;
+use std::time::{Duration, Instant};
 
 use super::layout::{Layout, LineFormat};
 use super::types::{Kind as TypeKind, Types};
@@ -25,6 +27,8 @@ const MAX_CACHED: usize = 16_384;
 const MAX_CACHED_BYTES: usize = 24 << 20;
 /// Lines remembered by (table, co_firstlineno, position).
 const MAX_LINES: usize = 65_536;
+/// How often what was not used since the sweep before is dropped.
+const SWEEP: Duration = Duration::from_secs(1);
 
 /// Where a frame is in its code: a byte offset (to 3.10) or an instruction pointer (3.11+).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +52,8 @@ struct Entry {
     code: Rc<Code>,
     /// None when the line table could not be read: the line is then 0.
     table: Option<Rc<[u8]>>,
+    /// The sweep generation it was last used in.
+    used: u32,
 }
 
 /// A line table, by the address of its `bytes` object, with the length it had.
@@ -64,6 +70,8 @@ pub struct Codes {
     /// Bytes held by `entries` and `tables`.
     bytes: usize,
     types: Types,
+    generation: u32,
+    swept: Option<Instant>,
 }
 
 impl Codes {
@@ -79,6 +87,7 @@ impl Codes {
         budget: &Budget,
         raw: &[(u64, Lasti)],
     ) -> Result<Vec<Frame>, WalkError> {
+        self.sweep();
         let mut addrs: Vec<u64> = raw.iter().map(|r| r.0).collect();
         addrs.sort_unstable();
         addrs.dedup();
@@ -146,7 +155,9 @@ impl Codes {
             linetable,
             firstlineno,
         };
-        if self.entries.get(&addr).is_some_and(|e| e.key == key) {
+        let generation = self.generation;
+        if let Some(e) = self.entries.get_mut(&addr).filter(|e| e.key == key) {
+            e.used = generation;
             return Ok(true);
         }
         let code = Code {
@@ -177,6 +188,7 @@ impl Codes {
                 key,
                 code: Rc::new(code),
                 table,
+                used: generation,
             },
         );
         if let Some(old) = old {
@@ -223,6 +235,37 @@ impl Codes {
             }
         }
         Ok(Some(data))
+    }
+
+    /// Once a `SWEEP`: drops the code objects not used since the sweep before, the line tables
+    /// only they used, and the remembered lines.
+    fn sweep(&mut self) {
+        let now = Instant::now();
+        let first = match self.swept {
+            Some(t) if now.duration_since(t) < SWEEP => return,
+            swept => swept.is_none(),
+        };
+        self.swept = Some(now);
+        if !first {
+            self.drop_unused();
+        }
+    }
+
+    /// Drops the code objects used in neither this sweep generation nor the one before, and
+    /// starts a new one.
+    pub(super) fn drop_unused(&mut self) {
+        let (current, recent) = (self.generation, self.generation.wrapping_sub(1));
+        self.entries
+            .retain(|_, e| e.used == current || e.used == recent);
+        self.tables.retain(|_, t| Rc::strong_count(&t.data) > 1);
+        self.lines.clear();
+        let names: usize = self
+            .entries
+            .values()
+            .map(|e| e.code.filename.len() + e.code.name.len())
+            .sum();
+        self.bytes = names + self.tables.values().map(|t| t.data.len()).sum::<usize>();
+        self.generation = current.wrapping_add(1);
     }
 
     fn clear(&mut self) {

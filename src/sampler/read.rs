@@ -2,16 +2,27 @@
 //! thread stopped (when the GIL moves too fast), or without stopping anything and checking
 //! afterwards (`--nonblocking`, and a read that ran out of stopped time); and which kernel
 //! thread a thread state is, as pyflame sees it.
+//!
+//! A read has two phases. While the threads that could move are stopped, only their frame
+//! chains are walked (in one batch of reads, a snapshot); the threads are then resumed, and the
+//! frames named from their code objects, which do not change, with the same snapshot. So the
+//! target is stopped for the walk alone, however many names and line tables a cold cache has
+//! to read.
 
 use std::collections::HashMap;
 use std::time::Instant;
 
 use super::{Sampler, ATTEMPTS, GILS_TTL};
 use crate::error::{Error, Result};
+use crate::memory::RemoteMemory;
+use crate::prefetch::Open;
 use crate::proc;
-use crate::python::walk::{Thread, WalkError};
+use crate::python::walk::{Issues, RawThread, Thread, WalkError};
 
-impl Sampler<'_> {
+/// Frame chains read while their threads were stopped, and the open batch they were read from.
+pub(super) type Snapshot<'a> = (Vec<RawThread>, Open<'a, 'a, RemoteMemory>);
+
+impl<'a> Sampler<'a> {
     /// The threads holding a GIL now.
     pub(super) fn holders(&mut self) -> Result<Vec<u64>> {
         let fresh = self
@@ -28,22 +39,31 @@ impl Sampler<'_> {
     }
 
     /// Runs `read`, which may stop threads of the target (noting each in the list it is
-    /// given); then resumes every one of them, whatever happened. A read that ran out of
-    /// stopped time is done again without stopping anything (None: the stacks moved).
+    /// given) and read their frame chains; then resumes every one of them, whatever happened,
+    /// and names the frames. A read that ran out of stopped time is done again without
+    /// stopping anything (None: the stacks moved).
     pub(super) fn stopping(
         &mut self,
-        read: impl FnOnce(&mut Self, &mut Vec<i32>) -> Result<Option<Vec<Thread>>>,
+        read: impl FnOnce(&mut Self, &mut Vec<i32>) -> Result<Option<Snapshot<'a>>>,
     ) -> Result<Option<Vec<Thread>>> {
         let mut stopped = Vec::new();
-        let result = read(self, &mut stopped);
+        let read = read(self, &mut stopped);
         for tid in stopped {
             self.tracee.resume(tid);
         }
         self.walker.budget().resumed();
         if self.walker.budget().take_overrun() {
+            drop(read);
             return self.read_unstopped();
         }
-        result
+        match read? {
+            None => Ok(None),
+            Some((raw, open)) => {
+                let threads = self.name(raw);
+                drop(open);
+                threads.map(Some)
+            }
+        }
     }
 
     /// The stacks to report, read with every thread stopped (again, if a read that ran out of
@@ -51,17 +71,15 @@ impl Sampler<'_> {
     pub(super) fn read_all_stopped(&mut self) -> Result<Vec<Thread>> {
         for _ in 0..ATTEMPTS {
             let read = self.stopping(|s, stopped| {
-                let since = Instant::now();
                 s.tracee.stop_all()?;
                 stopped.extend(s.tracee.stopped_tids());
-                s.walker.budget().stopped(since);
-                s.batch(|s| {
-                    let holders = s.holders()?;
-                    match holders.is_empty() && !s.plan.all_threads {
-                        true => Ok(Some(Vec::new())),
-                        false => s.walk_threads(&holders).map(Some),
-                    }
-                })
+                s.walker.budget().stopped(Instant::now());
+                let open = s.open()?;
+                let holders = s.holders()?;
+                match holders.is_empty() && !s.plan.all_threads {
+                    true => Ok(Some((Vec::new(), open))),
+                    false => Ok(Some((s.read_raw(&holders)?, open))),
+                }
             })?;
             if let Some(threads) = read {
                 return Ok(threads);
@@ -100,16 +118,13 @@ impl Sampler<'_> {
                 stopped_states.extend(new);
                 // One batch, read now that the holders are stopped, serves both the check that
                 // they still hold the GIL and the walk.
-                let read = s.batch(|s| match s.holders()? {
+                let open = s.open()?;
+                match s.holders()? {
                     now if !now.is_empty() && now.iter().all(|h| stopped_states.contains(h)) => {
-                        s.walk_threads(&now).map(Ok)
+                        return Ok(Some((s.read_raw(&now)?, open)));
                     }
-                    now => Ok(Err(now)),
-                })?;
-                match read {
-                    Ok(threads) => return Ok(Some(threads)),
-                    Err(now) if now.is_empty() => return Ok(None),
-                    Err(now) => holders = now,
+                    now if now.is_empty() => return Ok(None),
+                    now => holders = now,
                 }
             }
             Ok(None)
@@ -126,7 +141,7 @@ impl Sampler<'_> {
         if holders.is_empty() && !self.plan.all_threads {
             return Ok(Some(Vec::new()));
         }
-        let threads = self.batch(|s| s.walk_threads(&holders))?;
+        let threads = self.read_named(&holders)?;
         // Only a GIL holder can have moved: check its innermost frame is still the one read.
         for t in threads.iter().filter(|t| holders.contains(&t.tstate)) {
             if !self.walker.unchanged(t.tstate, t.leaf)? {
@@ -139,24 +154,34 @@ impl Sampler<'_> {
         Ok(Some(threads))
     }
 
-    /// Runs `read` with the previous sample's memory read in one batch (see `Prefetcher`).
-    pub(super) fn batch<T>(&mut self, read: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
-        let prefetch = self.prefetch;
-        prefetch
-            .batch(|| read(self))
-            .map_err(|e| Error::from(WalkError::read("memory")(e)))?
+    /// These thread states (or every one, with `--threads`), read and named without stopping
+    /// anything.
+    pub(super) fn read_named(&mut self, tstates: &[u64]) -> Result<Vec<Thread>> {
+        let open = self.open()?;
+        let raw = self.read_raw(tstates)?;
+        let threads = self.name(raw);
+        drop(open);
+        threads
     }
 
-    /// The GIL holders, or every thread with `--threads`. A holder whose thread state cannot
-    /// be read is left out; if none can be, the sample failed.
-    pub(super) fn walk_threads(&mut self, holders: &[u64]) -> Result<Vec<Thread>> {
+    /// Opens a batch of the previous sample's reads (see `Prefetcher`).
+    pub(super) fn open(&self) -> Result<Open<'a, 'a, RemoteMemory>> {
+        let prefetch: &'a _ = self.prefetch;
+        prefetch
+            .open()
+            .map_err(|e| Error::from(WalkError::read("memory")(e)))
+    }
+
+    /// The frame chains of the GIL holders, or of every thread with `--threads`. A holder
+    /// whose thread state cannot be read is left out; if none can be, the sample failed.
+    pub(super) fn read_raw(&mut self, holders: &[u64]) -> Result<Vec<RawThread>> {
         if self.plan.all_threads {
-            return Ok(self.walker.all_threads()?.0);
+            return Ok(self.walker.read_threads()?.0);
         }
         let mut threads = Vec::with_capacity(holders.len());
         let mut failure = None;
         for &h in holders {
-            match self.walker.thread(h) {
+            match self.walker.read_thread(h) {
                 Ok(mut t) => {
                     t.holds_gil = true;
                     threads.push(t);
@@ -171,23 +196,28 @@ impl Sampler<'_> {
         }
     }
 
+    /// Frame chains, named.
+    fn name(&mut self, raw: Vec<RawThread>) -> Result<Vec<Thread>> {
+        Ok(self.walker.name_threads(raw, &mut Issues::default())?)
+    }
+
     /// Stops the threads running these thread states, noting each in `stopped`. False if one
     /// could not be stopped. When a kernel thread id cannot be known, stops every thread.
     fn stop_holders(&mut self, holders: &[u64], stopped: &mut Vec<i32>) -> Result<bool> {
         for &h in holders {
             let (thread_id, native_id) = self.walker.thread_ids(h)?;
-            let since = Instant::now();
             let Some(tid) = self.tid_of(thread_id, native_id) else {
                 self.tracee.stop_all()?;
                 stopped.extend(self.tracee.stopped_tids());
-                self.walker.budget().stopped(since);
+                self.walker.budget().stopped(Instant::now());
                 return Ok(true);
             };
             if !self.tracee.stop(tid)? {
                 return Ok(false);
             }
+            // Stopped time counts from when the stop is seen: the thread ran until then.
             stopped.push(tid);
-            self.walker.budget().stopped(since);
+            self.walker.budget().stopped(Instant::now());
         }
         Ok(true)
     }

@@ -37,15 +37,15 @@ impl Sampler<'_> {
             let mut holders = Vec::new();
             let read = self.stopping(|s, stopped| {
                 for &(tstate, tid) in &states {
-                    let since = Instant::now();
-                    // Ok(false): it exited meanwhile.
+                    // Ok(false): it exited meanwhile. Stopped time counts from the first stop.
                     if s.tracee.stop(tid)? {
                         stopped.push(tid);
                         holders.push(tstate);
-                        s.walker.budget().stopped(since);
+                        s.walker.budget().stopped(Instant::now());
                     }
                 }
-                s.batch(|s| s.walk_threads(&holders)).map(Some)
+                let open = s.open()?;
+                Ok(Some((s.read_raw(&holders)?, open)))
             })?;
             if let Some(threads) = read {
                 return Ok(threads);
@@ -64,7 +64,7 @@ impl Sampler<'_> {
     }
 
     fn read_checked(&mut self, tstates: &[u64]) -> Result<Option<Vec<Thread>>> {
-        let threads = self.batch(|s| s.walk_threads(tstates))?;
+        let threads = self.read_named(tstates)?;
         for t in &threads {
             if !self.walker.unchanged(t.tstate, t.leaf)? {
                 return Ok(None);
@@ -80,7 +80,9 @@ impl Sampler<'_> {
         // again before the sample counts as failed.
         let mut states = Ok(Vec::new());
         for _ in 0..ATTEMPTS {
-            states = self.batch(|s| s.thread_states());
+            let open = self.open()?;
+            states = self.thread_states();
+            drop(open);
             if !matches!(states, Err(Error::Sample(_))) {
                 break;
             }

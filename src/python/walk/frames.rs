@@ -21,12 +21,23 @@ use crate::python::layout::Frame as FrameLayout;
 pub const KEPT_INNER: usize = 1024;
 pub const KEPT_OUTER: usize = 1024;
 
-/// A stack as walked: its frames (innermost first, with markers), how many the `Omitted`
-/// marker stands for, and the code of the innermost frame, shim or not.
-pub(super) struct Stack {
-    pub frames: Vec<Frame>,
+/// A frame chain as walked, before its code objects are read: the code and position of each
+/// frame kept (innermost first), how many frames were left out after the first `kept_inner`,
+/// how the walk ended, and the code of the innermost frame, shim or not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawStack {
+    frames: Vec<(u64, Lasti)>,
+    kept_inner: usize,
     pub omitted: u64,
+    end: End,
     pub leaf_code: u64,
+}
+
+impl RawStack {
+    /// True when the thread has no Python frame at all.
+    pub fn is_empty(&self) -> bool {
+        self.frames.is_empty() && self.end == End::Root
+    }
 }
 
 /// One frame of the chain as read: its address, and the code it runs and where (None for an
@@ -38,7 +49,7 @@ struct Raw {
 }
 
 /// How the walk ended.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum End {
     /// At the outermost frame.
     Root,
@@ -83,8 +94,9 @@ impl Brent {
 }
 
 impl<M: Memory> Walker<'_, M> {
-    /// The frames from `frame` outwards, walking at most `share` frames.
-    pub(super) fn stack(&mut self, first: u64, share: u64) -> Result<Stack, WalkError> {
+    /// The frame chain from `first` outwards, walking at most `share` frames. This is the part
+    /// of a stack that must be read while the thread cannot move.
+    pub(super) fn chain(&mut self, first: u64, share: u64) -> Result<RawStack, WalkError> {
         let len = self.layout.frame_read_len().min(256);
         let mut inner: Vec<Raw> = Vec::new();
         let mut outer: VecDeque<Raw> = VecDeque::new();
@@ -143,29 +155,39 @@ impl<M: Memory> Walker<'_, M> {
             }
             frame = next;
         };
-        let kept_inner = inner.iter().filter(|r| r.code.is_some()).count();
-        let raw: Vec<(u64, Lasti)> = inner.iter().chain(&outer).filter_map(|r| r.code).collect();
+        Ok(RawStack {
+            kept_inner: inner.iter().filter(|r| r.code.is_some()).count(),
+            frames: inner.iter().chain(&outer).filter_map(|r| r.code).collect(),
+            omitted,
+            end,
+            leaf_code,
+        })
+    }
+
+    /// The frames of a walked chain, named from their code objects (which do not change, so
+    /// this may be done after the thread was resumed), with the markers of what was left out.
+    pub(super) fn name_chain(&mut self, raw: &RawStack) -> Result<Vec<Frame>, WalkError> {
         let mem = Charged {
             mem: self.mem,
             budget: &self.budget,
         };
-        let mut frames =
-            self.codes
-                .frames(&mem, &self.layout, self.roots.code_type, &self.budget, &raw)?;
-        if omitted > 0 {
-            frames.insert(kept_inner, Frame::marker(FrameKind::Omitted));
+        let mut frames = self.codes.frames(
+            &mem,
+            &self.layout,
+            self.roots.code_type,
+            &self.budget,
+            &raw.frames,
+        )?;
+        if raw.omitted > 0 {
+            frames.insert(raw.kept_inner, Frame::marker(FrameKind::Omitted));
         }
-        match end {
+        match raw.end {
             End::Root => {}
             End::Unreadable => frames.push(Frame::unreadable()),
             End::Cycle => frames.push(Frame::marker(FrameKind::Cycle)),
             End::Cut => frames.push(Frame::marker(FrameKind::NotRead)),
         }
-        Ok(Stack {
-            frames,
-            omitted,
-            leaf_code,
-        })
+        Ok(frames)
     }
 
     /// The code a frame runs and where (None for an entry shim), and the next frame out.

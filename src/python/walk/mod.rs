@@ -21,6 +21,8 @@ use crate::memory::{Memory, ReadError};
 mod frames;
 mod gil;
 
+pub use frames::RawStack;
+
 /// Bounds on every remote list: a list is cut there, never followed without end.
 pub const MAX_INTERPRETERS: usize = 1024;
 pub const MAX_THREADS: usize = 65_536;
@@ -182,6 +184,19 @@ pub struct Thread {
     pub leaf: Leaf,
 }
 
+/// A thread as read while its frames could not move: its ids and its frame chain, whose code
+/// objects are read afterwards (`Walker::name`), when the thread may run again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawThread {
+    pub tstate: u64,
+    pub thread_id: u64,
+    pub native_id: Option<u32>,
+    pub interp_id: Option<i64>,
+    pub holds_gil: bool,
+    pub leaf: Leaf,
+    pub stack: RawStack,
+}
+
 /// Threads that could not be walked, and lists that ended early: what a dump reports.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Issues {
@@ -311,9 +326,18 @@ impl<'m, M: Memory> Walker<'m, M> {
     }
 
     /// Every thread with at least one Python frame, in every interpreter, and what could not
-    /// be read. The frames of the budget are shared out: each thread may walk what is left
-    /// divided by the threads left, so a few deep stacks cannot starve the others.
+    /// be read: `read_threads`, then `name_threads`.
     pub fn all_threads(&mut self) -> Result<(Vec<Thread>, Issues), WalkError> {
+        let (raw, mut issues) = self.read_threads()?;
+        let threads = self.name_threads(raw, &mut issues)?;
+        Ok((threads, issues))
+    }
+
+    /// The frame chain of every thread with at least one Python frame, in every interpreter,
+    /// and what could not be read. The frames of the budget are shared out: each thread may
+    /// walk what is left divided by the threads left, so a few deep stacks cannot starve the
+    /// others.
+    pub fn read_threads(&mut self) -> Result<(Vec<RawThread>, Issues), WalkError> {
         let mut issues = Issues::default();
         let (interps, cut) = self.interpreter_list()?;
         issues.lists.extend(cut);
@@ -341,9 +365,9 @@ impl<'m, M: Memory> Walker<'m, M> {
                 break;
             }
             let share = self.budget.frames_left() / (total - i) as u64;
-            match self.thread_with_share(tstate, share.max(1)) {
+            match self.read_thread_with_share(tstate, share.max(1)) {
                 Ok(mut t) => {
-                    if !t.frames.is_empty() {
+                    if !t.stack.is_empty() {
                         t.holds_gil = holder == Some(tstate);
                         t.interp_id = interp_id;
                         threads.push(t);
@@ -358,6 +382,28 @@ impl<'m, M: Memory> Walker<'m, M> {
             }
         }
         Ok((threads, issues))
+    }
+
+    /// The threads read by `read_threads`, named; one that runs out of budget while its code
+    /// objects are read is counted as not read.
+    pub fn name_threads(
+        &mut self,
+        raw: Vec<RawThread>,
+        issues: &mut Issues,
+    ) -> Result<Vec<Thread>, WalkError> {
+        let mut threads = Vec::with_capacity(raw.len());
+        let total = raw.len();
+        for (i, t) in raw.into_iter().enumerate() {
+            match self.name(t) {
+                Ok(t) => threads.push(t),
+                Err(WalkError::Budget(_)) => {
+                    issues.unread_threads += total - i;
+                    break;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(threads)
     }
 
     /// Checks that this layout walks the process: interpreters, their threads, and at least
@@ -470,28 +516,49 @@ impl<'m, M: Memory> Walker<'m, M> {
     }
 
     /// One thread state and its stack, which may walk every frame left in the budget.
+    #[cfg(test)]
     pub fn thread(&mut self, tstate: u64) -> Result<Thread, WalkError> {
-        let share = self.budget.frames_left();
-        self.thread_with_share(tstate, share)
+        let raw = self.read_thread(tstate)?;
+        self.name(raw)
     }
 
-    /// One thread state and its stack, walking at most `share` frames.
-    fn thread_with_share(&mut self, tstate: u64, share: u64) -> Result<Thread, WalkError> {
+    /// One thread state and its frame chain, which may walk every frame left in the budget.
+    pub fn read_thread(&mut self, tstate: u64) -> Result<RawThread, WalkError> {
+        let share = self.budget.frames_left();
+        self.read_thread_with_share(tstate, share)
+    }
+
+    /// One thread state and its frame chain, walking at most `share` frames.
+    fn read_thread_with_share(&mut self, tstate: u64, share: u64) -> Result<RawThread, WalkError> {
         let ts = self.thread_state(tstate)?;
-        let stack = self.stack(ts.frame, share)?;
-        Ok(Thread {
+        let stack = self.chain(ts.frame, share)?;
+        Ok(RawThread {
             tstate,
             thread_id: ts.thread_id,
             native_id: ts.native_id,
             interp_id: None,
             holds_gil: false,
-            frames: stack.frames,
-            omitted: stack.omitted,
             leaf: Leaf {
                 cframe: ts.cframe,
                 frame: ts.frame,
                 code: stack.leaf_code,
             },
+            stack,
+        })
+    }
+
+    /// A thread read by `read_thread`, with its frames named from their code objects.
+    pub fn name(&mut self, raw: RawThread) -> Result<Thread, WalkError> {
+        let frames = self.name_chain(&raw.stack)?;
+        Ok(Thread {
+            tstate: raw.tstate,
+            thread_id: raw.thread_id,
+            native_id: raw.native_id,
+            interp_id: raw.interp_id,
+            holds_gil: raw.holds_gil,
+            frames,
+            omitted: raw.stack.omitted,
+            leaf: raw.leaf,
         })
     }
 

@@ -34,7 +34,8 @@ impl<M: Memory> Walker<'_, M> {
     /// The frames from `frame` outwards, with every frame left in the budget.
     fn frames_from(&mut self, frame: u64) -> Result<Vec<Frame>, WalkError> {
         let share = self.budget.frames_left();
-        self.stack(frame, share).map(|s| s.frames)
+        let raw = self.chain(frame, share)?;
+        self.name_chain(&raw)
     }
 
     fn threads(&mut self) -> Vec<Thread> {
@@ -443,6 +444,40 @@ fn the_code_cache_notices_a_reused_address() {
     let mut w2 = Walker::new(&py.mem, layout, py.roots);
     w2.codes = cache;
     assert_eq!(w2.frames_from(f).unwrap()[0].code.name, "second");
+}
+
+/// Code objects no stack used for two sweeps are dropped, with the line tables only they used.
+#[test]
+fn the_code_cache_keeps_what_was_seen_lately() {
+    let layout = *for_version(3, 12).unwrap();
+    let mut py = FakePython::new(layout);
+    let kept = py.code("m.py", "kept", 1);
+    let kept_frame = py.frame(kept, 0);
+    let churned: Vec<u64> = (0..50)
+        .map(|i| {
+            let code = py.code("m.py", &format!("new{i}"), 1);
+            py.frame(code, 0)
+        })
+        .collect();
+    let mut w = Walker::new(&py.mem, layout, py.roots);
+    for &frame in &churned {
+        w.frames_from(frame).unwrap();
+    }
+    assert_eq!(w.codes.len(), 50);
+    let full = w.codes.cached_bytes();
+    for _ in 0..2 {
+        w.codes.drop_unused();
+        w.frames_from(kept_frame).unwrap();
+    }
+    // Once more: still used in the generation before, the 50 stay.
+    assert_eq!(w.codes.len(), 51);
+    w.codes.drop_unused();
+    assert_eq!(w.codes.len(), 1, "{churned:?}");
+    assert!(
+        w.codes.cached_bytes() < full / 10,
+        "{} of {full}",
+        w.codes.cached_bytes()
+    );
 }
 
 /// Many code objects sharing one large line table cost that table once.
