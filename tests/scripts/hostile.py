@@ -27,9 +27,9 @@
 #   hostile.py deep D          1 worker, D-deep recursion
 #   hostile.py threads N D     1 worker D deep, plus N fake thread states (copies
 #                              of the worker's) linked into the thread list
-#   hostile.py churn L         1 worker making, keeping and running (L loop
-#                              iterations) a new code object every iteration,
-#                              forever (never parks)
+#   hostile.py churn N         1 worker making, keeping and running a new code
+#                              object of N + 6 lines every 3 ms, forever (it
+#                              never parks)
 #
 # Protocol (tests/util/target.rs): every worker runs in its own thread, builds
 # its stack, corrupts the OUTER frames (they never run again: the worker parks
@@ -49,6 +49,7 @@
 # (frame.f_lineno), or from the marker lines for the frames that park.
 
 import gc
+import marshal
 import os
 import sys
 import time
@@ -464,7 +465,7 @@ def escape_names():
         ("bidi", r"bidi\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u2066\u2067\u2068\u2069"),
         ("separators", r"line\u2028para\u2029end"), ("surrogate", r"lone\ud800and\udfff"),
         ("plain", r"back\\slash with spaces"), ("letters", r"caf\xe9 \u51fd\u6570 \u03b1\u03b2"),
-        ("near_misses", r"nbsp\xa0zwj\u200dlrm_not\u200btilde~"),
+        ("near_misses", r"nbsp\xa0zwj\u200dzwsp\u200btilde~"),
     ]
     names = {}
     for label, escaped in source:
@@ -504,7 +505,7 @@ class Worker(object):
     def run(self):
         self.ident = thread_mod.get_ident()
         WORKERS[self.ident] = self
-        self.enter(self)  # MARK:worker_run
+        self.enter(self)
 
     def arrive(self, leaf):
         frames = stack_of(leaf)
@@ -534,26 +535,26 @@ def layered(kinds):
     def enter(worker):
         chain = []
         for n, kind in enumerate(kinds):
-            label = kind.replace(":", "_")
-            layer = make_layer("layer_%d_%s" % (n, label.split("_")[0]),
-                               "/hostile/layer_%d.py" % n)
+            # named after the corruption, for whoever reads a failing diff
+            label = kind.replace(":", "_") or "intact"
+            layer = make_layer("layer_%d_%s" % (n, label), "/hostile/layer_%d.py" % n)
             chain.append(layer)
             if kind:
                 worker.corruptions[id(layer.__code__)] = kind
         chain.append(worker_leaf)
-        chain[0](chain, 1)  # MARK:enter_layers
+        chain[0](chain, 1)
     return enter
 
 
 def dive(n):
     if n == 0:
-        return worker_leaf(None, 0)  # MARK:dive_base
-    return dive(n - 1)  # MARK:dive
+        return worker_leaf(None, 0)
+    return dive(n - 1)
 
 
 def deep(depth):
     def enter(worker):
-        dive(depth)  # MARK:enter_deep
+        dive(depth)
     return enter
 
 
@@ -567,8 +568,8 @@ def fields_workers():
     names = ["name:" + k for k in NAME_KINDS] + ["file:unmapped", "file:null",
                                                    "file:hugelen", "file:int", "file:dict"]
     if PY2:
-        SKIPPED.append("name:noncompact, name:compact_cleared on 2.7: its str has no "
-                       "compact/legacy forms")
+        SKIPPED.append("name:noncompact, name:compact_cleared on 2.7: its str is not "
+                       "PEP 393's, with no compact and legacy forms")
     else:
         names += ["name:" + k for k in PY3_NAME_KINDS]
     longs = ["name:long1024", "name:long1025", "name:long17408", "name:long1048576",
@@ -627,10 +628,6 @@ def linetable_workers(count):
     filler = b"\0" if V < (3, 11) else b"\xff"
     SHARED_TABLE.append(real + filler * (LINETABLE_SIZE - len(real)))
     return [Worker("linetable", layered(["table:shared"] * count))]
-
-
-def threads_workers(depth):
-    return [Worker("deep", deep(depth))]
 
 
 # ---- fake thread states (ctypes) ------------------------------------------------
@@ -698,26 +695,35 @@ def add_fake_thread_states(worker, count):
 
 # ---- code churn --------------------------------------------------------------------
 
-CHURN_SOURCE = (
+CHURN_HEAD = (
     "def churned(n):\n"
     "    total = 0\n"
     "    for i in range(n):\n"
     "        total += i\n"
-    "    return total\n"
+    "    if n < 0:\n"
 )
+CHURN_PERIOD = 0.003  # seconds each new code object runs: about 300 a second
 CHURNED = [0]
 
 
-def churn(loops):
-    # Every code object is kept, so that every one has an address never seen
-    # before; `loops` iterations in each (about 1 ms for 20000) bound how fast
-    # the target grows.
+def churn(lines):
+    # A new code object every CHURN_PERIOD: a copy of one function (made by
+    # marshal, so that it costs little next to running it) with `lines` more
+    # lines that never run (a few distinct stacks), so with a line table of its
+    # own as real code has. Every copy is kept, so that every one has an
+    # address never seen before.
+    source = CHURN_HEAD + "".join("        total += %d\n" % n for n in range(lines)) + \
+        "    return total\n"
+    blob = marshal.dumps(compile(source, "/hostile/churned.py", "exec"))
     made = []
     while True:
         namespace = {}
-        exec(compile(CHURN_SOURCE, fresh("/hostile/churned.py"), "exec"), namespace)
-        made.append(namespace["churned"])
-        namespace["churned"](loops)  # MARK:churn_call
+        exec(marshal.loads(blob), namespace)
+        churned = namespace["churned"]
+        made.append(churned)
+        until = time.time() + CHURN_PERIOD
+        while time.time() < until:
+            churned(100)
         CHURNED[0] += 1
 
 
@@ -772,7 +778,7 @@ def main():
     mode, args = sys.argv[1], [int(a) for a in sys.argv[2:]]
     fakes = 0
     if mode == "churn":
-        thread_mod.start_new_thread(churn, (args[0],))
+        thread_mod.start_new_thread(churn, tuple(args))
         deadline = time.time() + TIMEOUT
         while CHURNED[0] < 50:
             if time.time() > deadline:
@@ -787,7 +793,7 @@ def main():
         if TSTATE_API is None:
             SKIPPED.append("fake thread states: no ctypes module in this build")
             fakes = 0
-        workers = threads_workers(depth)
+        workers = [Worker("deep", deep(depth))]
     elif mode == "fields":
         workers = fields_workers()
     elif mode == "escapes":
@@ -811,8 +817,8 @@ def main():
     wait_parked(workers)
     if fakes:
         add_fake_thread_states(workers[0], fakes)
-    park(workers, fakes)  # MARK:main_park
+    park(workers, fakes)
 
 
 if __name__ == "__main__":
-    main()  # MARK:module
+    main()

@@ -5,7 +5,7 @@
 //! passes [`KILL_ABOVE_KIB`] is killed on the spot, so that a runaway cannot take the
 //! machine (and the tests running beside it) down with it.
 
-use super::live::{send_signal, Background};
+use super::live::{send_signal, task_status_field, Background};
 use super::process::Output;
 use super::procfs;
 use std::collections::HashMap;
@@ -28,8 +28,9 @@ pub struct Watched {
     pub peak_rss_kib: u64,
     /// VmRSS over time, in KiB, one entry per poll.
     pub rss: Vec<(Duration, u64)>,
-    /// The longest time any target thread was seen in state `t`, from the first poll
-    /// that saw it there to the first that did not (so rounded up by a poll interval).
+    /// The longest time any target thread was seen in one tracing stop (state `t`):
+    /// from the first poll that saw it there to the last (so up to two poll intervals
+    /// short; polls are about 1 ms apart, more on a loaded machine).
     pub longest_stop: Duration,
     /// How many polls there were (to tell "never stopped" from "never looked").
     pub polls: u64,
@@ -125,7 +126,7 @@ impl Drop for Watcher {
 
 fn poll(pyflame: u32, target: u32, start: Instant, stop: &AtomicBool) -> Seen {
     let mut seen = Seen::default();
-    let mut stopped_since: HashMap<u32, Duration> = HashMap::new();
+    let mut stops: HashMap<u32, Sighting> = HashMap::new();
     while !stop.load(Ordering::Relaxed) {
         let now = start.elapsed();
         if let Some(hwm) = procfs::status_field(pyflame, "VmHWM") {
@@ -140,23 +141,45 @@ fn poll(pyflame: u32, target: u32, start: Instant, stop: &AtomicBool) -> Seen {
         }
         for tid in procfs::task_ids(target) {
             let in_t = procfs::task_stat(target, tid).is_some_and(|s| s.state == 't');
-            match (in_t, stopped_since.get(&tid)) {
-                (true, None) => {
-                    stopped_since.insert(tid, now);
+            let sighting = in_t.then(|| Sighting {
+                first: now,
+                last: now,
+                switches: switches(target, tid),
+            });
+            let ended = match (sighting, stops.get_mut(&tid)) {
+                (Some(new), Some(run)) if new.switches == run.switches => {
+                    run.last = now;
+                    None
                 }
-                (false, Some(&since)) => {
-                    seen.longest_stop = seen.longest_stop.max(now - since);
-                    stopped_since.remove(&tid);
-                }
-                _ => {}
+                (Some(new), _) => stops.insert(tid, new),
+                (None, _) => stops.remove(&tid),
+            };
+            if let Some(run) = ended {
+                seen.longest_stop = seen.longest_stop.max(run.last - run.first);
             }
         }
         seen.polls += 1;
         thread::sleep(Duration::from_millis(1));
     }
-    let end = start.elapsed();
-    for since in stopped_since.into_values() {
-        seen.longest_stop = seen.longest_stop.max(end - since);
+    for run in stops.into_values() {
+        seen.longest_stop = seen.longest_stop.max(run.last - run.first);
     }
     seen
+}
+
+/// A run of polls that saw one thread in the same tracing stop: from the first to the
+/// last of them (not to the next poll, which a loaded machine may delay for long).
+struct Sighting {
+    first: Duration,
+    last: Duration,
+    /// Context switches of the thread when first seen: a thread that ran between two
+    /// polls (and stopped again) has made at least one more, so it is another stop.
+    switches: u64,
+}
+
+fn switches(pid: u32, tid: u32) -> u64 {
+    ["voluntary_ctxt_switches", "nonvoluntary_ctxt_switches"]
+        .iter()
+        .map(|field| task_status_field(pid, tid, field).unwrap_or(0))
+        .sum()
 }
