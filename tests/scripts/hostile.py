@@ -444,7 +444,9 @@ def corrupt(kind, frame, expected):
     elif field == "escape":
         text = ESCAPES[how]
         name = fresh(text)
-        file_name = fresh("/hostile/" + text + ".py")
+        # a colon too, which stays as it is (only a file name can hold one: the
+        # dump's frames are split at their last two colons)
+        file_name = fresh("/hostile:colon/" + text + ".py")
         KEEP.extend([name, file_name])
         set_code_field(code, OFF.co_name, id(name), kind)
         set_code_field(code, OFF.co_filename, id(file_name), kind)
