@@ -312,10 +312,11 @@ fn shared_line_table(py: &Interp) {
 
 per_interpreter!(deep_recursion);
 
-/// A 50,000-deep recursion (20,000 up to 3.10, where it recurses in C too): the dump
-/// keeps the innermost and outermost 1024 frames and says how many it left out;
-/// samples do the same with a constant marker (on 3.11+ within the per-sample budget,
-/// so whole; up to 3.10 a sample may end at a budget).
+/// A 50,000-deep recursion on 3.11+ (20,000 up to 3.10, whose frame objects lie apart on
+/// the heap, a read each, so that even a loaded machine reads them all within the dump's
+/// 200 ms): the dump keeps the innermost and outermost 1024 frames and says how many it
+/// left out; samples do the same with a constant marker (on 3.11+ whole, as the rules
+/// say; up to 3.10 a sample may end at its 10 ms budget).
 fn deep_recursion(py: &Interp) {
     let modern = (py.major, py.minor) >= (3, 11);
     let depth = if modern { "50000" } else { "20000" };
