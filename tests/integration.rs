@@ -11,6 +11,7 @@ mod errors;
 mod executables;
 mod formats;
 mod future;
+mod hostile;
 mod namespaces;
 mod permissions;
 mod record;

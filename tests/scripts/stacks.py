@@ -58,6 +58,8 @@ import sys
 import time
 from functools import partial
 
+from marks import find_marks
+
 try:
     import _thread as thread_mod
 except ImportError:  # Python 2
@@ -67,27 +69,6 @@ PY2 = sys.version_info[0] == 2
 DEPTH = 500  # recurse() frames at the recursive-call line
 TIMEOUT = 60.0  # seconds to wait for the other threads to get in place
 SELF_CHECK = "--self-check" in sys.argv[1:]
-
-
-def find_marks(path):
-    # The tag is split so that this line does not count as a marker.
-    tag = "# " + "MARK:"
-    marks = {}
-    with open(path, "rb") as source:
-        for number, raw in enumerate(source, 1):
-            line = raw.decode("utf-8")
-            at = line.find(tag)
-            if at < 0:
-                continue
-            name = ""
-            for char in line[at + len(tag):]:
-                if not (char.isalnum() or char == "_"):
-                    break
-                name += char
-            if not name or name in marks:
-                fail("bad or duplicate marker on line %d of %s" % (number, path))
-            marks[str(name)] = number
-    return marks
 
 
 def fail(message):

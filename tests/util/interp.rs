@@ -359,7 +359,9 @@ fn probe_version(path: &Path) -> Result<(u32, u32, bool), String> {
 /// `per_interpreter!(test_fn);` (the default list) or
 /// `per_interpreter!(test_fn, [py27 => "2.7", ...]);` makes a module `test_fn` with
 /// one `#[test]` per listed interpreter (`test_fn::py27`, ...) and
-/// `test_fn::other_interpreters`, each calling `fn test_fn(py: &Interp)`.
+/// `test_fn::other_interpreters`, each calling `fn test_fn(py: &Interp)`;
+/// `per_interpreter!(test_fn, only [...]);` makes the listed ones only (for tests too
+/// heavy to run on every interpreter).
 macro_rules! per_interpreter {
     ($test:ident) => {
         $crate::util::interp::per_interpreter!($test, [
@@ -392,6 +394,16 @@ macro_rules! per_interpreter {
             fn other_interpreters() {
                 $crate::util::interp::run_on_others(stringify!($test), &[$($name),+], super::$test);
             }
+        }
+    };
+    ($test:ident, only [$($case:ident => $name:literal),+ $(,)?]) => {
+        mod $test {
+            $(
+                #[test]
+                fn $case() {
+                    $crate::util::interp::run_on(stringify!($test), $name, super::$test);
+                }
+            )+
         }
     };
 }

@@ -1,6 +1,7 @@
 //! Shared infrastructure of the end-to-end tests: interpreter discovery and the
 //! `per_interpreter!` macro, process guards and the pyflame watchdog, /proc
-//! inspection, test-script targets, the dump-format parser and the SVG/speedscope readers.
+//! inspection, test-script targets, the dump-format parser and the SVG/speedscope readers,
+//! what the hostile targets must show, and a watcher of pyflame's memory and stop times.
 
 #![allow(dead_code)] // not every test module uses every helper
 
@@ -10,6 +11,7 @@ pub mod collapsed;
 pub mod container;
 pub mod copies;
 pub mod dump_format;
+pub mod expected;
 pub mod formats;
 pub mod interp;
 pub mod launch;
@@ -21,6 +23,7 @@ pub mod procfs;
 pub mod stacks;
 pub mod target;
 pub mod trace_check;
+pub mod watch;
 
 mod self_check;
 
