@@ -100,6 +100,7 @@ impl<M: Memory> Walker<'_, M> {
         let len = self.layout.frame_read_len().min(256);
         let mut inner: Vec<Raw> = Vec::new();
         let mut outer: VecDeque<Raw> = VecDeque::new();
+        let (mut inner_python, mut outer_python) = (0, 0);
         let mut omitted: u64 = 0;
         let mut leaf_code = 0;
         let mut walked: u64 = 0;
@@ -136,15 +137,21 @@ impl<M: Memory> Walker<'_, M> {
             let Some((code, next)) = self.parse(b)? else {
                 break End::Unreadable;
             };
+            // The windows count Python frames; entry shims go along with their neighbours.
+            let python = usize::from(code.is_some());
             let raw = Raw { frame, code };
-            if inner.len() < KEPT_INNER {
+            if inner_python < KEPT_INNER {
                 inner.push(raw);
+                inner_python += python;
             } else {
-                if outer.len() == KEPT_OUTER {
-                    let dropped = outer.pop_front();
-                    omitted += u64::from(dropped.is_some_and(|r| r.code.is_some()));
-                }
                 outer.push_back(raw);
+                outer_python += python;
+                while outer_python > KEPT_OUTER {
+                    if outer.pop_front().is_some_and(|r| r.code.is_some()) {
+                        outer_python -= 1;
+                        omitted += 1;
+                    }
+                }
             }
             if let Some(length) = brent.step(next) {
                 if omitted == 0 {
@@ -156,7 +163,7 @@ impl<M: Memory> Walker<'_, M> {
             frame = next;
         };
         Ok(RawStack {
-            kept_inner: inner.iter().filter(|r| r.code.is_some()).count(),
+            kept_inner: inner_python,
             frames: inner.iter().chain(&outer).filter_map(|r| r.code).collect(),
             omitted,
             end,

@@ -334,9 +334,8 @@ impl<'m, M: Memory> Walker<'m, M> {
     }
 
     /// The frame chain of every thread with at least one Python frame, in every interpreter,
-    /// and what could not be read. The frames of the budget are shared out: each thread may
-    /// walk what is left divided by the threads left, so a few deep stacks cannot starve the
-    /// others.
+    /// and what could not be read. The frames of the budget are shared out (see `share`), so a
+    /// few deep stacks cannot starve the others.
     pub fn read_threads(&mut self) -> Result<(Vec<RawThread>, Issues), WalkError> {
         let mut issues = Issues::default();
         let (interps, cut) = self.interpreter_list()?;
@@ -364,8 +363,7 @@ impl<'m, M: Memory> Walker<'m, M> {
                 issues.unread_threads = total - i;
                 break;
             }
-            let share = self.budget.frames_left() / (total - i) as u64;
-            match self.read_thread_with_share(tstate, share.max(1)) {
+            match self.read_thread_with_share(tstate, self.share(total - i - 1)) {
                 Ok(mut t) => {
                     if !t.stack.is_empty() {
                         t.holds_gil = holder == Some(tstate);
@@ -382,6 +380,17 @@ impl<'m, M: Memory> Walker<'m, M> {
             }
         }
         Ok((threads, issues))
+    }
+
+    /// How many frames the next thread may walk, with `others` threads still to read after it:
+    /// what is left, less the innermost frames kept of each of the others (or, when the budget
+    /// cannot give every one that many, an even share). So every thread's innermost frames are
+    /// read, and as many whole stacks as the budget allows.
+    fn share(&self, others: usize) -> u64 {
+        let left = self.budget.frames_left();
+        let others = others as u64;
+        let reserve = (frames::KEPT_INNER as u64).min(left / (others + 1));
+        (left - reserve * others).max(1)
     }
 
     /// The threads read by `read_threads`, named; one that runs out of budget while its code

@@ -402,7 +402,8 @@ fn budgets_cut_walks_with_a_marker() {
     }
     let threads: Vec<u64> = (0..4).map(|i| py.tstate(top, i, i as u32)).collect();
     py.interp(&threads, 0);
-    // 1,000 frames for four threads of 501: each may walk 250, so each is cut the same way.
+    // 1,000 frames for four threads of 501: not enough for each to keep 1,024 innermost
+    // frames, so an even share each, and each is cut the same way.
     let mut w = Walker::new(&py.mem, layout, py.roots);
     w.begin(crate::budget::Limits {
         frames: 1000,
@@ -415,6 +416,15 @@ fn budgets_cut_walks_with_a_marker() {
         assert_eq!(t.frames.len(), 251);
         assert_eq!(text(&t.frames[250..]), ["<pyflame>:<frames not read>:0"]);
     }
+    // 4,000 frames: enough for every one.
+    let mut w = Walker::new(&py.mem, layout, py.roots);
+    w.begin(crate::budget::Limits {
+        frames: 4000,
+        ..crate::budget::DUMP
+    });
+    let (read, _) = w.all_threads().unwrap();
+    let lens: Vec<usize> = read.iter().map(|t| t.frames.len()).collect();
+    assert_eq!(lens, [501, 501, 501, 501]);
     // Bytes: the walk stops where they run out, and the threads after are counted as unread.
     let mut w = Walker::new(&py.mem, layout, py.roots);
     w.begin(crate::budget::Limits {
@@ -426,6 +436,31 @@ fn budgets_cut_walks_with_a_marker() {
     assert!(read.len() < 4 && issues.unread_threads > 0, "{issues:?}");
     assert_eq!(read.len() + issues.unread_threads, 4);
     assert_eq!(read[0].frames.last().unwrap().code.kind, FrameKind::NotRead);
+}
+
+/// A deep stack may take what the others do not need for their innermost frames.
+#[test]
+fn a_deep_stack_is_not_held_to_an_even_share() {
+    let layout = *for_version(3, 11).unwrap();
+    let mut py = FakePython::new(layout);
+    let code = py.code("r.py", "recurse", 10);
+    let mut deep = 0;
+    for _ in 0..3000 {
+        deep = py.frame(code, deep);
+    }
+    let shallow = chain(&mut py, "s.py", &["f", "g"]);
+    let threads = [py.tstate(deep, 1, 1), py.tstate(shallow, 2, 2)];
+    py.interp(&threads, 0);
+    let mut w = Walker::new(&py.mem, layout, py.roots);
+    w.begin(crate::budget::Limits {
+        frames: 5000,
+        ..crate::budget::DUMP
+    });
+    let (read, issues) = w.all_threads().unwrap();
+    assert_eq!(issues, Issues::default());
+    let lens: Vec<usize> = read.iter().map(|t| t.frames.len()).collect();
+    assert_eq!(lens, [KEPT_INNER + 1 + KEPT_OUTER, 2]);
+    assert_eq!(read[0].omitted, 3000 - 2048);
 }
 
 #[test]
