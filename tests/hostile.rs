@@ -188,6 +188,14 @@ impl Note {
         }
         let prefix = format!("pyflame: PID {pid}: ");
         let line = out.stderr.strip_suffix('\n').unwrap_or_default();
+        // On a loaded machine the walk may take longer than the target may be kept stopped;
+        // the dump is then read again while it runs, which changes nothing for these targets
+        // (every thread is parked), and says so. That part depends on timing, not on the
+        // target: it is allowed whatever else is expected.
+        let late = format!("{prefix}reading took longer than the ");
+        if self == Note::Nothing && line.starts_with(&late) && !line.contains("; ") {
+            return Vec::new();
+        }
         assert!(
             self != Note::Nothing && !line.contains('\n') && line.starts_with(&prefix),
             "{what}: expected {}\n{}",

@@ -318,18 +318,36 @@ fn detect_version(object: &Object, mem: &impl Memory) -> Result<Version> {
     })
 }
 
-/// Searches `.rodata`, as mapped in the process, for the PY_VERSION literal.
+/// Searches `.rodata`, as mapped in the process, for the PY_VERSION literal, a piece at a time
+/// (the section's size comes from the file: at most `MAX_RODATA` of it is searched).
 fn version_string(object: &Object, major: Option<u8>, mem: &impl Memory) -> Option<Version> {
+    const PIECE: usize = 1 << 20;
+    const OVERLAP: usize = 32;
+    const MAX_RODATA: u64 = 32 << 20;
     let rodata = object
         .elf
         .section(".rodata")
         .filter(|s| s.sh_flags & SHF_ALLOC != 0)?;
-    let len = usize::try_from(rodata.sh_size).ok()?.min(32 << 20);
-    let mut data = vec![0u8; len];
-    // From memory: the file may have been replaced since the process mapped it.
-    mem.read(object.bias.wrapping_add(rodata.sh_addr), &mut data)
-        .ok()?;
-    version::find_version_string(&data, major)
+    let start = object.bias.wrapping_add(rodata.sh_addr);
+    let len = rodata.sh_size.min(MAX_RODATA);
+    let mut piece = vec![0u8; PIECE];
+    let mut first = None;
+    let mut at = 0;
+    while at < len {
+        let n = (len - at).min(PIECE as u64) as usize;
+        // From memory: the file may have been replaced since the process mapped it.
+        mem.read(start.wrapping_add(at), &mut piece[..n]).ok()?;
+        let (exact, tail) = version::scan_version_string(&piece[..n], major);
+        if exact.is_some() {
+            return exact;
+        }
+        first = first.or(tail);
+        at += (n.saturating_sub(OVERLAP)).max(1) as u64;
+        if n < PIECE {
+            break;
+        }
+    }
+    first
 }
 
 /// `&interp_head` (2.x to 3.6): from `.symtab`, or, when stripped, decoded from the body of

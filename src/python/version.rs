@@ -77,7 +77,15 @@ pub fn from_file_name(name: &str, prefix: &str) -> Option<Version> {
 /// the version), so a candidate is `M.m.p` followed by NUL or a release-level suffix, not
 /// preceded by a digit or a dot. Only candidates of major `major` (when known) count, and the
 /// one that stands alone (preceded by NUL) wins over a tail match.
+#[cfg(test)]
 pub fn find_version_string(data: &[u8], major: Option<u8>) -> Option<Version> {
+    let (exact, first) = scan_version_string(data, major);
+    exact.or(first)
+}
+
+/// What `find_version_string` looks for, for a search over several pieces of one block: the
+/// first candidate that stands alone, and the first tail match (the first kind anywhere wins).
+pub fn scan_version_string(data: &[u8], major: Option<u8>) -> (Option<Version>, Option<Version>) {
     let mut tail_match = None;
     let mut i = 0;
     while i + 5 < data.len() {
@@ -87,14 +95,14 @@ pub fn find_version_string(data: &[u8], major: Option<u8>) -> Option<Version> {
         if first && before_ok && major.is_none_or(|m| c - b'0' == m) {
             if let Some(v) = parse_version_at(&data[i..]) {
                 if i > 0 && data[i - 1] == 0 {
-                    return Some(v);
+                    return (Some(v), tail_match);
                 }
                 tail_match.get_or_insert(v);
             }
         }
         i += 1;
     }
-    tail_match
+    (None, tail_match)
 }
 
 /// `M.m.p` then NUL, `+`, or a release level (`a`, `b`, `rc`) with its serial and NUL.
