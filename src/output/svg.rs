@@ -9,6 +9,7 @@ use std::fmt::Write;
 use super::flame::{self, Node, Rect, Shape};
 use super::RunInfo;
 use crate::profile::Profile;
+use crate::python::walk::FrameKind;
 
 const WIDTH: u64 = 1200;
 /// Left and right margins.
@@ -248,6 +249,10 @@ fn colour(p: &Profile, r: &Rect) -> String {
         Node::Idle => "#d4d4d4".to_string(),
         Node::Failed => "#d8b0b0".to_string(),
         Node::Thread(_) => "#b4b4d4".to_string(),
+        Node::Frame((code, _)) if p.codes[code as usize].kind != FrameKind::Python => {
+            // What pyflame could not read or left out: grey, like the other non-frames.
+            "#c0c0c0".to_string()
+        }
         Node::Frame((code, _)) => {
             let c = &p.codes[code as usize];
             let family = Family::of(&c.filename);

@@ -255,6 +255,28 @@ fn colours_group_files_by_origin() {
     assert_eq!(hsl(240.0, 1.0, 0.5), "#0000ff");
 }
 
+#[test]
+fn frames_pyflame_could_not_read_are_grey() {
+    use crate::profile::Observation;
+    use crate::python::walk::{Frame, FrameKind};
+    let mut p = Profile::new(true, false, false);
+    let own = crate::output::testing::frames(&[("/srv/app.py", "main", 3)]).remove(0);
+    // Innermost first: a frame that could not be read, under a marker, under own code.
+    let stack = vec![Frame::unreadable(), Frame::marker(FrameKind::Omitted), own];
+    p.record(0, Observation::Stacks(std::slice::from_ref(&stack)));
+    let svg = render(&p, &run_info(), false);
+    let fills: Vec<&str> = svg
+        .split(" fill=\"")
+        .skip(1)
+        .map(|s| &s[..s.find('"').unwrap()])
+        .filter(|f| f.starts_with('#'))
+        .collect();
+    // all, main, the marker, the unreadable frame.
+    assert_eq!(fills[fills.len() - 2..], ["#c0c0c0", "#c0c0c0"], "{fills:?}");
+    assert_ne!(fills[fills.len() - 3], "#c0c0c0");
+    assert!(svg.contains("&lt;frames omitted&gt; (&lt;pyflame&gt;:0)"));
+}
+
 /// This thread's CPU time in nanoseconds (the first field of /proc/thread-self/schedstat).
 fn thread_cpu_ns() -> u64 {
     let text = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap_or_default();
