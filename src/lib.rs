@@ -20,6 +20,7 @@ mod python;
 mod sampler;
 mod session;
 mod sys;
+mod tasks;
 
 use std::process::ExitCode;
 

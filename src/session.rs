@@ -18,6 +18,7 @@ use crate::python::walk::{FrameKind, Issues, Thread, WalkError, Walker};
 use crate::python::{self, layout::GilHolder, Runtime};
 use crate::sampler::{Finish, Plan, Sampler};
 use crate::sys::{self, ptrace, signal};
+use crate::tasks::Tasks;
 
 /// How long `-t` waits for a command to map a Python runtime before giving up.
 const TRACE_STARTUP: Duration = Duration::from_secs(10);
@@ -87,15 +88,10 @@ pub fn dump(pid: i32, args: &Args) -> Result<()> {
     // /proc/PID/task confirms them, with pyflame's view of the same thread when it differs.
     // A process forked from a Python process without PyOS_AfterFork_Child (a uWSGI worker)
     // keeps its parent's native_id: glibc's copy is the right one then.
-    let tasks = proc::task_ids(pid).unwrap_or_default();
+    let mut tasks = Tasks::new(pid);
     let found: Vec<Option<TaskId>> = threads
         .iter()
-        .map(|t| {
-            [t.native_id, walker.glibc_tid(t.thread_id)]
-                .into_iter()
-                .flatten()
-                .find_map(|tid| tasks.iter().find(|k| k.inner as u32 == tid).copied())
-        })
+        .map(|t| tasks.find(&[t.native_id, walker.glibc_tid(t.thread_id)]))
         .collect();
     // Free-threaded: `*` marks the threads that were on a CPU.
     for (t, task) in threads.iter_mut().zip(&found) {

@@ -272,7 +272,11 @@ fn frames_pyflame_could_not_read_are_grey() {
         .filter(|f| f.starts_with('#'))
         .collect();
     // all, main, the marker, the unreadable frame.
-    assert_eq!(fills[fills.len() - 2..], ["#c0c0c0", "#c0c0c0"], "{fills:?}");
+    assert_eq!(
+        fills[fills.len() - 2..],
+        ["#c0c0c0", "#c0c0c0"],
+        "{fills:?}"
+    );
     assert_ne!(fills[fills.len() - 3], "#c0c0c0");
     assert!(svg.contains("&lt;frames omitted&gt; (&lt;pyflame&gt;:0)"));
 }

@@ -31,6 +31,7 @@ use crate::python::layout::GilHolder;
 use crate::python::walk::{FrameKind, Gil, Thread, Walker};
 use crate::python::Runtime;
 use crate::sys::signal;
+use crate::tasks::Tasks;
 
 mod read;
 mod running;
@@ -70,9 +71,8 @@ pub struct Sampler<'a> {
     prefetch: &'a Prefetcher<'a, RemoteMemory>,
     walker: Walker<'a, Prefetcher<'a, RemoteMemory>>,
     plan: Plan,
-    /// The target's threads: id as the target sees it -> as pyflame sees it (refreshed from
-    /// /proc/PID/task on a miss).
-    outer: HashMap<i32, i32>,
+    /// The target's threads, as it numbers them and as pyflame does.
+    tasks: Tasks,
     /// Where the GILs are, and since when that is known.
     gils: Option<(Instant, Vec<Gil>)>,
     /// A SIGCHLD arrived: the target has events to handle.
@@ -105,7 +105,7 @@ impl<'a> Sampler<'a> {
             prefetch,
             walker,
             plan,
-            outer: HashMap::new(),
+            tasks: Tasks::new(pid),
             gils: None,
             events: true,
             free_threaded: runtime.layout.gil == GilHolder::Disabled,

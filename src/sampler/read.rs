@@ -9,14 +9,12 @@
 //! target is stopped for the walk alone, however many names and line tables a cold cache has
 //! to read.
 
-use std::collections::HashMap;
 use std::time::Instant;
 
 use super::{Sampler, ATTEMPTS, GILS_TTL};
 use crate::error::{Error, Result};
 use crate::memory::RemoteMemory;
 use crate::prefetch::Open;
-use crate::proc;
 use crate::python::walk::{Issues, RawThread, Thread, WalkError};
 
 /// Frame chains read while their threads were stopped, and the open batch they were read from.
@@ -225,30 +223,9 @@ impl<'a> Sampler<'a> {
     /// The kernel thread id, as pyflame sees it, of a thread state: the one CPython 3.11+
     /// records, else glibc's (`struct pthread`); a uWSGI worker keeps its parent's
     /// `native_id`, so glibc's is tried too. Both are numbered in the target's PID namespace,
-    /// which may not be pyflame's (a container seen from the host): only an id that NSpid in
-    /// /proc/PID/task confirms as a thread of the target is used, translated to pyflame's.
+    /// which may not be pyflame's: only one `Tasks` confirms is used.
     fn tid_of(&mut self, thread_id: u64, native_id: Option<u32>) -> Option<i32> {
         let glibc = self.walker.glibc_tid(thread_id);
-        self.outer_tid(&[native_id, glibc])
-    }
-
-    /// The first of these thread ids (as the target sees them) that is a thread of the
-    /// target, as pyflame sees it. The map is read again only when none is in it.
-    pub(super) fn outer_tid(&mut self, inner: &[Option<u32>]) -> Option<i32> {
-        let find = |outer: &HashMap<i32, i32>| {
-            inner
-                .iter()
-                .flatten()
-                .find_map(|&tid| outer.get(&(tid as i32)).copied())
-        };
-        if let Some(tid) = find(&self.outer) {
-            return Some(tid);
-        }
-        self.outer = proc::task_ids(self.pid)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|k| (k.inner, k.outer))
-            .collect();
-        find(&self.outer)
+        self.tasks.find(&[native_id, glibc]).map(|k| k.outer)
     }
 }

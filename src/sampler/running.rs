@@ -90,9 +90,9 @@ impl Sampler<'_> {
         let mut states = states?;
         // Ids as the target sees them -> as pyflame does; a thread state whose id is not a
         // thread of the target (it is going away) is left out.
-        states.retain_mut(|(_, tid)| match self.outer_tid(&[Some(*tid as u32)]) {
-            Some(outer) => {
-                *tid = outer;
+        states.retain_mut(|(_, tid)| match self.tasks.find(&[Some(*tid as u32)]) {
+            Some(task) => {
+                *tid = task.outer;
                 true
             }
             None => false,
