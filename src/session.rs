@@ -385,3 +385,47 @@ fn wait_for_python(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::python::walk::Frame;
+
+    fn thread(frames: Vec<Frame>) -> Thread {
+        let mut t = crate::output::testing::thread(1, &[("a.py", "f", 1)]);
+        t.frames = frames;
+        t
+    }
+
+    #[test]
+    fn the_dump_note_says_what_could_not_be_read_in_one_line() {
+        let budget = Budget::new(budget::DUMP);
+        let ok = crate::output::testing::frames(&[("a.py", "f", 1)]);
+        assert_eq!(
+            dump_note(&[thread(ok.clone())], &Issues::default(), &budget, false),
+            None
+        );
+        let unreadable = vec![ok[0].clone(), Frame::unreadable(), Frame::unreadable()];
+        let cut = vec![ok[0].clone(), Frame::marker(FrameKind::NotRead)];
+        let looped = vec![ok[0].clone(), Frame::marker(FrameKind::Cycle)];
+        let issues = Issues {
+            unreadable_threads: 1,
+            unread_threads: 2,
+            lists: vec!["the thread list of interpreter 0 loops after 2 entries".into()],
+        };
+        let threads = [thread(unreadable), thread(cut), thread(looped)];
+        let note = dump_note(&threads, &issues, &budget, true).unwrap();
+        assert_eq!(
+            note.split("; ").collect::<Vec<_>>(),
+            [
+                "2 frames could not be read (shown as <unreadable>)",
+                "1 thread state could not be read (left out)",
+                "the thread list of interpreter 0 loops after 2 entries",
+                "1 frame chain loops (cut at <pyflame>:<cycle>:0)",
+                "the dump was cut (it may walk at most 1000000 frames, shared among the threads): 1 stack ends with <pyflame>:<frames not read>:0, 2 threads were not read",
+                "reading took longer than the 200 ms the target may be kept stopped, so it was resumed and read again while running (stacks may be inconsistent)"
+            ]
+        );
+        assert!(!note.contains('\n'));
+    }
+}

@@ -11,7 +11,7 @@ pub mod speedscope;
 pub mod status;
 pub mod svg;
 #[cfg(test)]
-mod testing;
+pub mod testing;
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
