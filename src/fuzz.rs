@@ -184,6 +184,19 @@ pub fn debug_offsets(data: &[u8]) {
         layout.tstate_read_len();
         layout.frame_read_len();
         layout.code_read_len();
+        assert_small_numbers(&layout);
+    }
+}
+
+/// Every number in an accepted layout is a size, a bit mask, or an offset inside a struct whose
+/// size the validation capped at 16 MiB: a bigger one is a member it let through, which the
+/// walker would add to an address or a length. Checked on the `Debug` text so that it covers
+/// every member, those added later too.
+fn assert_small_numbers(layout: &Layout) {
+    let text = format!("{layout:?}");
+    let numbers = text.split(|c: char| !c.is_ascii_digit());
+    for n in numbers.filter_map(|n| n.parse::<u64>().ok()) {
+        assert!(n <= 1 << 24, "{n} in {text}");
     }
 }
 
@@ -209,24 +222,45 @@ pub fn stat(data: &[u8]) {
 mod tests {
     use super::*;
 
+    /// An entry point, by the name of its fuzz target and seed directory.
+    type Entry = (&'static str, fn(&[u8]));
+
+    const ENTRIES: [Entry; 9] = [
+        ("elf", elf),
+        ("lnotab", lnotab),
+        ("linetable310", linetable310),
+        ("location_table", location_table),
+        ("str_object", str_object),
+        ("debug_offsets", debug_offsets),
+        ("maps", maps),
+        ("status", status),
+        ("stat", stat),
+    ];
+
     /// Every entry point takes the empty input, a short one, and bytes of every value.
     #[test]
     fn every_entry_returns_on_small_inputs() {
-        let entries: [fn(&[u8]); 9] = [
-            elf,
-            lnotab,
-            linetable310,
-            location_table,
-            str_object,
-            debug_offsets,
-            maps,
-            status,
-            stat,
-        ];
         let all: Vec<u8> = (0..=255).collect();
-        for entry in entries {
+        for (_, entry) in ENTRIES {
             for input in [&[][..], &[0x80], b"\x7fELF\x02\x01", &all] {
                 entry(input);
+            }
+        }
+    }
+
+    /// Every committed seed goes through its entry point, and the real `_Py_DebugOffsets`
+    /// tables among them validate (so `assert_small_numbers` holds for real layouts).
+    #[test]
+    fn every_seed_runs() {
+        let seeds = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz/seeds");
+        for (name, entry) in ENTRIES {
+            let files = std::fs::read_dir(seeds.join(name)).expect("a seed directory");
+            for file in files {
+                let bytes = std::fs::read(file.unwrap().path()).unwrap();
+                entry(&bytes);
+                if name == "debug_offsets" {
+                    assert!(debug_offsets::layout(&bytes).is_ok());
+                }
             }
         }
     }
