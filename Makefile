@@ -41,6 +41,7 @@ pythons:
 
 check:
 	cargo fmt --check
+	cargo fmt --check --manifest-path tests/fuzz/Cargo.toml
 	cargo clippy --all-targets -- -D warnings
 
 # Every fuzz target of tests/fuzz (one per decoder of untrusted bytes) for FUZZ_SECONDS seconds
