@@ -25,7 +25,7 @@ const SYMTAB: [&str; 1] = ["interp_head"];
 const MAP_START: u64 = 0x7f00_0000_0000;
 
 /// Where the input sits in the fake address space of `str_object`.
-pub const STR_BASE: u64 = 0x10_0000;
+const STR_BASE: u64 = 0x10_0000;
 
 /// `N` leading bytes as an array, and the rest; None if the input is shorter.
 fn split<const N: usize>(data: &[u8]) -> Option<([u8; N], &[u8])> {
