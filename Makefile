@@ -1,6 +1,6 @@
 # pyflame: a thin wrapper over cargo. `make` builds the static release binary; `make demo`
 # builds it and profiles a bundled demo program (ending with an SVG flame graph of it);
-# `make test` runs every test.
+# `make test` runs every test; `make fuzz` fuzzes the decoders of untrusted bytes.
 
 MUSL      := x86_64-unknown-linux-musl
 GNU       := x86_64-unknown-linux-gnu
@@ -9,7 +9,7 @@ PYTHON    ?= python3
 # Where `make` leaves the binary, whichever target built it.
 BIN       := target/pyflame
 
-.PHONY: all build test pythons prerequisites check install demo bench clean
+.PHONY: all build test pythons prerequisites check fuzz install demo bench clean
 
 all: build
 
@@ -41,7 +41,19 @@ pythons:
 
 check:
 	cargo fmt --check
+	cargo fmt --check --manifest-path tests/fuzz/Cargo.toml
 	cargo clippy --all-targets -- -D warnings
+
+# Every fuzz target of tests/fuzz (one per decoder of untrusted bytes) for FUZZ_SECONDS seconds
+# each, with the nightly toolchain; cargo-fuzz is installed once under target/tools. The limits
+# (time per input, size of one allocation, RSS) are explained in tests/fuzz/run.
+FUZZ_SECONDS ?= 300
+CARGO_FUZZ_VERSION := 0.13.2
+
+fuzz:
+	@[ -x target/tools/bin/cargo-fuzz ] || \
+		cargo install --locked --root target/tools --version $(CARGO_FUZZ_VERSION) cargo-fuzz
+	PATH="$(CURDIR)/target/tools/bin:$$PATH" tests/fuzz/run $(FUZZ_SECONDS)
 
 install: build
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/pyflame

@@ -64,14 +64,18 @@ fn parse_mapping(line: &str) -> Option<Mapping> {
     })
 }
 
-pub fn parse_maps(text: &str) -> Vec<Mapping> {
-    text.lines().filter_map(parse_mapping).collect()
+/// Parses /proc/PID/maps. Paths are bytes the kernel does not re-encode: one that is not UTF-8
+/// gets U+FFFD in place of its bad bytes (`python::find` then opens such a file through
+/// /proc/PID/map_files), rather than making the whole file unreadable.
+pub fn parse_maps(text: &[u8]) -> Vec<Mapping> {
+    String::from_utf8_lossy(text)
+        .lines()
+        .filter_map(parse_mapping)
+        .collect()
 }
 
 pub fn maps(pid: i32) -> io::Result<Vec<Mapping>> {
-    Ok(parse_maps(&fs::read_to_string(format!(
-        "/proc/{pid}/maps"
-    ))?))
+    Ok(parse_maps(&fs::read(format!("/proc/{pid}/maps"))?))
 }
 
 /// The thread ids of a process (/proc/PID/task).
@@ -116,9 +120,12 @@ pub struct Status {
     pub cap_eff: u64,
 }
 
-pub fn parse_status(text: &str) -> Status {
+/// Parses /proc/PID/status. `Name` is the thread's comm, which any process can set to
+/// arbitrary bytes (prctl(PR_SET_NAME)); a non-UTF-8 one is decoded lossily, so it cannot hide
+/// the other fields.
+pub fn parse_status(text: &[u8]) -> Status {
     let mut s = Status::default();
-    for line in text.lines() {
+    for line in String::from_utf8_lossy(text).lines() {
         let Some((key, value)) = line.split_once(':') else {
             continue;
         };
@@ -147,9 +154,7 @@ pub fn parse_status(text: &str) -> Status {
 }
 
 pub fn status(pid: i32) -> io::Result<Status> {
-    Ok(parse_status(&fs::read_to_string(format!(
-        "/proc/{pid}/status"
-    ))?))
+    Ok(parse_status(&fs::read(format!("/proc/{pid}/status"))?))
 }
 
 /// Whether `tid` is a thread of process `pid` as pyflame's /proc sees it. A thread id read
@@ -174,7 +179,7 @@ pub fn task_ids(pid: i32) -> io::Result<Vec<TaskId>> {
     Ok(tasks(pid)?
         .into_iter()
         .map(|outer| {
-            let inner = fs::read_to_string(format!("/proc/{pid}/task/{outer}/status"))
+            let inner = fs::read(format!("/proc/{pid}/task/{outer}/status"))
                 .ok()
                 .and_then(|text| parse_status(&text).nspid.last().copied())
                 .unwrap_or(outer);
@@ -201,14 +206,16 @@ pub fn exe_class(pid: i32) -> io::Result<u8> {
 /// Whether `pid` is a kernel thread (PF_KTHREAD in the flags, field 9 of /proc/PID/stat).
 pub fn is_kernel_thread(pid: i32) -> bool {
     const PF_KTHREAD: u64 = 0x0020_0000;
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the command name, which may itself contain spaces and parentheses.
-    let fields = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    fields
-        .split_whitespace()
-        .nth(6)
-        .and_then(|f| f.parse::<u64>().ok())
-        .is_some_and(|flags| flags & PF_KTHREAD != 0)
+    let stat = fs::read(format!("/proc/{pid}/stat")).unwrap_or_default();
+    stat_flags(&stat).is_some_and(|flags| flags & PF_KTHREAD != 0)
+}
+
+/// The `flags` field (the 9th) of a `stat` line. Counted from the last `)`: the command name
+/// before it may hold spaces, parentheses and bytes that are not UTF-8; what follows is ASCII.
+pub fn stat_flags(stat: &[u8]) -> Option<u64> {
+    let close = stat.iter().rposition(|&b| b == b')')?;
+    let fields = std::str::from_utf8(&stat[close + 1..]).ok()?;
+    fields.split_whitespace().nth(6)?.parse().ok()
 }
 
 /// The owner of /proc/PID: the process's effective uid, or root when it is not dumpable
@@ -274,7 +281,7 @@ mod tests {
 7f00cc000000-7f00cc001000 r-xp 00001000 08:02 77 /opt/my app/lib python.so (deleted)
 garbage line
 ";
-        let m = parse_maps(text);
+        let m = parse_maps(text.as_bytes());
         assert_eq!(m.len(), 6);
         assert_eq!(m[0].start, 0x55d0c0a00000);
         assert_eq!(m[0].file_name(), "python3.11");
@@ -292,7 +299,7 @@ garbage line
     #[test]
     fn parses_status() {
         let s = parse_status(
-            "Name:\tpython3\nState:\tZ (zombie)\nTracerPid:\t42\nUid:\t0\t1000\t0\t0\nNSpid:\t900\t1\nCapEff:\t000001ffffffffff\n",
+            b"Name:\tpython3\nState:\tZ (zombie)\nTracerPid:\t42\nUid:\t0\t1000\t0\t0\nNSpid:\t900\t1\nCapEff:\t000001ffffffffff\n",
         );
         assert_eq!(s.name, "python3");
         assert_eq!(s.state, 'Z');
@@ -300,6 +307,39 @@ garbage line
         assert_eq!(s.uids, vec![0, 1000, 0, 0]);
         assert_eq!(s.nspid, vec![900, 1]);
         assert_eq!(s.cap_eff, 0x1ff_ffff_ffff);
+    }
+
+    /// A mapped file whose name is not UTF-8 (the kernel prints path bytes as they are) used to
+    /// make `maps` fail with InvalidData, and with it every attach to that process.
+    #[test]
+    fn parses_maps_with_a_path_that_is_not_utf8() {
+        let text = b"7f60ea1a7000-7f60ea1a8000 r--s 00000000 fe:00 10010844   /tmp/lib\xff.so\n\
+7f00aa05c000-7f00aa200000 r-xp 0005c000 08:02 99 /usr/lib/libpython3.11.so\n";
+        let m = parse_maps(text);
+        assert_eq!(m.len(), 2);
+        assert_eq!(m[0].path, "/tmp/lib\u{fffd}.so");
+        assert_eq!(m[1].file_name(), "libpython3.11.so");
+    }
+
+    /// prctl(PR_SET_NAME) takes any bytes, and status prints them raw: a name that is not
+    /// UTF-8 used to make `status` fail (and hide TracerPid, Uid and CapEff).
+    #[test]
+    fn parses_status_with_a_name_that_is_not_utf8() {
+        let s =
+            parse_status(b"Name:\tpy\xff\xfe\nState:\tS (sleeping)\nTracerPid:\t7\nNSpid:\t12\n");
+        assert_eq!(s.name, "py\u{fffd}\u{fffd}");
+        assert_eq!((s.state, s.tracer_pid, s.nspid), ('S', 7, vec![12]));
+    }
+
+    #[test]
+    fn reads_the_flags_after_the_command() {
+        let line = b"2 (kthreadd) S 0 0 0 0 -1 2129984 0 0";
+        assert_eq!(stat_flags(line), Some(2_129_984));
+        assert_eq!(stat_flags(b"9 (a) b) \xff) R 1 2 3 4 5 64 0"), Some(64));
+        assert_eq!(stat_flags(b"9 (\xff) R 1 2 3 4 5 x"), None);
+        assert_eq!(stat_flags(b"9 (a) R 1 2"), None);
+        assert_eq!(stat_flags(b"9 (a"), None);
+        assert_eq!(stat_flags(b")"), None);
     }
 
     #[test]

@@ -363,14 +363,16 @@ pub fn layout(table: &[u8]) -> Result<(Version, Layout), String> {
             bits: extras.state,
         },
     };
-    plausible(&layout).map_err(|why| {
+    plausible(&layout, |group| get(group, "size")).map_err(|why| {
         format!("the _Py_DebugOffsets table of Python {version} does not validate: {why}")
     })?;
     Ok((version, layout))
 }
 
-/// Every size in a sane range and every field read inside its struct.
-fn plausible(l: &Layout) -> Result<(), String> {
+/// Every size in a sane range and every field read inside its struct, so that no offset the
+/// walker adds to an address or a length is absurd. `size_of(group)` is the `size` member the
+/// table publishes for a group.
+fn plausible(l: &Layout, size_of: impl Fn(&str) -> u64) -> Result<(), String> {
     let check = |what: &str, size: u64, max: u64, fields: &[u64]| {
         if size == 0 || size > max {
             return Err(format!("sizeof({what}) is {size}"));
@@ -383,11 +385,33 @@ fn plausible(l: &Layout) -> Result<(), String> {
         }
     };
     let t = &l.tstate;
+    if let InterpRoot::Runtime(head) = l.interp_root {
+        check(
+            "_PyRuntimeState",
+            size_of("runtime_state"),
+            1 << 24,
+            &[head],
+        )?;
+    }
+    let i = &l.interp;
+    let ceval_gil = match l.gil {
+        GilHolder::Interp {
+            ceval_gil,
+            last_holder,
+            locked,
+        } => {
+            // Offsets from the GIL struct, whose size is not published (the walker reads its
+            // first 32 bytes); one published before the struct wrapped around to an absurd value.
+            check("_gil_runtime_state", 256, 256, &[last_holder, locked])?;
+            ceval_gil
+        }
+        _ => 0,
+    };
     check(
         "PyInterpreterState",
-        l.interp.size,
+        i.size,
         1 << 24,
-        &[l.interp.next, l.interp.threads_head],
+        &[i.next, i.threads_head, i.id.unwrap_or(0), ceval_gil],
     )?;
     let current = match t.frame {
         FrameRoot::CurrentFrame(o) | FrameRoot::Frame(o) => o,
@@ -397,8 +421,33 @@ fn plausible(l: &Layout) -> Result<(), String> {
         "PyThreadState",
         t.size,
         1 << 16,
-        &[t.next, t.interp, current, t.thread_id],
+        &[
+            t.next,
+            t.interp,
+            current,
+            t.thread_id,
+            t.native_thread_id.unwrap_or(0),
+        ],
     )?;
+    let o = &l.objects;
+    check("PyObject", size_of("pyobject"), 256, &[o.ob_type])?;
+    check("PyTypeObject", size_of("type_object"), 4096, &[o.tp_name])?;
+    // ob_sval is the first byte of the data.
+    let data = o.bytes_data.saturating_sub(7);
+    check(
+        "PyBytesObject",
+        size_of("bytes_object"),
+        256,
+        &[o.bytes_size, data],
+    )?;
+    if let Str::Pep393 { length, state, .. } = l.string {
+        check(
+            "PyUnicodeObject",
+            size_of("unicode_object"),
+            256,
+            &[length, state],
+        )?;
+    }
     if let Frame::Interpreter {
         previous,
         code,

@@ -266,3 +266,49 @@ fn member_lists_match_the_compiled_tables() {
     assert_eq!(offset_of(V314, "code_object", "co_tlbc"), Some(392));
     assert_eq!(offset_of(V313, "code_object", "co_tlbc"), None);
 }
+
+/// Found by the `debug_offsets` fuzz target: a 3.13 table with `pyobject.ob_type` =
+/// u64::MAX (and a garbage `thread_state.native_thread_id`) passed the member checks and
+/// overflowed in `Layout::code_read_len` (a panic in debug builds; in release a layout whose
+/// offsets the walker adds to addresses). Every member the walker reads must lie inside the
+/// size its group publishes, whatever its value.
+#[test]
+fn every_member_read_must_lie_inside_its_struct() {
+    let used = [
+        ("runtime_state", "interpreters_head"),
+        ("interpreter_state", "id"),
+        ("interpreter_state", "ceval_gil"),
+        ("interpreter_state", "gil_runtime_state_holder"),
+        ("interpreter_state", "gil_runtime_state_locked"),
+        ("thread_state", "native_thread_id"),
+        ("pyobject", "ob_type"),
+        ("type_object", "tp_name"),
+        ("bytes_object", "ob_size"),
+        ("bytes_object", "ob_sval"),
+        ("unicode_object", "length"),
+        ("unicode_object", "state"),
+    ];
+    for (group, member) in used {
+        let at = offset_of(V313, group, member).unwrap();
+        let size = u64_at(&PY313.bytes(None), offset_of(V313, group, "size").unwrap()).unwrap();
+        for value in [u64::MAX, 1 << 40, size] {
+            let mut t = PY313.bytes(None);
+            t[at..at + 8].copy_from_slice(&value.to_le_bytes());
+            let err = layout(&t).unwrap_err();
+            assert!(
+                err.contains("does not validate"),
+                "{group}.{member} = {value}: {err}"
+            );
+        }
+    }
+    // The fuzzer's input, as found (720 bytes: the 3.13.0 table with these two members changed).
+    let mut t = PY313.bytes(None);
+    t[200..208].copy_from_slice(&0x2000_0000_0000_35a0u64.to_le_bytes());
+    t[360..368].copy_from_slice(&u64::MAX.to_le_bytes());
+    assert!(layout(&t).is_err());
+    // The holder and the locked flag are read relative to the GIL struct: before it is absurd.
+    let mut t = PY313.bytes(None);
+    let holder = offset_of(V313, "interpreter_state", "gil_runtime_state_holder").unwrap();
+    t[holder..holder + 8].copy_from_slice(&8u64.to_le_bytes());
+    assert!(layout(&t).is_err());
+}
