@@ -9,6 +9,7 @@ use crate::elf::{Elf, Source, PT_LOAD};
 use crate::memory::{Memory, ReadError};
 use crate::proc;
 use crate::python::layout::{debug_extras, for_version, Layout, Str};
+use crate::python::types::Types;
 use crate::python::{debug_offsets, lines, strings};
 
 /// The symbols `python::find` looks up: its `.dynsym` list, then `interp_head` (all tables).
@@ -169,10 +170,12 @@ pub fn str_object(data: &[u8]) {
         base: STR_BASE,
         bytes,
     };
+    let mut types = Types::default();
     if which & 0x80 == 0 {
-        let _ = strings::read_str(&mem, &layout, STR_BASE);
+        let _ = strings::read_str(&mem, &layout, &mut types, STR_BASE);
     } else {
-        let _ = strings::read_bytes(&mem, &layout, STR_BASE);
+        let cap = strings::MAX_TABLE_BYTES;
+        let _ = strings::read_bytes(&mem, &layout, &mut types, STR_BASE, cap);
     }
 }
 
@@ -307,12 +310,21 @@ mod tests {
         let st = (1 << bits.kind_shift) | bits.compact | bits.ascii | ready_mask.unwrap_or(0);
         obj[state as usize..][..4].copy_from_slice(&st.to_le_bytes());
         obj.extend_from_slice(b"ab\0");
+        // Its type object, `str` (Py_TPFLAGS_UNICODE_SUBCLASS), after it in the input.
+        let o = layout.objects;
+        let tp = obj.len().next_multiple_of(8);
+        obj.resize(tp + 256, 0);
+        obj[o.ob_type as usize..][..8].copy_from_slice(&(STR_BASE + tp as u64).to_le_bytes());
+        let name = STR_BASE + tp as u64 + 248;
+        obj[tp + o.tp_name as usize..][..8].copy_from_slice(&name.to_le_bytes());
+        obj[tp + o.tp_flags as usize..][..8].copy_from_slice(&(1u64 << 28).to_le_bytes());
+        obj[tp + 248..][..4].copy_from_slice(b"str\0");
         let mem = InputMemory {
             base: STR_BASE,
             bytes: &obj,
         };
         assert_eq!(
-            strings::read_str(&mem, &layout, STR_BASE).as_deref(),
+            strings::read_str(&mem, &layout, &mut Types::default(), STR_BASE).as_deref(),
             Ok("ab")
         );
     }

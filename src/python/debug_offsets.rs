@@ -431,7 +431,12 @@ fn plausible(l: &Layout, size_of: impl Fn(&str) -> u64) -> Result<(), String> {
     )?;
     let o = &l.objects;
     check("PyObject", size_of("pyobject"), 256, &[o.ob_type])?;
-    check("PyTypeObject", size_of("type_object"), 4096, &[o.tp_name])?;
+    check(
+        "PyTypeObject",
+        size_of("type_object"),
+        4096,
+        &[o.tp_name, o.tp_flags],
+    )?;
     // ob_sval is the first byte of the data.
     let data = o.bytes_data.saturating_sub(7);
     check(

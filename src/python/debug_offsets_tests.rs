@@ -283,6 +283,7 @@ fn every_member_read_must_lie_inside_its_struct() {
         ("thread_state", "native_thread_id"),
         ("pyobject", "ob_type"),
         ("type_object", "tp_name"),
+        ("type_object", "tp_flags"),
         ("bytes_object", "ob_size"),
         ("bytes_object", "ob_sval"),
         ("unicode_object", "length"),

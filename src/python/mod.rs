@@ -370,7 +370,7 @@ fn interp_head(object: &Object) -> Option<u64> {
     let writable = object.elf.segments.iter().any(|s| {
         s.p_type == crate::elf::PT_LOAD
             && s.p_flags & 2 != 0
-            && (s.p_vaddr..s.p_vaddr + s.p_memsz).contains(&vaddr)
+            && (s.p_vaddr..s.p_vaddr.saturating_add(s.p_memsz)).contains(&vaddr)
     });
     writable.then(|| object.bias.wrapping_add(vaddr))
 }
@@ -379,7 +379,7 @@ fn interp_head(object: &Object) -> Option<u64> {
 /// `vaddr`), after an optional `endbr64`.
 fn decode_rip_load(code: &[u8], vaddr: u64) -> Option<u64> {
     let (code, vaddr) = match code.strip_prefix(&[0xf3, 0x0f, 0x1e, 0xfa]) {
-        Some(rest) => (rest, vaddr + 4),
+        Some(rest) => (rest, vaddr.wrapping_add(4)),
         None => (code, vaddr),
     };
     if code.get(..3)? != [0x48, 0x8b, 0x05] || *code.get(7)? != 0xc3 {

@@ -91,7 +91,7 @@ impl Types {
         ob_type: u64,
     ) -> Result<Kind, WalkError> {
         let o = &layout.objects;
-        let end = o.tp_name.max(o.tp_flags) as usize + 8;
+        let end = (o.tp_name.max(o.tp_flags) as usize).saturating_add(8);
         let mut b = [0u8; 256];
         let b = &mut b[..end.min(256)];
         mem.read(ob_type, b)
