@@ -184,12 +184,12 @@ impl Budget {
 
 /// A `Memory` whose reads are charged to a budget: once it runs out, reads fail with
 /// `ReadError::Budget`.
-pub struct Charged<'a, M: Memory> {
-    pub mem: &'a M,
+pub struct Charged<'a> {
+    pub mem: &'a dyn Memory,
     pub budget: &'a Budget,
 }
 
-impl<M: Memory> Memory for Charged<'_, M> {
+impl Memory for Charged<'_> {
     fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), ReadError> {
         self.budget.bytes(buf.len()).map_err(ReadError::Budget)?;
         self.mem.read(addr, buf)

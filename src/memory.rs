@@ -207,7 +207,7 @@ pub struct Prefetched {
 }
 
 impl Prefetched {
-    pub fn read(mem: &impl Memory, addrs: &[u64], len: usize) -> Result<Prefetched, ReadError> {
+    pub fn read(mem: &dyn Memory, addrs: &[u64], len: usize) -> Result<Prefetched, ReadError> {
         let mut data = vec![0u8; addrs.len() * len];
         let filled = {
             let mut parts: Vec<(u64, &mut [u8])> = addrs

@@ -44,7 +44,7 @@ pub fn dump(pid: i32, args: &Args) -> Result<()> {
             "Failed to read the Python stacks of PID {pid}: {why}"
         ))
     };
-    let read = |walker: &mut Walker<_>| {
+    let read = |walker: &mut Walker| {
         let open = prefetch.open().map_err(WalkError::read("memory"))?;
         walker.read_threads().map(|read| (read, open))
     };

@@ -81,7 +81,7 @@ impl Codes {
     /// ran out.
     pub fn frames(
         &mut self,
-        mem: &impl Memory,
+        mem: &dyn Memory,
         layout: &Layout,
         code_type: Option<u64>,
         budget: &Budget,
@@ -129,7 +129,7 @@ impl Codes {
     /// False if it is not a code object.
     fn update(
         &mut self,
-        mem: &impl Memory,
+        mem: &dyn Memory,
         layout: &Layout,
         code_type: Option<u64>,
         addr: u64,
@@ -203,7 +203,7 @@ impl Codes {
     /// had, else read (and cached if the cache has room).
     fn table(
         &mut self,
-        mem: &impl Memory,
+        mem: &dyn Memory,
         layout: &Layout,
         addr: u64,
     ) -> Result<Option<Rc<[u8]>>, WalkError> {

@@ -101,7 +101,7 @@ pub fn find(
     pid: i32,
     maps: &[Mapping],
     abi: Option<(u8, u8)>,
-    mem: &impl Memory,
+    mem: &dyn Memory,
 ) -> Result<Runtime> {
     let mut looked = Vec::new();
     for mapping in candidates(pid, maps) {
@@ -207,7 +207,7 @@ fn inspect(pid: i32, mapping: &Mapping) -> std::result::Result<Option<Object<'_>
     }))
 }
 
-fn runtime(object: Object, abi: Option<(u8, u8)>, mem: &impl Memory) -> Result<Runtime> {
+fn runtime(object: Object, abi: Option<(u8, u8)>, mem: &dyn Memory) -> Result<Runtime> {
     let path = object.mapping.file_path().to_string();
     let version = match abi {
         Some((major, minor)) => Version::new(major, minor, None),
@@ -286,7 +286,7 @@ fn runtime(object: Object, abi: Option<(u8, u8)>, mem: &impl Memory) -> Result<R
 /// The version, most reliable source first: the `_Py_DebugOffsets` header (3.13+),
 /// `Py_Version` (3.11+), the library's file name, the `PY_VERSION` string in the image, the
 /// executable's file name.
-fn detect_version(object: &Object, mem: &impl Memory) -> Result<Version> {
+fn detect_version(object: &Object, mem: &dyn Memory) -> Result<Version> {
     if let Some(rt) = object.addr(RUNTIME) {
         let mut head = [0u8; 16];
         if mem.read(rt, &mut head).is_ok() && &head[..8] == b"xdebugpy" {
@@ -320,7 +320,7 @@ fn detect_version(object: &Object, mem: &impl Memory) -> Result<Version> {
 
 /// Searches `.rodata`, as mapped in the process, for the PY_VERSION literal, a piece at a time
 /// (the section's size comes from the file: at most `MAX_RODATA` of it is searched).
-fn version_string(object: &Object, major: Option<u8>, mem: &impl Memory) -> Option<Version> {
+fn version_string(object: &Object, major: Option<u8>, mem: &dyn Memory) -> Option<Version> {
     const PIECE: usize = 1 << 20;
     const OVERLAP: usize = 32;
     const MAX_RODATA: u64 = 32 << 20;

@@ -27,7 +27,7 @@ const KIND_MASK: u32 = 0x7;
 
 /// Reads the `str` object at `addr` (2.x: a `str` of bytes), cut to `MAX_NAME_CHARS`.
 pub fn read_str(
-    mem: &impl Memory,
+    mem: &dyn Memory,
     layout: &Layout,
     types: &mut Types,
     addr: u64,
@@ -104,7 +104,7 @@ pub fn read_str(
 
 /// Reads the `bytes` object at `addr` (2.x: a `str`), used for line tables; at most `cap` bytes.
 pub fn read_bytes(
-    mem: &impl Memory,
+    mem: &dyn Memory,
     layout: &Layout,
     types: &mut Types,
     addr: u64,
@@ -150,7 +150,7 @@ impl CharsError {
 /// that code unit `len` is the terminating NUL. Taken from `head` (the bytes already read from
 /// `obj`) when they are there.
 fn read_chars(
-    mem: &impl Memory,
+    mem: &dyn Memory,
     obj: u64,
     head: &[u8],
     start: u64,

@@ -46,7 +46,7 @@ impl Types {
     #[cfg(test)]
     pub fn of_object(
         &mut self,
-        mem: &impl Memory,
+        mem: &dyn Memory,
         layout: &Layout,
         code_type: Option<u64>,
         addr: u64,
@@ -60,7 +60,7 @@ impl Types {
     /// What objects of the type object at `ob_type` are.
     pub fn of_type(
         &mut self,
-        mem: &impl Memory,
+        mem: &dyn Memory,
         layout: &Layout,
         code_type: Option<u64>,
         ob_type: u64,
@@ -85,7 +85,7 @@ impl Types {
 
     fn inspect(
         &self,
-        mem: &impl Memory,
+        mem: &dyn Memory,
         layout: &Layout,
         code_type: Option<u64>,
         ob_type: u64,

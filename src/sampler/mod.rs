@@ -69,7 +69,7 @@ pub struct Sampler<'a> {
     tracee: &'a mut Tracee,
     /// The memory the walker reads, batched per sample.
     prefetch: &'a Prefetcher<'a, RemoteMemory>,
-    walker: Walker<'a, Prefetcher<'a, RemoteMemory>>,
+    walker: Walker<'a>,
     plan: Plan,
     /// The target's threads, as it numbers them and as pyflame does.
     tasks: Tasks,

@@ -66,9 +66,10 @@ pub fn unblock_waited() {
 /// Sleeps until one of `WAITED` is pending (and takes it) or `timeout` passes.
 pub fn wait_signal(timeout: Duration) -> Option<i32> {
     let set = sigset(&WAITED);
+    // The field types are inferred: musl's `time_t` alias is deprecated in the libc crate.
     let ts = libc::timespec {
-        tv_sec: timeout.as_secs() as libc::time_t,
-        tv_nsec: timeout.subsec_nanos() as libc::c_long,
+        tv_sec: timeout.as_secs().try_into().unwrap_or(i32::MAX.into()),
+        tv_nsec: timeout.subsec_nanos().into(),
     };
     // SAFETY: `set` and `ts` are initialised; no siginfo is requested.
     let rc = unsafe { libc::sigtimedwait(&set, std::ptr::null_mut(), &ts) };
@@ -77,8 +78,8 @@ pub fn wait_signal(timeout: Duration) -> Option<i32> {
 
 fn set_timer(after: Duration, every: Duration) {
     let tv = |d: Duration| libc::timeval {
-        tv_sec: d.as_secs() as libc::time_t,
-        tv_usec: d.subsec_micros() as libc::suseconds_t,
+        tv_sec: d.as_secs().try_into().unwrap_or(i32::MAX.into()),
+        tv_usec: d.subsec_micros().into(),
     };
     let timer = libc::itimerval {
         it_interval: tv(every),

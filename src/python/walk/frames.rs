@@ -93,7 +93,7 @@ impl Brent {
     }
 }
 
-impl<M: Memory> Walker<'_, M> {
+impl Walker<'_> {
     /// The frame chain from `first` outwards, walking at most `share` frames. This is the part
     /// of a stack that must be read while the thread cannot move.
     pub(super) fn chain(&mut self, first: u64, share: u64) -> Result<RawStack, WalkError> {

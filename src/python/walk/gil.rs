@@ -6,7 +6,7 @@ use crate::bytes::{i32_at, u64_at};
 use crate::memory::Memory;
 use crate::python::layout::GilHolder;
 
-impl<M: Memory> Walker<'_, M> {
+impl Walker<'_> {
     /// Where the GILs of the process are: one global place up to 3.11, one GIL per
     /// interpreter from 3.12 (subinterpreters may share the main one). These addresses only
     /// change when interpreters come and go, so a sampler can keep them for a while.

@@ -238,16 +238,16 @@ pub struct Leaf {
     pub code: u64,
 }
 
-pub struct Walker<'m, M: Memory> {
-    mem: &'m M,
+pub struct Walker<'m> {
+    mem: &'m dyn Memory,
     layout: Layout,
     roots: Roots,
     codes: Codes,
     budget: Budget,
 }
 
-impl<'m, M: Memory> Walker<'m, M> {
-    pub fn new(mem: &'m M, layout: Layout, roots: Roots) -> Self {
+impl<'m> Walker<'m> {
+    pub fn new(mem: &'m dyn Memory, layout: Layout, roots: Roots) -> Self {
         Walker {
             mem,
             layout,
@@ -268,7 +268,7 @@ impl<'m, M: Memory> Walker<'m, M> {
     }
 
     /// The target's memory, each read charged to the budget.
-    fn mem(&self) -> Charged<'_, M> {
+    fn mem(&self) -> Charged<'_> {
         Charged {
             mem: self.mem,
             budget: &self.budget,

@@ -30,7 +30,7 @@ fn text(frames: &[Frame]) -> Vec<String> {
         .collect()
 }
 
-impl<M: Memory> Walker<'_, M> {
+impl Walker<'_> {
     /// The frames from `frame` outwards, with every frame left in the budget.
     fn frames_from(&mut self, frame: u64) -> Result<Vec<Frame>, WalkError> {
         let share = self.budget.frames_left();
