@@ -46,6 +46,9 @@ pub const DUMP: Limits = Limits {
     total: Duration::from_secs(5),
 };
 
+/// How many reads may be charged between two looks at the clock.
+const CLOCK_EVERY: u32 = 16;
+
 /// Which budget ran out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Exhausted {
@@ -71,7 +74,9 @@ impl fmt::Display for Exhausted {
 #[derive(Debug)]
 pub struct Budget {
     limits: Limits,
-    started: Cell<Instant>,
+    /// When the time runs out, and when a walk stops taking frames (a quarter before).
+    deadline: Cell<Instant>,
+    walk_deadline: Cell<Instant>,
     bytes: Cell<u64>,
     frames: Cell<u64>,
     /// While threads of the target are stopped: when they must be resumed.
@@ -80,18 +85,23 @@ pub struct Budget {
     exhausted: Cell<Option<Exhausted>>,
     /// The stopped time ran out at least once.
     overran: Cell<bool>,
+    /// Reads charged since the clock was last looked at.
+    reads: Cell<u32>,
 }
 
 impl Budget {
     pub fn new(limits: Limits) -> Budget {
+        let now = Instant::now();
         Budget {
             limits,
-            started: Cell::new(Instant::now()),
+            deadline: Cell::new(now + limits.total),
+            walk_deadline: Cell::new(now + limits.total / 4 * 3),
             bytes: Cell::new(0),
             frames: Cell::new(0),
             stop_until: Cell::new(None),
             exhausted: Cell::new(None),
             overran: Cell::new(false),
+            reads: Cell::new(0),
         }
     }
 
@@ -104,7 +114,8 @@ impl Budget {
     pub fn stopped(&self, since: Instant) {
         if self.stop_until.get().is_none() {
             self.stop_until.set(Some(since + self.limits.stopped));
-            self.started.set(since);
+            self.deadline.set(since + self.limits.total);
+            self.walk_deadline.set(since + self.limits.total / 4 * 3);
         }
     }
 
@@ -137,12 +148,15 @@ impl Budget {
 
     /// Checks the clocks: stopped time first (the caller can resume and go on), then the total.
     pub fn check(&self) -> Result<(), Exhausted> {
-        let now = Instant::now();
+        self.check_at(Instant::now())
+    }
+
+    fn check_at(&self, now: Instant) -> Result<(), Exhausted> {
         if self.stop_until.get().is_some_and(|until| now >= until) {
             self.overran.set(true);
             return Err(Exhausted::Stopped);
         }
-        if now.saturating_duration_since(self.started.get()) >= self.limits.total {
+        if now >= self.deadline.get() {
             return Err(self.run_out(Exhausted::Time));
         }
         Ok(())
@@ -152,14 +166,15 @@ impl Budget {
     /// walked; and a walk stops taking frames when a quarter of the bytes or of the time is
     /// left, so that the code objects of the frames it took can still be read.
     pub fn frame(&self) -> Result<(), Exhausted> {
-        self.check()?;
+        let now = Instant::now();
+        self.check_at(now)?;
         if let Some(exhausted) = self.exhausted.get() {
             return Err(exhausted);
         }
         if self.bytes.get() > self.limits.bytes / 4 * 3 {
             return Err(self.run_out(Exhausted::Bytes));
         }
-        if self.started.get().elapsed() > self.limits.total / 4 * 3 {
+        if now >= self.walk_deadline.get() {
             return Err(self.run_out(Exhausted::Time));
         }
         let n = self.frames.get() + 1;
@@ -170,9 +185,14 @@ impl Budget {
         Ok(())
     }
 
-    /// Takes `n` bytes from the budget.
+    /// Takes `n` bytes from the budget. The clock is looked at every `CLOCK_EVERY` reads (a
+    /// read takes a microsecond or two; a walk looks at it for every frame anyway).
     pub fn bytes(&self, n: usize) -> Result<(), Exhausted> {
-        self.check()?;
+        let reads = self.reads.get();
+        self.reads.set((reads + 1) % CLOCK_EVERY);
+        if reads == 0 {
+            self.check()?;
+        }
         let total = self.bytes.get().saturating_add(n as u64);
         if total > self.limits.bytes {
             return Err(self.run_out(Exhausted::Bytes));

@@ -25,8 +25,10 @@ use crate::memory::{Memory, Prefetched};
 const MAX_CACHED: usize = 16_384;
 /// Bytes of names and line tables remembered between samples.
 const MAX_CACHED_BYTES: usize = 24 << 20;
-/// Lines remembered by (table, co_firstlineno, position).
+/// Lines remembered by (table, co_firstlineno, position), for tables above `SMALL_TABLE`.
 const MAX_LINES: usize = 65_536;
+/// Line tables up to this size are decoded every time rather than looked up.
+const SMALL_TABLE: usize = 1024;
 /// How often what was not used since the sweep before is dropped.
 const SWEEP: Duration = Duration::from_secs(1);
 
@@ -302,6 +304,8 @@ impl Codes {
         let line = match &e.table {
             None => 0,
             Some(_) if position == i64::MIN => 0,
+            // A small table decodes faster than a lookup.
+            Some(table) if table.len() <= SMALL_TABLE => decode(c.lines, table, first, position),
             Some(table) => {
                 let key = (e.key.linetable, first, position);
                 match self.lines.get(&key) {

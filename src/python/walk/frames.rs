@@ -98,7 +98,7 @@ impl Walker<'_> {
     /// of a stack that must be read while the thread cannot move.
     pub(super) fn chain(&mut self, first: u64, share: u64) -> Result<RawStack, WalkError> {
         let len = self.layout.frame_read_len().min(256);
-        let mut inner: Vec<Raw> = Vec::new();
+        let mut inner: Vec<Raw> = Vec::with_capacity(64);
         let mut outer: VecDeque<Raw> = VecDeque::new();
         let (mut inner_python, mut outer_python) = (0, 0);
         let mut omitted: u64 = 0;
