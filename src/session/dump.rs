@@ -1,0 +1,223 @@
+//! `-d`: every thread's stack once, read within the dump's budget, and one line on stderr about
+//! what could not be read and why.
+
+use std::time::Instant;
+
+use super::{describe, find_runtime};
+use crate::attach::Tracee;
+use crate::budget::{self, Budget, Exhausted};
+use crate::cli::Args;
+use crate::error::{Error, Result};
+use crate::memory::RemoteMemory;
+use crate::output::{self, dump::DumpThread, Sink};
+use crate::prefetch::Prefetcher;
+use crate::proc::{self, TaskId};
+use crate::python::layout::GilHolder;
+use crate::python::walk::{FrameKind, Issues, Thread, WalkError, Walker};
+use crate::tasks::Tasks;
+
+/// `-d`: stop every thread, read every stack within the dump's budget, resume, print, and say
+/// on stderr, in one line, what could not be read and why.
+pub fn dump(pid: i32, args: &Args) -> Result<()> {
+    let sink = Sink::open(args.output.as_deref())?;
+    let mut tracee = Tracee::seize(pid, 0)?;
+    let mem = RemoteMemory::new(pid);
+    let runtime = find_runtime(pid, args.abi, &mem)?;
+    describe(args, pid, &runtime);
+    // Free-threaded builds have no GIL: `*` marks the threads on a CPU, seen before stopping.
+    let running = match runtime.layout.gil {
+        GilHolder::Disabled => proc::running_tasks(pid).unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    let prefetch = Prefetcher::new(&mem);
+    let mut walker = Walker::new(&prefetch, runtime.layout, runtime.roots);
+    walker.begin(budget::DUMP);
+    let failed = |why: String| {
+        Error::Fatal(format!(
+            "Failed to read the Python stacks of PID {pid}: {why}"
+        ))
+    };
+    let read = |walker: &mut Walker| {
+        let open = prefetch.open().map_err(WalkError::read("memory"))?;
+        walker.read_threads().map(|read| (read, open))
+    };
+    // Every thread is stopped (in one round: interrupt all, then wait for all) while the frame
+    // chains are walked, so the dump is consistent whatever the build, GIL or not, unless that
+    // takes longer than the target may be kept stopped: then it is resumed and walked again
+    // while it runs. The frames are named from their code objects after it is resumed.
+    let walked = tracee.stop_all().and_then(|()| {
+        walker.budget().stopped(Instant::now());
+        read(&mut walker).map_err(Error::from)
+    });
+    // Detaching resumes every thread, with any signal it was stopping for.
+    drop(tracee);
+    walker.budget().resumed();
+    let late = walker.budget().take_overrun();
+    let walked = match late {
+        true => {
+            drop(walked);
+            read(&mut walker).map_err(Error::from)
+        }
+        false => walked,
+    };
+    let read = walked.and_then(|((raw, mut issues), open)| {
+        let threads = walker.name_threads(raw, &mut issues);
+        drop(open);
+        Ok((threads?, issues))
+    });
+    let (mut threads, issues) = read.map_err(|e| match e {
+        Error::Sample(why) => failed(why),
+        Error::TargetGone => failed("the process exited".into()),
+        e => e,
+    })?;
+    if threads.is_empty() && issues.unreadable_threads > 0 {
+        return Err(failed(format!(
+            "{} thread states could not be read",
+            issues.unreadable_threads
+        )));
+    }
+    // Kernel thread ids: from the thread state (3.11+), else from glibc's struct pthread;
+    // either way as the target sees them (its PID namespace), and only when NSpid in
+    // /proc/PID/task confirms them, with pyflame's view of the same thread when it differs.
+    // A process forked from a Python process without PyOS_AfterFork_Child (a uWSGI worker)
+    // keeps its parent's native_id: glibc's copy is the right one then.
+    let mut tasks = Tasks::new(pid);
+    let found: Vec<Option<TaskId>> = threads
+        .iter()
+        .map(|t| tasks.find(&[t.native_id, walker.glibc_tid(t.thread_id)]))
+        .collect();
+    // Free-threaded: `*` marks the threads that were on a CPU.
+    for (t, task) in threads.iter_mut().zip(&found) {
+        t.holds_gil |= task.is_some_and(|k| running.contains(&k.outer));
+    }
+    let rows: Vec<DumpThread> = threads
+        .iter()
+        .zip(&found)
+        .map(|(t, task)| DumpThread {
+            thread: t,
+            tid: task.map(|k| k.inner as u32),
+            outer_tid: task.filter(|k| k.outer != k.inner).map(|k| k.outer as u32),
+        })
+        .collect();
+    sink.write_with(|out| output::dump::write(out, &rows))?;
+    if let Some(note) = dump_note(&threads, &issues, walker.budget(), late) {
+        eprintln!("pyflame: PID {pid}: {}", output::escape::message(&note));
+    }
+    Ok(())
+}
+
+/// What a dump could not read, and why, in one line; None when it read everything.
+fn dump_note(threads: &[Thread], issues: &Issues, budget: &Budget, late: bool) -> Option<String> {
+    let plural = |n: usize, one: &str, many: &str| match n {
+        1 => format!("1 {one}"),
+        n => format!("{n} {many}"),
+    };
+    let mut parts = Vec::new();
+    let unreadable: usize = threads
+        .iter()
+        .map(|t| t.frames.iter().filter(|f| f.is_unreadable()).count())
+        .sum();
+    if unreadable > 0 {
+        let frames = plural(unreadable, "frame", "frames");
+        parts.push(format!(
+            "{frames} could not be read (shown as <unreadable>)"
+        ));
+    }
+    if issues.unreadable_threads > 0 {
+        let states = plural(issues.unreadable_threads, "thread state", "thread states");
+        parts.push(format!("{states} could not be read (left out)"));
+    }
+    parts.extend(issues.lists.iter().cloned());
+    let cycles = threads
+        .iter()
+        .filter(|t| {
+            t.frames
+                .last()
+                .is_some_and(|f| f.code.kind == FrameKind::Cycle)
+        })
+        .count();
+    if cycles > 0 {
+        let chains = plural(cycles, "frame chain loops", "frame chains loop");
+        parts.push(format!("{chains} (cut at <pyflame>:<cycle>:0)"));
+    }
+    let cut = threads
+        .iter()
+        .filter(|t| {
+            t.frames
+                .last()
+                .is_some_and(|f| f.code.kind == FrameKind::NotRead)
+        })
+        .count();
+    if cut > 0 || issues.unread_threads > 0 {
+        let limits = budget.limits();
+        let why = match budget.exhausted() {
+            Some(Exhausted::Bytes) => format!("it may read at most {} MiB", limits.bytes >> 20),
+            Some(Exhausted::Time) => format!("it may take at most {} s", limits.total.as_secs()),
+            _ => format!(
+                "it may walk at most {} frames, shared among the threads",
+                limits.frames
+            ),
+        };
+        let mut what = Vec::new();
+        if cut > 0 {
+            let stacks = plural(cut, "stack ends", "stacks end");
+            what.push(format!("{stacks} with <pyflame>:<frames not read>:0"));
+        }
+        if issues.unread_threads > 0 {
+            let threads = plural(issues.unread_threads, "thread was", "threads were");
+            what.push(format!("{threads} not read"));
+        }
+        parts.push(format!("the dump was cut ({why}): {}", what.join(", ")));
+    }
+    if late {
+        parts.push(format!(
+            "reading took longer than the {} ms the target may be kept stopped, so it was resumed and read again while running (stacks may be inconsistent)",
+            budget.limits().stopped.as_millis()
+        ));
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::python::walk::Frame;
+
+    fn thread(frames: Vec<Frame>) -> Thread {
+        let mut t = crate::output::testing::thread(1, &[("a.py", "f", 1)]);
+        t.frames = frames;
+        t
+    }
+
+    #[test]
+    fn the_dump_note_says_what_could_not_be_read_in_one_line() {
+        let budget = Budget::new(budget::DUMP);
+        let ok = crate::output::testing::frames(&[("a.py", "f", 1)]);
+        assert_eq!(
+            dump_note(&[thread(ok.clone())], &Issues::default(), &budget, false),
+            None
+        );
+        let unreadable = vec![ok[0].clone(), Frame::unreadable(), Frame::unreadable()];
+        let cut = vec![ok[0].clone(), Frame::marker(FrameKind::NotRead)];
+        let looped = vec![ok[0].clone(), Frame::marker(FrameKind::Cycle)];
+        let issues = Issues {
+            unreadable_threads: 1,
+            unread_threads: 2,
+            lists: vec!["the thread list of interpreter 0 loops after 2 entries".into()],
+        };
+        let threads = [thread(unreadable), thread(cut), thread(looped)];
+        let note = dump_note(&threads, &issues, &budget, true).unwrap();
+        assert_eq!(
+            note.split("; ").collect::<Vec<_>>(),
+            [
+                "2 frames could not be read (shown as <unreadable>)",
+                "1 thread state could not be read (left out)",
+                "the thread list of interpreter 0 loops after 2 entries",
+                "1 frame chain loops (cut at <pyflame>:<cycle>:0)",
+                "the dump was cut (it may walk at most 1000000 frames, shared among the threads): 1 stack ends with <pyflame>:<frames not read>:0, 2 threads were not read",
+                "reading took longer than the 200 ms the target may be kept stopped, so it was resumed and read again while running (stacks may be inconsistent)"
+            ]
+        );
+        assert!(!note.contains('\n'));
+    }
+}
