@@ -141,6 +141,12 @@ pub fn live_task(pid: i32) -> Option<i32> {
         .find(|&tid| tid != pid && live(tid))
 }
 
+/// Whether thread `tid` of `pid` is in uninterruptible sleep (state `D`).
+pub fn in_uninterruptible_sleep(pid: i32, tid: i32) -> bool {
+    let stat = fs::read(format!("/proc/{pid}/task/{tid}/stat"));
+    stat.is_ok_and(|s| task_state(&s) == Some(b'D'))
+}
+
 /// The fields of /proc/PID/status that pyflame uses.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Status {

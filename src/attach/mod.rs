@@ -7,8 +7,8 @@
 //!   resumed or detached, so no signal is swallowed;
 //! - a thread in group-stop (someone sent SIGSTOP/SIGTSTP) is resumed with PTRACE_LISTEN, so
 //!   it stays stopped as job control wants;
-//! - a thread that does not stop by the deadline (uninterruptible sleep: it cannot change
-//!   Python state there) is not waited for: its stop, when it comes, is resumed at once;
+//! - a thread in uninterruptible sleep (`D`: it cannot change Python state there) that does
+//!   not stop by the deadline is not waited for: its stop, when it comes, is resumed at once;
 //! - an exec() by any thread, the leader's exit alone (pthread_exit) and threads coming and
 //!   going are recognised, never taken for one another;
 //! - Drop detaches every thread; if pyflame dies instead, the kernel detaches them (and drops
@@ -26,6 +26,10 @@ mod events;
 
 /// How long a thread that stopped late is waited for when pyflame lets go of the target.
 const RELEASE_WAIT: Duration = Duration::from_millis(100);
+/// How long a thread that is not in uninterruptible sleep may take to stop, and how often it
+/// is looked at meanwhile (it may enter it).
+const PATIENCE: Duration = Duration::from_secs(1);
+const LOOK_AGAIN: Duration = Duration::from_millis(5);
 /// How long to poll for a stop before sleeping until it comes.
 const SPIN: Duration = Duration::from_micros(50);
 /// How often, at most, /proc is asked whether the leader is still the one pyflame traces.
@@ -242,9 +246,24 @@ impl Tracee {
         Ok(self.tids(|s| s == State::Interrupted))
     }
 
-    /// Waits until `deadline` for the stop of a thread that was interrupted.
+    /// Waits for the stop of a thread that was interrupted: until `deadline` if it is in
+    /// uninterruptible sleep (`D`, where its Python frames cannot change), else up to
+    /// `PATIENCE` (a thread waiting for a CPU on a loaded machine, or waking from a sleep,
+    /// stops as soon as it runs).
     fn collect(&mut self, tid: i32, deadline: Instant) -> Result<Stopping> {
-        match wait_stop(tid, deadline) {
+        let patience = Instant::now() + PATIENCE;
+        let mut until = deadline;
+        let waited = loop {
+            match wait_stop(tid, until) {
+                Waited::Late
+                    if until < patience && !proc::in_uninterruptible_sleep(self.pid, tid) =>
+                {
+                    until = (until.max(Instant::now()) + LOOK_AGAIN).min(patience);
+                }
+                waited => break waited,
+            }
+        };
+        match waited {
             Waited::Stop(Stop::Exec) => {
                 self.exec_seen();
                 Err(Error::TargetGone)

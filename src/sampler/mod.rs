@@ -6,7 +6,7 @@
 //! (a signal it is about to receive is passed on, job control honoured, its end or exec()
 //! noticed) and so are pyflame's own signals (SIGINT, SIGTERM, SIGHUP end the run; SIGTSTP,
 //! SIGTTIN, SIGTTOU let go of the target and suspend pyflame): a pyflame behind its schedule
-//! catches up at twice the rate at most, never later events. Behind by more than `MAX_BACKLOG`,
+//! catches up (never two samples less than half an interval or 1 ms apart), never later events. Behind by more than `MAX_BACKLOG`,
 //! it skips the samples missed (counted, and shown by `--verbose` and the status line).
 //!
 //! Stop policy. In a GIL build only the thread holding the GIL can change Python frames: every
@@ -48,6 +48,8 @@ const ATTEMPTS: usize = 3;
 /// How far behind the schedule pyflame may fall (a stall of pyflame itself, a loaded machine)
 /// before it skips the missed samples instead of taking them back to back.
 const MAX_BACKLOG: Duration = Duration::from_millis(250);
+/// The most a sample behind the schedule waits after the previous one (see `run`).
+const MAX_GAP: Duration = Duration::from_millis(1);
 /// How long the list of GILs (which changes only when interpreters come and go) is trusted.
 const GILS_TTL: Duration = Duration::from_secs(1);
 
@@ -149,12 +151,13 @@ impl<'a> Sampler<'a> {
             // Sample k is due at k * interval: `-s 2 -r 0.01` takes samples 0 to 199, and
             // ends at 2 s.
             let done = self.plan.duration.filter(|&limit| k > 0 && offset >= limit);
-            // Behind, samples are taken faster than the schedule to catch up, but never less
-            // than half an interval apart: back to back, the cheap ones (idle) would crowd
+            // Behind, samples are taken faster than the schedule to catch up, but never closer
+            // than half an interval (or 1 ms): back to back, the cheap ones (idle) would crowd
             // into whatever moment the target was in, and the profile would over-count it.
+            let gap = (self.plan.interval / 2).min(MAX_GAP);
             let due = match done {
                 Some(limit) => start + limit,
-                None => (start + offset).max(last + self.plan.interval / 2),
+                None => (start + offset).max(last + gap),
             };
             match self.wait_until(due) {
                 Ok(None) if done.is_some() => return Ok(Finish::Done),
