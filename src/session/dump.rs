@@ -54,12 +54,13 @@ pub fn dump(pid: i32, args: &Args) -> Result<()> {
     // while it runs. The frames are named from their code objects after it is resumed.
     // A thread that does not stop within the stopped time (uninterruptible sleep, where its
     // Python frames cannot change) is read as it is, running.
-    // The stopped time counts from the first interrupt, waiting included.
+    // The stopped time counts from when the stops are seen (a loaded machine may take long to
+    // run a thread to its stop; a thread in uninterruptible sleep is not waited for).
     let mut unstopped = 0;
-    walker.budget().stopped(Instant::now());
     let deadline = Instant::now() + STOP_WAIT;
     let walked = tracee.stop_all(deadline).and_then(|late| {
         unstopped = late.len();
+        walker.budget().stopped(Instant::now());
         read(&mut walker).map_err(Error::from)
     });
     let exec = matches!(tracee.poll(), Ok(Some(Ended::Exec))) || tracee.exec_pending();
