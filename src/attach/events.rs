@@ -87,9 +87,8 @@ impl Tracee {
         if !self.leader_traced || self.exec {
             return self.exec;
         }
-        proc::status(self.pid).is_ok_and(|s| {
-            !matches!(s.state, 'Z' | 'X') && s.tracer_pid != self.me && s.tracer_pid >= 0
-        })
+        proc::status(self.pid)
+            .is_ok_and(|s| !matches!(s.state, 'Z' | 'X') && s.tracer_pid != self.me)
     }
 
     /// How the process ended (an exec() included): once its memory has vanished, waits (a
