@@ -87,6 +87,8 @@ pub struct Budget {
     overran: Cell<bool>,
     /// Reads charged since the clock was last looked at.
     reads: Cell<u32>,
+    /// A read was thrown away and its frames and bytes given back (at most once).
+    refunded: Cell<bool>,
 }
 
 impl Budget {
@@ -102,6 +104,7 @@ impl Budget {
             exhausted: Cell::new(None),
             overran: Cell::new(false),
             reads: Cell::new(0),
+            refunded: Cell::new(false),
         }
     }
 
@@ -135,6 +138,23 @@ impl Budget {
     /// is incomplete, and must be read again with the target running.
     pub fn take_overrun(&self) -> bool {
         self.overran.replace(false)
+    }
+
+    /// What was read so far is thrown away (it ran out of stopped time, or a thread did not
+    /// stop) and read again without stopping: the frames and bytes it took are given back,
+    /// once, so that the read that replaces it has the whole budget. A sample or a dump thus
+    /// costs at most twice its limits. Time is not given back.
+    pub fn discarded(&self) {
+        if !self.refunded.replace(true) {
+            self.frames.set(0);
+            self.bytes.set(0);
+            if matches!(
+                self.exhausted.get(),
+                Some(Exhausted::Frames | Exhausted::Bytes)
+            ) {
+                self.exhausted.set(None);
+            }
+        }
     }
 
     /// The budget that ran out first, if one did (stopped time aside).
@@ -302,5 +322,22 @@ mod tests {
             ..DUMP
         });
         assert_eq!(late.check(), Err(Exhausted::Time));
+    }
+
+    #[test]
+    fn a_discarded_read_is_given_back_once() {
+        let b = Budget::new(Limits { frames: 3, ..DUMP });
+        for _ in 0..3 {
+            assert_eq!(b.frame(), Ok(()));
+        }
+        assert_eq!(b.frame(), Err(Exhausted::Frames));
+        b.discarded();
+        assert_eq!(b.exhausted(), None);
+        for _ in 0..3 {
+            assert_eq!(b.frame(), Ok(()));
+        }
+        assert_eq!(b.frame(), Err(Exhausted::Frames));
+        b.discarded();
+        assert_eq!(b.frame(), Err(Exhausted::Frames));
     }
 }

@@ -55,6 +55,7 @@ impl<'a> Sampler<'a> {
         let late = std::mem::take(&mut self.late);
         if self.walker.budget().take_overrun() || late {
             drop(read);
+            self.walker.budget().discarded();
             return self.read_unstopped();
         }
         match read? {

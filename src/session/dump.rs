@@ -76,6 +76,7 @@ pub fn dump(pid: i32, args: &Args) -> Result<()> {
     let walked = match late {
         true => {
             drop(walked);
+            walker.budget().discarded();
             read(&mut walker).map_err(Error::from)
         }
         false => walked,
