@@ -1,0 +1,88 @@
+# A target with threads in uninterruptible sleep (state D), for pyflame's
+# conduct tests (tests/conduct/dstate.rs); valid on Python 2.7 and every 3.x
+# (free-threaded builds too), ASCII only.
+#
+#   dsleep.py MODE N MS PATH
+#
+# Starts N threads that each, over and over, wait in the kernel for MS
+# milliseconds in state D, in in_d(); the main thread prints READY once they
+# have started, then spins in <module> -> main -> spin() whenever it can run.
+# How a thread gets into state D, by MODE:
+#   pydll   PATH, the library built from tests/c/dstate.c, loaded with ctypes.PyDLL: vfork_sleep()
+#           runs with the GIL held, so that thread is a GIL holder in D (the
+#           main thread waits for the GIL meanwhile);
+#   cdll    the same through ctypes.CDLL, which releases the GIL;
+#   spawn   no ctypes (the free-threaded builds have none): os.posix_spawn,
+#           which glibc implements with a vfork-like clone, of a child whose
+#           first file action opens a FIFO for reading; the open blocks (and
+#           the thread waits in D) until a helper thread opens the FIFO for
+#           writing, MS milliseconds later. The FIFOs are made in directory
+#           PATH.
+# The test finds the threads in D in /proc/PID/task.
+
+import os
+import sys
+import threading
+import time
+
+
+def with_library(call, ms):
+    time.sleep(0.05)  # let the main thread return from start() and spin first
+    while True:
+        in_d(call, ms)  # MARK:library_loop
+
+
+def in_d(call, ms):
+    call(ms)  # MARK:in_d
+
+
+def with_spawn(ms, fifo):
+    def writer():
+        while True:
+            time.sleep(ms / 1000.0)
+            os.close(os.open(fifo, os.O_WRONLY))
+
+    helper = threading.Thread(target=writer)
+    helper.daemon = True
+    helper.start()
+    opens = [(os.POSIX_SPAWN_OPEN, 3, fifo, os.O_RDONLY, 0)]
+    time.sleep(0.05)
+
+    def spawn(ms):
+        pid = os.posix_spawn("/bin/true", ["true"], {}, file_actions=opens)
+        os.waitpid(pid, 0)
+
+    while True:
+        in_d(spawn, ms)  # MARK:spawn_loop
+
+
+def spin():
+    n = 0
+    while True: n += 1  # MARK:spin
+
+
+def main():
+    mode, count, ms = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    if mode == "spawn":
+        targets = []
+        for k in range(count):
+            fifo = os.path.join(sys.argv[4], "fifo%d" % k)
+            os.mkfifo(fifo)
+            targets.append((with_spawn, (ms, fifo)))
+    else:
+        import ctypes
+        loader = ctypes.PyDLL if mode == "pydll" else ctypes.CDLL
+        library = loader(sys.argv[4])
+        library.vfork_sleep.argtypes = [ctypes.c_int]
+        targets = [(with_library, (library.vfork_sleep, ms))] * count
+    for function, args in targets:
+        thread = threading.Thread(target=function, args=args)
+        thread.daemon = True
+        thread.start()
+    sys.stdout.write("READY\n")
+    sys.stdout.flush()
+    spin()  # MARK:main
+
+
+if __name__ == "__main__":
+    main()  # MARK:module
