@@ -2,36 +2,72 @@
 # (tests/conduct/behind.rs); valid on Python 2.7 and every 3.x (free-threaded
 # builds too), ASCII only.
 #
-#   sig_counter.py [IDLE_THREADS]
+#   sig_counter.py [SLEEPERS]
 #
-# Starts IDLE_THREADS threads (default 0) that block on a lock forever (so
-# they are asleep), then prints READY and spins in <module> -> main -> spin().
-# A Python handler counts each SIGUSR1 it runs; on SIGUSR2 a handler writes
-# "COUNT <SIGUSR1 handled so far>". On SIGTERM the handler writes
-# "TERM <SIGUSR1 handled so far>" at once and the process exits 0. Nothing else
-# is written, so the test can time the SIGTERM handler by that line.
+# Starts SLEEPERS threads (default 1) that block on a lock forever, so they
+# are asleep and never hold the GIL: a profiler samples the main thread only.
+# Then it prints READY and spins in <module> -> main -> spin().
+#
+# Python handlers count each SIGUSR1 and each SIGUSR2 they run (a test sends
+# SIGUSR1 to the process, which the kernel gives to the main thread unless it
+# is stopped, and SIGUSR2 to a sleeper with tgkill: CPython's C-level handler
+# runs in that thread, the Python handler in the main thread). Python runs one
+# handler call for all the signals of a kind that arrived since it last
+# looked; on 3.x the C-level handler also writes one byte, the signal's
+# number, per signal it receives to the wakeup fd (signal.set_wakeup_fd), so
+# the deliveries are counted too (2.7 writes one byte per batch: -1 there).
+#
+# On SIGHUP a handler writes
+#   COUNT <SIGUSR1 runs> <SIGUSR2 runs> <SIGUSR1 deliveries> <SIGUSR2 deliveries>
+# (so far). On SIGTERM a handler writes the same line with TERM for COUNT, at
+# once, and the process exits 0. Nothing else is written, so the test can time
+# the SIGTERM handler by that line.
 
 import os
 import signal
 import sys
 import threading
 
-HANDLED = [0]
+HANDLED = {signal.SIGUSR1: 0, signal.SIGUSR2: 0}
+DELIVERED = {signal.SIGUSR1: 0, signal.SIGUSR2: 0}
+PY2 = sys.version_info[0] == 2
+WAKEUP = [None]
 BLOCK = threading.Lock()
 BLOCK.acquire()
 
 
-def on_usr1(signum, frame):
-    HANDLED[0] += 1
+def count_wakeups():
+    if PY2:
+        return
+    while True:
+        try:
+            chunk = os.read(WAKEUP[0], 4096)
+        except OSError:  # empty: EAGAIN
+            return
+        for number in DELIVERED:
+            DELIVERED[number] += chunk.count(bytes([number]))
 
 
-def on_usr2(signum, frame):
-    os.write(1, ("COUNT %d\n" % HANDLED[0]).encode("ascii"))
+def on_usr(signum, frame):
+    HANDLED[signum] += 1
+
+
+def report(word):
+    # os.write, not sys.stdout: a handler may run inside a buffered write.
+    count_wakeups()
+    counts = [word]
+    for table in (HANDLED, DELIVERED):
+        for number in (signal.SIGUSR1, signal.SIGUSR2):
+            counts.append(-1 if PY2 and table is DELIVERED else table[number])
+    os.write(1, ("%s %d %d %d %d\n" % tuple(counts)).encode("ascii"))
+
+
+def on_hup(signum, frame):
+    report("COUNT")
 
 
 def on_term(signum, frame):
-    # os.write, not sys.stdout: a handler may run inside a buffered write.
-    os.write(1, ("TERM %d\n" % HANDLED[0]).encode("ascii"))
+    report("TERM")
     os._exit(0)
 
 
@@ -45,13 +81,19 @@ def spin():
 
 
 def main():
-    idle = int(sys.argv[1]) if len(sys.argv) > 1 else 0
-    signal.signal(signal.SIGUSR1, on_usr1)
-    signal.signal(signal.SIGUSR2, on_usr2)
+    sleepers = int(sys.argv[1]) if len(sys.argv) > 1 else 1
+    for number in (signal.SIGUSR1, signal.SIGUSR2):
+        signal.signal(number, on_usr)
+    signal.signal(signal.SIGHUP, on_hup)
     signal.signal(signal.SIGTERM, on_term)
-    if idle:
+    if not PY2:
+        WAKEUP[0], write_end = os.pipe()
+        os.set_blocking(WAKEUP[0], False)
+        os.set_blocking(write_end, False)
+        signal.set_wakeup_fd(write_end)
+    if sleepers > 1:
         threading.stack_size(256 * 1024)
-    for _ in range(idle):
+    for _ in range(sleepers):
         thread = threading.Thread(target=sleeper)
         thread.daemon = True
         thread.start()

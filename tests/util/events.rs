@@ -51,6 +51,19 @@ pub fn kill(pid: u32, signal: i32) {
     );
 }
 
+/// Sends signal `signal` to thread `tid` of process `pid` with tgkill(2); panics if that
+/// fails.
+pub fn tgkill(pid: u32, tid: u32, signal: i32) {
+    // SAFETY: tgkill(2) takes plain integers and touches no memory of ours.
+    let (pid, tid) = (libc::c_long::from(pid), libc::c_long::from(tid));
+    let rc = unsafe { libc::syscall(libc::SYS_tgkill, pid, tid, libc::c_long::from(signal)) };
+    assert!(
+        rc == 0,
+        "tgkill({pid}, {tid}, {signal}): {}",
+        std::io::Error::last_os_error()
+    );
+}
+
 /// The state letter of a process (its thread-group leader) or thread, from its stat line.
 pub fn state(pid: u32, tid: u32) -> Option<char> {
     procfs::task_stat(pid, tid).map(|s| s.state)
