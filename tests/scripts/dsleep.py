@@ -6,11 +6,15 @@
 #
 # Starts N threads that each, over and over, wait in the kernel for MS
 # milliseconds in state D, in in_d(); the main thread prints READY once they
-# have started, then spins in <module> -> main -> spin() whenever it can run.
+# have started, lets them go on, then spins in <module> -> main -> spin()
+# whenever it can run. (They wait for READY: in a free-threaded build,
+# starting a thread while another one is in D inside posix_spawn, which runs
+# without detaching its thread state, was seen to take 30 s and more on a
+# loaded machine.)
 # How a thread gets into state D, by MODE:
-#   pydll   PATH, the library built from tests/c/dstate.c, loaded with ctypes.PyDLL: vfork_sleep()
-#           runs with the GIL held, so that thread is a GIL holder in D (the
-#           main thread waits for the GIL meanwhile);
+#   pydll   PATH, the library built from tests/c/dstate.c, is loaded with
+#           ctypes.PyDLL: vfork_sleep() runs with the GIL held, so that thread
+#           is a GIL holder in D (the main thread waits for the GIL meanwhile);
 #   cdll    the same through ctypes.CDLL, which releases the GIL;
 #   spawn   no ctypes (the free-threaded builds have none): os.posix_spawn,
 #           which glibc implements with a vfork-like clone, of a child whose
@@ -25,9 +29,18 @@ import sys
 import threading
 import time
 
+GO = threading.Lock()
+GO.acquire()
+
+
+def wait_for_go():
+    GO.acquire()
+    GO.release()
+
 
 def with_library(call, ms):
-    time.sleep(0.05)  # let the main thread return from start() and spin first
+    wait_for_go()
+    time.sleep(0.05)  # let the main thread spin first
     while True:
         in_d(call, ms)  # MARK:library_loop
 
@@ -42,6 +55,7 @@ def with_spawn(ms, fifo):
             time.sleep(ms / 1000.0)
             os.close(os.open(fifo, os.O_WRONLY))
 
+    wait_for_go()
     helper = threading.Thread(target=writer)
     helper.daemon = True
     helper.start()
@@ -81,6 +95,7 @@ def main():
         thread.start()
     sys.stdout.write("READY\n")
     sys.stdout.flush()
+    GO.release()
     spin()  # MARK:main
 
 

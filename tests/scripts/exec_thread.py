@@ -5,10 +5,10 @@
 #   exec_thread.py PYTHON STATUS [--recheck]
 #
 # The main thread and two more threads spin in Python (spin_main, spin_other).
-# READY is printed once they all run. A fourth thread waits until the process
-# is traced (TracerPid in /proc/self/status), sleeps a random 0.05 to 0.5 s,
-# then (with --recheck: as soon as it is traced again, busy-polling) prints
-# "EXEC <TracerPid> <delay>" and calls
+# READY is printed once they all run; then a fourth thread waits until the
+# process is traced (TracerPid in /proc/self/status), sleeps a random 0.05 to
+# 0.5 s, then (with --recheck: as soon as it is traced again, busy-polling)
+# prints "EXEC <TracerPid> <delay>" and calls
 #   os.execv(PYTHON, [PYTHON, "-E", "-s", "-B", "-c", NEW_PROGRAM, STATUS])
 # PYTHON is the interpreter's command as the test knows it (for some builds a
 # script that starts the interpreter: sys.executable cannot be run alone).
@@ -79,11 +79,12 @@ def main():
         worker.start()
     while len(RUNNING) < 2:
         time.sleep(0.001)
-    execer = threading.Thread(target=exec_later, args=(python, status, recheck))
-    execer.daemon = True
-    execer.start()
     sys.stdout.write("READY\n")
     sys.stdout.flush()
+    execer = threading.Thread(target=exec_later,
+                              args=(python, status, recheck))
+    execer.daemon = True
+    execer.start()
     spin_main()  # MARK:main
 
 

@@ -2,11 +2,13 @@
 # (tests/conduct/behind.rs); valid on Python 2.7 and every 3.x (free-threaded
 # builds too), ASCII only.
 #
-#   sig_counter.py [SLEEPERS]
+#   sig_counter.py [SLEEPERS] [--ack]
 #
 # Starts SLEEPERS threads (default 1) that block on a lock forever, so they
-# are asleep and never hold the GIL: a profiler samples the main thread only.
-# Then it prints READY and spins in <module> -> main -> spin().
+# are asleep and never hold the GIL: a profiler samples the main thread only
+# (with _thread, which does not wait for each thread to run: 2,000 threading
+# starts take a minute on a loaded machine). Once they all run it prints READY
+# and spins in <module> -> main -> spin().
 #
 # Python handlers count each SIGUSR1 and each SIGUSR2 they run (a test sends
 # SIGUSR1 to the process, which the kernel gives to the main thread unless it
@@ -17,8 +19,9 @@
 # number, per signal it receives to the wakeup fd (signal.set_wakeup_fd), so
 # the deliveries are counted too (2.7 writes one byte per batch: -1 there).
 #
-# On SIGHUP a handler writes
-#   COUNT <SIGUSR1 runs> <SIGUSR2 runs> <SIGUSR1 deliveries> <SIGUSR2 deliveries>
+# With --ack, each SIGUSR1 or SIGUSR2 handler run writes "ACK <signal number>
+# <runs of that signal so far>" at once. On SIGHUP a handler writes
+#   COUNT <SIGUSR1 runs> <SIGUSR2 runs> <SIGUSR1 received> <SIGUSR2 received>
 # (so far). On SIGTERM a handler writes the same line with TERM for COUNT, at
 # once, and the process exits 0. Nothing else is written, so the test can time
 # the SIGTERM handler by that line.
@@ -26,13 +29,20 @@
 import os
 import signal
 import sys
-import threading
+import time
+
+try:
+    import _thread as thread_mod
+except ImportError:  # Python 2
+    import thread as thread_mod
 
 HANDLED = {signal.SIGUSR1: 0, signal.SIGUSR2: 0}
 DELIVERED = {signal.SIGUSR1: 0, signal.SIGUSR2: 0}
 PY2 = sys.version_info[0] == 2
 WAKEUP = [None]
-BLOCK = threading.Lock()
+ACK = "--ack" in sys.argv[1:]
+STARTED = []
+BLOCK = thread_mod.allocate_lock()
 BLOCK.acquire()
 
 
@@ -50,6 +60,9 @@ def count_wakeups():
 
 def on_usr(signum, frame):
     HANDLED[signum] += 1
+    if ACK:
+        line = "ACK %d %d\n" % (signum, HANDLED[signum])
+        os.write(1, line.encode("ascii"))
 
 
 def report(word):
@@ -72,6 +85,7 @@ def on_term(signum, frame):
 
 
 def sleeper():
+    STARTED.append(True)
     BLOCK.acquire()  # never released
 
 
@@ -81,7 +95,8 @@ def spin():
 
 
 def main():
-    sleepers = int(sys.argv[1]) if len(sys.argv) > 1 else 1
+    numbers = [a for a in sys.argv[1:] if a != "--ack"]
+    sleepers = int(numbers[0]) if numbers else 1
     for number in (signal.SIGUSR1, signal.SIGUSR2):
         signal.signal(number, on_usr)
     signal.signal(signal.SIGHUP, on_hup)
@@ -92,11 +107,11 @@ def main():
         os.set_blocking(write_end, False)
         signal.set_wakeup_fd(write_end)
     if sleepers > 1:
-        threading.stack_size(256 * 1024)
+        thread_mod.stack_size(256 * 1024)
     for _ in range(sleepers):
-        thread = threading.Thread(target=sleeper)
-        thread.daemon = True
-        thread.start()
+        thread_mod.start_new_thread(sleeper, ())
+    while len(STARTED) < sleepers:
+        time.sleep(0.001)
     sys.stdout.write("READY\n")
     sys.stdout.flush()
     spin()  # MARK:main
