@@ -19,9 +19,9 @@
 #   spawn   no ctypes (the free-threaded builds have none): os.posix_spawn,
 #           which glibc implements with a vfork-like clone, of a child whose
 #           first file action opens a FIFO for reading; the open blocks (and
-#           the thread waits in D) until a helper thread opens the FIFO for
-#           writing, MS milliseconds later. The FIFOs are made in directory
-#           PATH.
+#           the thread waits in D) until a helper process, started just
+#           before, opens the FIFO for writing, MS milliseconds later. The
+#           FIFOs are made in directory PATH.
 # The test finds the threads in D in /proc/PID/task.
 
 import os
@@ -50,21 +50,18 @@ def in_d(call, ms):
 
 
 def with_spawn(ms, fifo):
-    def writer():
-        while True:
-            time.sleep(ms / 1000.0)
-            os.close(os.open(fifo, os.O_WRONLY))
-
-    wait_for_go()
-    helper = threading.Thread(target=writer)
-    helper.daemon = True
-    helper.start()
+    # The FIFO's writer is a process of its own, so that a child left waiting
+    # in its open() by a killed target is let go when the wait is over.
+    opener = "sleep %.3f; exec 3>%s" % (ms / 1000.0, fifo)
     opens = [(os.POSIX_SPAWN_OPEN, 3, fifo, os.O_RDONLY, 0)]
+    wait_for_go()
     time.sleep(0.05)
 
     def spawn(ms):
+        writer = os.posix_spawn("/bin/sh", ["sh", "-c", opener], {})
         pid = os.posix_spawn("/bin/true", ["true"], {}, file_actions=opens)
         os.waitpid(pid, 0)
+        os.waitpid(writer, 0)
 
     while True:
         in_d(spawn, ms)  # MARK:spawn_loop
