@@ -29,14 +29,23 @@ fn python(py: &Interp) -> String {
     py.path.to_string_lossy().into_owned()
 }
 
-/// The target's "EXEC <tracer> <delay>" line: the pyflame that traced it at the exec.
+/// The tracer named by the target's "EXEC <tracer> <delay>" line.
+fn exec_tracer(line: &str) -> Option<u32> {
+    let rest = line.strip_prefix("EXEC ")?;
+    rest.split(' ').next()?.parse().ok()
+}
+
+/// The target's next line, which must be "EXEC <tracer> <delay>": the pyflame that traced
+/// it at the exec, and the line.
 fn exec_line(t: &Busy) -> (u32, String) {
     let line = t.next_line();
-    let tracer = line
-        .strip_prefix("EXEC ")
-        .and_then(|rest| rest.split(' ').next()?.parse().ok())
-        .unwrap_or_else(|| panic!("expected EXEC <tracer> <delay>, got {line:?}"));
-    (tracer, line)
+    match exec_tracer(&line) {
+        Some(tracer) => (tracer, line),
+        None => panic!(
+            "expected EXEC <tracer> <delay>, got {line:?}\n{}",
+            t.describe()
+        ),
+    }
 }
 
 /// The new program ran: it printed its line, under the same PID, and exited 0.
@@ -124,10 +133,7 @@ fn dumps_through_exec(py: &Interp, what: &str) -> bool {
     let give_up = Instant::now() + Duration::from_secs(60);
     let (tracer, line) = loop {
         if let Ok(line) = t.lines.try_recv() {
-            let tracer = line
-                .strip_prefix("EXEC ")
-                .and_then(|rest| rest.split(' ').next().and_then(|p| p.parse::<u32>().ok()));
-            match tracer {
+            match exec_tracer(&line) {
                 Some(tracer) => break (tracer, line),
                 None => panic!("{what}: unexpected line {line:?}\n{}", t.describe()),
             }
@@ -238,7 +244,7 @@ fn trace_follows_exec_from_thread(py: &Interp) {
         let mut lines = out.stdout.splitn(4, '\n');
         let (ready, exec, new) = (lines.next(), lines.next(), lines.next());
         let profile = lines.next().unwrap_or_default();
-        let exec_ok = exec.is_some_and(|l| l.starts_with(&format!("EXEC {pyflame_pid} ")));
+        let exec_ok = exec.and_then(exec_tracer) == Some(pyflame_pid);
         let new_ok = new.is_some_and(|l| l.starts_with("NEW PROGRAM "));
         assert!(
             ready == Some("READY") && exec_ok && new_ok,
