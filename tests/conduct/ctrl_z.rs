@@ -61,6 +61,12 @@ fn suspend_and_resume(t: &Busy, pyflame: &Background, what: &str) {
     kill(pyflame.pid, libc::SIGCONT);
 }
 
+/// Returns as soon as a thread of the target is seen in a tracing stop (within 2 s at most).
+fn in_a_sample(t: &Busy) {
+    let give_up = Instant::now() + Duration::from_secs(2);
+    while traced_stopped(t.pid).is_empty() && Instant::now() < give_up {}
+}
+
 /// pyflame traces the target again and burns CPU: it samples.
 fn samples_again(t: &Busy, pyflame: &Background, what: &str) {
     let mine = || procfs::task_ids(pyflame.pid);
@@ -84,10 +90,13 @@ fn samples_again(t: &Busy, pyflame: &Background, what: &str) {
 
 per_interpreter!(ctrl_z);
 
-/// `-r 0.0001 -s 120` on spinner.py: 10 times (4 on other interpreters than 3.12 and 2.7) at
-/// random moments, SIGTSTP to pyflame, checks while it is suspended ([`suspend_and_resume`]),
-/// SIGCONT, and pyflame must stop the target for samples again; then SIGINT: exit 0 and a
-/// profile of the spinner's stack. Then once with `--threads -r 0.001` on cpu_threads.py.
+/// `-r 0.0001 -s 120` on spinner.py: 10 times (4 on other interpreters than 3.12 and 2.7)
+/// SIGTSTP to pyflame, checks while it is suspended ([`suspend_and_resume`]), SIGCONT, and
+/// pyflame must stop the target for samples again; then SIGINT: exit 0 and a profile of the
+/// spinner's stack. Then once with `--threads -r 0.001` on cpu_threads.py. Every other
+/// SIGTSTP is sent at a random moment, the others as soon as the test sees the target in a
+/// tracing stop, in a sample (a pyflame that suspends without letting go of the target
+/// leaves it stopped only if the SIGTSTP lands in a sample).
 fn ctrl_z(py: &Interp) {
     let times = crate::util::events::repetitions(py, 10, 4);
     let mut random = Random::from_clock(&format!("ctrl_z on python {}", py.name));
@@ -98,6 +107,9 @@ fn ctrl_z(py: &Interp) {
     for k in 1..=times {
         let what = format!("Ctrl-Z {k} of {times}, python {}", py.name);
         thread::sleep(random.between(Duration::from_millis(20), Duration::from_millis(400)));
+        if k % 2 == 0 {
+            in_a_sample(&t);
+        }
         suspend_and_resume(&t, &pyflame, &what);
         samples_again(&t, &pyflame, &what);
         wait_for_samples(t.pid, t.pid, stops(t.pid, t.pid), 3);
