@@ -4,6 +4,7 @@
 mod util;
 
 mod browser;
+mod conduct;
 mod dump;
 mod embedded;
 mod empty_root;

@@ -11,6 +11,7 @@ pub mod collapsed;
 pub mod container;
 pub mod copies;
 pub mod dump_format;
+pub mod events;
 pub mod expected;
 pub mod formats;
 pub mod interp;
