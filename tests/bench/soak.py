@@ -1,0 +1,237 @@
+#!/usr/bin/env python3
+"""make soak: pyflame at 1 kHz for a long time against a target that keeps it busy with events.
+
+The target (soak_target.py) does CPU work in Python on its main thread, starts and joins 100
+short-lived threads a second, and counts in a Python handler the SIGUSR1 this driver sends it
+100 times a second, evenly spaced (10 ms apart, so that without pyflame no signal is ever
+pending when the next one comes, and the kernel's merging of a pending signal plays no part).
+The same target then runs as long again without pyflame, for comparison.
+
+Fails (exit 1) unless:
+- no sample is lost: pyflame's profile holds the samples due (seconds x 1000) within 0.5%;
+- every signal is handled: the signals sent equal those the target's handler counted;
+- pyflame's RSS stays flat: VmRSS, read every second, grows by less than 1 MiB from the first
+  minute (half the run for runs under two minutes) to the end.
+Reports besides: the idle and failed samples, pyflame's CPU time, the threads started and joined
+a second, and the target's slowdown (its main-thread work rate alone / with pyflame).
+
+Usage: soak.py PYFLAME   (environment: SOAK_PYTHON, SOAK_SECONDS=600; the run takes twice that)"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+OUT = os.path.join(ROOT, "target", "soak")
+TARGET = os.path.join(HERE, "soak_target.py")
+SECONDS = int(os.environ.get("SOAK_SECONDS", "600"))
+RATE = 1000
+SIGNALS_PER_SECOND = 100
+# What the target aims at (soak_target.THREADS_PER_SECOND), for the report.
+THREADS_PER_SECOND = 100
+SAMPLE_TOLERANCE = 0.005
+RSS_GROWTH_LIMIT_KIB = 1024
+# The RSS is compared from here to the end: pyflame's caches fill during the first minute.
+WARMUP = min(60.0, SECONDS / 2.0)
+# A signal slot the driver wakes up for this late is skipped rather than sent close to the next.
+LATE = 0.5 / SIGNALS_PER_SECOND
+# Time for signals still on their way (with pyflame gone, the kernel delivers them at once).
+SETTLE = 0.2
+# How long pyflame may overrun its -s before the soak gives up on it.
+GRACE = 30
+
+
+def python():
+    if os.environ.get("SOAK_PYTHON"):
+        return os.environ["SOAK_PYTHON"]
+    pyenv = os.path.expanduser("~/.pyenv/versions/3.12.1/bin/python3.12")
+    return pyenv if os.path.exists(pyenv) else "python3"
+
+
+def vm_rss_kib(pid):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def profile_counts(path):
+    """(samples, idle, failed) of a collapsed profile: every line's count summed."""
+    total = idle = failed = 0
+    with open(path) as f:
+        for line in f:
+            head, _, count = line.rstrip("\n").rpartition(" ")
+            if not head or not count.isdigit():
+                raise SystemExit("soak: %s: not a collapsed line: %r" % (path, line))
+            total += int(count)
+            if head == "(idle)":
+                idle += int(count)
+            elif head == "(failed)":
+                failed += int(count)
+    return total, idle, failed
+
+
+class Run:
+    """One run of the target, with pyflame or without: the signals sent, pyflame's RSS series,
+    exit status, CPU time and profile, and the target's own figures."""
+
+    def __init__(self, pyflame):
+        self.name = "pyflame" if pyflame else "alone"
+        self.stats = os.path.join(OUT, "stats-%s.json" % self.name)
+        self.profile = os.path.join(OUT, "profile.txt")
+        self.stderr = os.path.join(OUT, "pyflame.stderr")
+        self.sent = self.skipped = 0
+        self.rss = []  # (seconds since pyflame started, KiB), from 1 s on (at 0 s pyflame has barely started)
+        self.status = self.cpu = None
+        if os.path.exists(self.stats):
+            os.remove(self.stats)
+        self.target = subprocess.Popen([python(), TARGET, self.stats], stdin=subprocess.PIPE,
+                                       stdout=subprocess.PIPE, universal_newlines=True)
+        if self.target.stdout.readline().strip() != "READY":
+            raise SystemExit("soak: the target did not start")
+        self.target.stdin.write("\n")
+        self.target.stdin.flush()
+        self.pyflame = None
+        if pyflame:
+            with open(self.stderr, "w") as err:
+                self.pyflame = subprocess.Popen(
+                    [pyflame, "-s", str(SECONDS), "-r", str(1.0 / RATE), "-p", str(self.target.pid),
+                     "-o", self.profile], stdout=subprocess.DEVNULL, stderr=err)
+
+    def drive(self):
+        """Sends SIGUSR1 every 10 ms and reads pyflame's RSS every second, until pyflame exits
+        (or, alone, for SECONDS)."""
+        start = time.monotonic()
+        k = 0
+        while True:
+            due = start + float(k) / SIGNALS_PER_SECOND
+            now = time.monotonic()
+            if due > now:
+                time.sleep(due - now)
+            if self.target.poll() is not None:
+                raise SystemExit("soak: the target exited early (status %s)" % self.target.returncode)
+            if self.pyflame is None:
+                if k >= SECONDS * SIGNALS_PER_SECOND:
+                    break
+            elif self.reaped():
+                break
+            elif now - start > SECONDS + GRACE:
+                self.pyflame.kill()
+                raise SystemExit("soak: pyflame still runs %d s after its %d s" % (GRACE, SECONDS))
+            if time.monotonic() - due > LATE:
+                self.skipped += 1
+            else:
+                os.kill(self.target.pid, signal.SIGUSR1)
+                self.sent += 1
+            if self.pyflame is not None and k and k % SIGNALS_PER_SECOND == 0:
+                kib = vm_rss_kib(self.pyflame.pid)
+                if kib is not None:
+                    self.rss.append((time.monotonic() - start, kib))
+            k += 1
+
+    def reaped(self):
+        pid, status, usage = os.wait4(self.pyflame.pid, os.WNOHANG)
+        if not pid:
+            return False
+        self.status = os.WEXITSTATUS(status) if os.WIFEXITED(status) else -os.WTERMSIG(status)
+        self.cpu = usage.ru_utime + usage.ru_stime
+        self.pyflame.returncode = self.status
+        return True
+
+    def finish(self):
+        """Stops the target and returns its figures."""
+        time.sleep(SETTLE)
+        self.target.send_signal(signal.SIGTERM)
+        try:
+            self.target.wait(timeout=GRACE)
+        except subprocess.TimeoutExpired:
+            raise SystemExit("soak: the target did not stop on SIGTERM")
+        if self.target.returncode != 0 or not os.path.exists(self.stats):
+            raise SystemExit("soak: the target ended with status %s and no figures" % self.target.returncode)
+        with open(self.stats) as f:
+            return json.load(f)
+
+    def kill(self):
+        for p in (self.pyflame, self.target):
+            if p is not None and p.poll() is None:
+                p.kill()
+                p.wait()
+
+
+def run(pyflame):
+    r = Run(pyflame)
+    try:
+        r.drive()
+        return r, r.finish()
+    finally:
+        r.kill()
+
+
+def main():
+    pyflame = os.path.abspath(sys.argv[1])
+    os.makedirs(OUT, exist_ok=True)
+    failures = []
+
+    def report(what, line, ok=True):
+        print("soak: %s: %s%s" % (what, line, "" if ok else "  <- FAILED"), flush=True)
+        if not ok:
+            failures.append(what)
+
+    print("soak: python %s, %d s at %d Hz, then %d s without pyflame; the target starts and joins "
+          "%d threads/s and gets %d SIGUSR1/s" % (python(), SECONDS, RATE, SECONDS,
+                                                  THREADS_PER_SECOND, SIGNALS_PER_SECOND), flush=True)
+    prof, ours = run(pyflame)
+
+    if prof.status != 0:
+        report("pyflame", "exit status %s" % prof.status, False)
+    with open(prof.stderr) as f:
+        err = f.read().strip()
+    if err:
+        print("soak: pyflame's stderr: %s" % err.replace("\n", "\n    "), flush=True)
+
+    due = SECONDS * RATE
+    total, idle, failed = profile_counts(prof.profile) if os.path.exists(prof.profile) else (0, 0, 0)
+    off = (total - due) / float(due)
+    report("samples", "%d of %d due (%+.2f%%, limit %.1f%%), %d idle, %d failed"
+           % (total, due, 100 * off, 100 * SAMPLE_TOLERANCE, idle, failed), abs(off) <= SAMPLE_TOLERANCE)
+    if prof.cpu is not None and total:
+        report("pyflame CPU", "%.1f s, %.1f us a sample" % (prof.cpu, 1e6 * prof.cpu / total))
+
+    report("signals", "%d sent, %d handled (slots skipped as the driver woke up late: %d)"
+           % (prof.sent, ours["handled"], prof.skipped), prof.sent == ours["handled"])
+
+    if prof.rss:
+        kib = [k for _, k in prof.rss]
+        at_warmup = next((k for t, k in prof.rss if t >= WARMUP), kib[-1])
+        growth = kib[-1] - at_warmup
+        report("pyflame RSS", "%.2f to %.2f MiB (min to max, %d readings); %+.0f KiB from %.0f s to the "
+               "end (limit %d KiB)" % (min(kib) / 1024.0, max(kib) / 1024.0, len(kib), growth, WARMUP,
+                                       RSS_GROWTH_LIMIT_KIB), growth < RSS_GROWTH_LIMIT_KIB)
+    else:
+        report("pyflame RSS", "never read", False)
+
+    alone_run, alone = run(None)
+    print("soak: alone: %d signals sent, %d handled (slots skipped: %d)"
+          % (alone_run.sent, alone["handled"], alone_run.skipped), flush=True)
+    report("threads", "%.1f/s started and joined with pyflame, %.1f/s alone (%d/s due)"
+           % (ours["joined"] / ours["elapsed"], alone["joined"] / alone["elapsed"], THREADS_PER_SECOND))
+    ours_rate = ours["units"] / ours["elapsed"]
+    alone_rate = alone["units"] / alone["elapsed"]
+    report("target slowdown", "%.3fx (main-thread work units/s: %.0f alone, %.0f with pyflame)"
+           % (alone_rate / ours_rate, alone_rate, ours_rate))
+
+    if failures:
+        print("soak: FAILED (%s)" % ", ".join(failures))
+        sys.exit(1)
+    print("soak: ok")
+
+
+if __name__ == "__main__":
+    main()
