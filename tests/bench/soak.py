@@ -3,17 +3,21 @@
 
 The target (soak_target.py) does CPU work in Python on its main thread, starts and joins 100
 short-lived threads a second, and counts in a Python handler the SIGUSR1 this driver sends it
-100 times a second, evenly spaced (10 ms apart, so that without pyflame no signal is ever
-pending when the next one comes, and the kernel's merging of a pending signal plays no part).
-The same target then runs as long again without pyflame, for comparison.
+100 times a second, evenly spaced (on a 10 ms grid, never less than 9 ms apart: a slot the
+driver wakes up for over 5 ms late is skipped), so that a signal is normally handled before the
+next one comes and neither the kernel nor CPython merges two. The same target then runs as
+long again without pyflame, for comparison: signals it loses too are the machine's (a loaded
+machine that leaves the target off the CPU for 10 ms, or the GIL held as long by another
+thread), not pyflame's.
 
 Fails (exit 1) unless:
 - no sample is lost: pyflame's profile holds the samples due (seconds x 1000) within 0.5%;
 - every signal is handled: the signals sent equal those the target's handler counted;
 - pyflame's RSS stays flat: VmRSS, read every second, grows by less than 1 MiB from the first
   minute (half the run for runs under two minutes) to the end.
-Reports besides: the idle and failed samples, pyflame's CPU time, the threads started and joined
-a second, and the target's slowdown (its main-thread work rate alone / with pyflame).
+Reports besides: the idle and failed samples, pyflame's CPU time, how long after it was sent
+each signal was handled, the threads started and joined a second, and the target's slowdown
+(its main-thread work rate alone / with pyflame).
 
 Usage: soak.py PYFLAME   (environment: SOAK_PYTHON, SOAK_SECONDS=600; the run takes twice that)"""
 import json
@@ -36,8 +40,10 @@ SAMPLE_TOLERANCE = 0.005
 RSS_GROWTH_LIMIT_KIB = 1024
 # The RSS is compared from here to the end: pyflame's caches fill during the first minute.
 WARMUP = min(60.0, SECONDS / 2.0)
-# A signal slot the driver wakes up for this late is skipped rather than sent close to the next.
+# A signal slot the driver wakes up for this late is skipped rather than sent close to the next,
+# and no signal is sent less than GAP after the one before.
 LATE = 0.5 / SIGNALS_PER_SECOND
+GAP = 0.9 / SIGNALS_PER_SECOND
 # Time for signals still on their way (with pyflame gone, the kernel delivers them at once).
 SETTLE = 0.2
 # How long pyflame may overrun its -s before the soak gives up on it.
@@ -60,6 +66,12 @@ def vm_rss_kib(pid):
     except OSError:
         pass
     return None
+
+
+def load_average():
+    """The 1-minute load average: the soak's timings mean little on a machine busy with more."""
+    with open("/proc/loadavg") as f:
+        return float(f.read().split()[0])
 
 
 def profile_counts(path):
@@ -87,9 +99,11 @@ class Run:
         self.stats = os.path.join(OUT, "stats-%s.json" % self.name)
         self.profile = os.path.join(OUT, "profile.txt")
         self.stderr = os.path.join(OUT, "pyflame.stderr")
-        self.sent = self.skipped = 0
+        self.sent = []  # when each signal was sent (time.monotonic)
+        self.skipped = 0
         self.rss = []  # (seconds since pyflame started, KiB), from 1 s on (at 0 s pyflame has barely started)
         self.status = self.cpu = None
+        self.load = [load_average()]  # at the start and at the end
         if os.path.exists(self.stats):
             os.remove(self.stats)
         self.target = subprocess.Popen([python(), TARGET, self.stats], stdin=subprocess.PIPE,
@@ -113,8 +127,9 @@ class Run:
         while True:
             due = start + float(k) / SIGNALS_PER_SECOND
             now = time.monotonic()
-            if due > now:
-                time.sleep(due - now)
+            at = max(due, self.sent[-1] + GAP) if self.sent else due
+            if at > now:
+                time.sleep(at - now)
             if self.target.poll() is not None:
                 raise SystemExit("soak: the target exited early (status %s)" % self.target.returncode)
             if self.pyflame is None:
@@ -128,8 +143,8 @@ class Run:
             if time.monotonic() - due > LATE:
                 self.skipped += 1
             else:
+                self.sent.append(time.monotonic())
                 os.kill(self.target.pid, signal.SIGUSR1)
-                self.sent += 1
             if self.pyflame is not None and k and k % SIGNALS_PER_SECOND == 0:
                 kib = vm_rss_kib(self.pyflame.pid)
                 if kib is not None:
@@ -165,10 +180,37 @@ class Run:
                 p.wait()
 
 
+def handling_delays(sent, handled):
+    """For each signal sent, the time until the handler next ran (None: it never did)."""
+    delays = []
+    j = 0
+    for t in sent:
+        while j < len(handled) and handled[j] < t:
+            j += 1
+        delays.append(handled[j] - t if j < len(handled) else None)
+    return delays
+
+
+def signals(run, stats):
+    """(lost, report line): the signals sent and handled, and how long after they were sent."""
+    sent, handled = run.sent, stats["handled"]
+    line = "%d sent, %d handled (slots skipped as the driver woke up late: %d)" % (
+        len(sent), len(handled), run.skipped)
+    if stats["clock"] == "monotonic" and sent:
+        delays = sorted(d for d in handling_delays(sent, handled) if d is not None)
+        if delays:
+            at = lambda q: 1e3 * delays[min(len(delays) - 1, int(q * len(delays)))]
+            late = sum(1 for d in delays if d > 1.0 / SIGNALS_PER_SECOND)
+            line += "; handled after %.2f ms (median), %.1f ms (99%%), %.1f ms (99.9%%), %.1f ms (max); " \
+                    "%d after the next one was due" % (at(0.5), at(0.99), at(0.999), 1e3 * delays[-1], late)
+    return len(sent) - len(handled), line
+
+
 def run(pyflame):
     r = Run(pyflame)
     try:
         r.drive()
+        r.load.append(load_average())
         return r, r.finish()
     finally:
         r.kill()
@@ -185,8 +227,8 @@ def main():
             failures.append(what)
 
     print("soak: python %s, %d s at %d Hz, then %d s without pyflame; the target starts and joins "
-          "%d threads/s and gets %d SIGUSR1/s" % (python(), SECONDS, RATE, SECONDS,
-                                                  THREADS_PER_SECOND, SIGNALS_PER_SECOND), flush=True)
+          "%d threads/s and gets %d SIGUSR1/s; %d CPUs" % (python(), SECONDS, RATE, SECONDS, THREADS_PER_SECOND,
+                                                          SIGNALS_PER_SECOND, os.cpu_count()), flush=True)
     prof, ours = run(pyflame)
 
     if prof.status != 0:
@@ -204,8 +246,8 @@ def main():
     if prof.cpu is not None and total:
         report("pyflame CPU", "%.1f s, %.1f us a sample" % (prof.cpu, 1e6 * prof.cpu / total))
 
-    report("signals", "%d sent, %d handled (slots skipped as the driver woke up late: %d)"
-           % (prof.sent, ours["handled"], prof.skipped), prof.sent == ours["handled"])
+    lost, line = signals(prof, ours)
+    report("signals", line, lost == 0)
 
     if prof.rss:
         kib = [k for _, k in prof.rss]
@@ -218,8 +260,10 @@ def main():
         report("pyflame RSS", "never read", False)
 
     alone_run, alone = run(None)
-    print("soak: alone: %d signals sent, %d handled (slots skipped: %d)"
-          % (alone_run.sent, alone["handled"], alone_run.skipped), flush=True)
+    lost_alone, line = signals(alone_run, alone)
+    report("signals alone", line)
+    if lost and lost_alone:
+        failures[failures.index("signals")] = "signals: %d lost, and %d without pyflame" % (lost, lost_alone)
     report("threads", "%.1f/s started and joined with pyflame, %.1f/s alone (%d/s due)"
            % (ours["joined"] / ours["elapsed"], alone["joined"] / alone["elapsed"], THREADS_PER_SECOND))
     ours_rate = ours["units"] / ours["elapsed"]
@@ -227,8 +271,11 @@ def main():
     report("target slowdown", "%.3fx (main-thread work units/s: %.0f alone, %.0f with pyflame)"
            % (alone_rate / ours_rate, alone_rate, ours_rate))
 
+    report("load average", "%.1f at the start, %.1f at the end with pyflame; %.1f, %.1f alone"
+           % tuple(prof.load + alone_run.load))
+
     if failures:
-        print("soak: FAILED (%s)" % ", ".join(failures))
+        print("soak: FAILED (%s)" % "; ".join(failures))
         sys.exit(1)
     print("soak: ok")
 

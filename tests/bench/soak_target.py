@@ -3,8 +3,9 @@ joined a second, a Python handler counting SIGUSR1.
 
 Usage: soak_target.py STATS_FILE
 Prints READY once its handlers are installed, waits for a line on stdin, then works until it
-gets SIGTERM; then it writes STATS_FILE (JSON: signals handled, units of main-thread work,
-threads started and joined, seconds elapsed) and exits. Works on Python 2.7 and 3.6 to 3.15."""
+gets SIGTERM; then it writes STATS_FILE (JSON: signals handled and when, by `clock`, units of
+main-thread work, threads started and joined, seconds elapsed) and exits. Works on Python 2.7
+and 3.6 to 3.15."""
 import json
 import os
 import signal
@@ -19,13 +20,14 @@ UNIT = 1000
 SMALL = 200
 
 clock = getattr(time, "monotonic", time.time)
-handled = [0]
+# When the handler ran, for the driver to tell how long after it sent each signal.
+handled = []
 stopping = threading.Event()
 threads = {"started": 0, "joined": 0}
 
 
 def on_usr1(signum, frame):
-    handled[0] += 1
+    handled.append(clock())
 
 
 def on_term(signum, frame):
@@ -85,8 +87,8 @@ def main():
     elapsed = clock() - start
     tmp = stats + ".tmp"
     with open(tmp, "w") as f:
-        json.dump({"handled": handled[0], "units": units, "started": threads["started"],
-                   "joined": threads["joined"], "elapsed": elapsed}, f)
+        json.dump({"handled": handled, "clock": clock.__name__, "units": units,
+                   "started": threads["started"], "joined": threads["joined"], "elapsed": elapsed}, f)
     os.rename(tmp, stats)
 
 
