@@ -119,6 +119,13 @@ impl Budget {
         }
     }
 
+    /// Until when a thread asked to stop now may take to stop: the end of the stopped time if
+    /// threads are stopped already (they wait for it), else that much from now.
+    pub fn stop_deadline(&self) -> Instant {
+        let until = self.stop_until.get();
+        until.unwrap_or_else(|| Instant::now() + self.limits.stopped)
+    }
+
     /// Every stopped thread has been resumed.
     pub fn resumed(&self) {
         self.stop_until.set(None);

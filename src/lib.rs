@@ -64,8 +64,17 @@ fn run() -> error::Result<ExitCode> {
     }
     sys::signal::start_watchdog(std::time::Duration::from_millis(100))
         .map_err(|e| Error::Fatal(format!("cannot install a SIGALRM handler: {e}")))?;
+    // From here SIGINT, SIGTERM and SIGHUP (stop), SIGTSTP, SIGTTIN and SIGTTOU (suspend) and
+    // SIGCHLD (a tracee event) stay pending until pyflame takes them, never while it holds a
+    // thread of the target stopped.
+    sys::signal::block_waited();
     match &args.target {
-        Target::Pid(pid) if args.dump => session::dump(*pid, &args).map(|()| ExitCode::SUCCESS),
+        Target::Pid(pid) if args.dump => {
+            let dumped = session::dump(*pid, &args);
+            // The target is let go: a pending stop or suspend signal now acts as usual.
+            sys::signal::unblock_waited();
+            dumped.map(|()| ExitCode::SUCCESS)
+        }
         _ => session::record(&args),
     }
 }

@@ -106,6 +106,41 @@ pub fn task_state(stat: &[u8]) -> Option<u8> {
     stat.get(close + 2).copied()
 }
 
+/// Where this program image of process `pid` put its stack, heap and arguments (fields 28, 47
+/// and 48 of /proc/PID/stat): chosen anew at every exec() (address-space randomisation), so a
+/// change tells that the process is another program. None: gone, or not visible to pyflame.
+pub fn image(pid: i32) -> Option<[u64; 3]> {
+    let stat = fs::read(format!("/proc/{pid}/stat")).ok()?;
+    image_of(&stat)
+}
+
+fn image_of(stat: &[u8]) -> Option<[u64; 3]> {
+    let close = stat.iter().rposition(|&b| b == b')')?;
+    let rest = std::str::from_utf8(stat.get(close + 2..)?).ok()?;
+    // `rest` starts at field 3 (the state).
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let field = |n: usize| fields.get(n - 3)?.parse::<u64>().ok();
+    Some([field(28)?, field(47)?, field(48)?])
+}
+
+/// A thread of `pid` that has not exited, the leader if it has not: the one through which
+/// its memory is read (a leader that called pthread_exit() is a zombie without memory while
+/// its other threads run on).
+pub fn live_task(pid: i32) -> Option<i32> {
+    let live = |tid: i32| {
+        let stat = fs::read(format!("/proc/{pid}/task/{tid}/stat")).ok();
+        stat.and_then(|s| task_state(&s))
+            .is_some_and(|state| !matches!(state, b'Z' | b'X'))
+    };
+    if live(pid) {
+        return Some(pid);
+    }
+    tasks(pid)
+        .ok()?
+        .into_iter()
+        .find(|&tid| tid != pid && live(tid))
+}
+
 /// The fields of /proc/PID/status that pyflame uses.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Status {
@@ -363,5 +398,18 @@ garbage line
             in_root(7, "/usr/lib/x.so"),
             PathBuf::from("/proc/7/root/usr/lib/x.so")
         );
+    }
+
+    #[test]
+    fn image_fields_follow_a_comm_with_spaces_and_parentheses() {
+        let mut stat = String::from("42 (a) b (c) S");
+        for n in 4..=52 {
+            stat.push_str(&format!(" {n}"));
+        }
+        assert_eq!(image_of(stat.as_bytes()), Some([28, 47, 48]));
+        assert_eq!(image_of(b"42 (x) S 1 2"), None);
+        let me = std::process::id() as i32;
+        assert!(image(me).is_some_and(|i| i != [0, 0, 0]));
+        assert_eq!(live_task(me), Some(me));
     }
 }

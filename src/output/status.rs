@@ -1,10 +1,14 @@
-//! The live status line on a terminal: elapsed time, samples, target; cleared at the end.
-//! Nothing is written when stderr is not a terminal, so scripts see an empty stderr.
+//! The live status line on a terminal: elapsed time, samples, target, and what sampling costs
+//! the target (threads stopped, how far behind its schedule pyflame is); cleared at the end.
+//! Nothing is written when stderr is not a terminal, so scripts see an empty stderr. The same
+//! account, once, is `--verbose`'s closing line.
 
 use std::io::Write;
 use std::time::{Duration, Instant};
 
+use crate::attach::Counts;
 use crate::profile::Profile;
+use crate::sampler::Behind;
 
 /// How often the line is redrawn.
 const EVERY: Duration = Duration::from_millis(250);
@@ -31,25 +35,79 @@ impl Status {
         }
     }
 
-    pub fn update(&mut self, p: &Profile) {
+    pub fn update(&mut self, p: &Profile, stops: Counts, behind: Behind) {
         if !self.enabled || self.last.is_some_and(|l| l.elapsed() < EVERY) {
             return;
         }
         self.last = Some(Instant::now());
         let line = format!(
-            "\rpyflame: {} | {:.1} s | {} samples ({} idle, {} failed)\x1b[K",
+            "\rpyflame: {} | {:.1} s | {} samples ({} idle, {} failed) | {}\x1b[K",
             self.target,
             self.start.elapsed().as_secs_f64(),
             p.samples,
             p.idle,
-            p.failed
+            p.failed,
+            cost(stops, behind),
         );
         let _ = std::io::stderr().write_all(line.as_bytes());
+    }
+
+    /// `--verbose`'s account of a run, in one line.
+    pub fn summary(&self, p: &Profile, seconds: f64, stops: Counts, behind: Behind) -> String {
+        format!(
+            "{} samples in {seconds:.1} s ({} idle, {} failed); {}",
+            p.samples,
+            p.idle,
+            p.failed,
+            cost(stops, behind)
+        )
     }
 
     pub fn clear(&mut self) {
         if self.enabled && self.last.is_some() {
             let _ = std::io::stderr().write_all(b"\r\x1b[K");
         }
+    }
+}
+
+/// Threads stopped (and stops that came late), and samples skipped behind the schedule.
+fn cost(stops: Counts, behind: Behind) -> String {
+    let mut text = match stops.stops {
+        1 => "1 thread stop".to_string(),
+        n => format!("{n} thread stops"),
+    };
+    if stops.late > 0 {
+        text += &format!(" ({} late)", stops.late);
+    }
+    match behind.skipped {
+        0 => text += &format!(", at most {} ms behind", behind.most.as_millis()),
+        n => {
+            text += &format!(
+                ", {n} samples skipped (up to {} ms behind)",
+                behind.most.as_millis()
+            )
+        }
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cost_says_stops_and_how_far_behind() {
+        let stops = Counts { stops: 12, late: 0 };
+        let on_time = Behind::default();
+        assert_eq!(cost(stops, on_time), "12 thread stops, at most 0 ms behind");
+        let late = Counts { stops: 12, late: 2 };
+        let behind = Behind {
+            skipped: 40,
+            most: Duration::from_millis(300),
+        };
+        assert_eq!(
+            cost(late, behind),
+            "12 thread stops (2 late), 40 samples skipped (up to 300 ms behind)"
+        );
     }
 }

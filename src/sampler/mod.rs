@@ -2,6 +2,13 @@
 //! long, consistent reads, signals to pyflame and events from the target, and the count of
 //! idle and failed samples.
 //!
+//! Events first. Before every sample, whatever the schedule, the target's events are handled
+//! (a signal it is about to receive is passed on, job control honoured, its end or exec()
+//! noticed) and so are pyflame's own signals (SIGINT, SIGTERM, SIGHUP end the run; SIGTSTP,
+//! SIGTTIN, SIGTTOU let go of the target and suspend pyflame): a pyflame behind its schedule
+//! catches up at twice the rate at most, never later events. Behind by more than `MAX_BACKLOG`,
+//! it skips the samples missed (counted, and shown by `--verbose` and the status line).
+//!
 //! Stop policy. In a GIL build only the thread holding the GIL can change Python frames: every
 //! other thread is blocked waiting for it, or in C code that cannot touch the frame stack
 //! without it. So a sample stops only the GIL holder(s), never the idle threads, and its cost
@@ -53,6 +60,15 @@ pub struct Plan {
     pub nonblocking: bool,
 }
 
+/// How far behind its schedule pyflame fell.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Behind {
+    /// Samples skipped.
+    pub skipped: u64,
+    /// The most it was behind.
+    pub most: Duration,
+}
+
 /// Why sampling stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Finish {
@@ -75,8 +91,10 @@ pub struct Sampler<'a> {
     tasks: Tasks,
     /// Where the GILs are, and since when that is known.
     gils: Option<(Instant, Vec<Gil>)>,
-    /// A SIGCHLD arrived: the target has events to handle.
-    events: bool,
+    /// A thread of this sample did not stop by its deadline: the sample is read unstopped.
+    late: bool,
+    /// Samples skipped for being too far behind the schedule, and how far behind it was.
+    pub behind: Behind,
     /// No GIL: sample the threads on a CPU.
     free_threaded: bool,
     /// /proc/PID/task/TID/stat of each thread seen, open (free-threaded builds).
@@ -107,7 +125,8 @@ impl<'a> Sampler<'a> {
             plan,
             tasks: Tasks::new(pid),
             gils: None,
-            events: true,
+            late: false,
+            behind: Behind::default(),
             free_threaded: runtime.layout.gil == GilHolder::Disabled,
             stats: HashMap::new(),
         }
@@ -118,28 +137,43 @@ impl<'a> Sampler<'a> {
     pub fn run(
         &mut self,
         profile: &mut Profile,
-        mut progress: impl FnMut(&Profile),
+        mut progress: impl FnMut(&Profile, &Self),
     ) -> Result<Finish> {
         let start = Instant::now();
         let interval = self.plan.interval.as_nanos().max(1);
         let mut k: u64 = 0;
+        let mut last = start;
         loop {
             let offset =
                 Duration::from_nanos(u64::try_from(interval * k as u128).unwrap_or(u64::MAX));
-            if let Some(limit) = self.plan.duration {
-                // Sample k is due at k * interval: `-s 2 -r 0.01` takes samples 0 to 199.
-                if k > 0 && offset >= limit {
-                    return Ok(Finish::Done);
-                }
+            // Sample k is due at k * interval: `-s 2 -r 0.01` takes samples 0 to 199, and
+            // ends at 2 s.
+            let done = self.plan.duration.filter(|&limit| k > 0 && offset >= limit);
+            // Behind, samples are taken faster than the schedule to catch up, but never less
+            // than half an interval apart: back to back, the cheap ones (idle) would crowd
+            // into whatever moment the target was in, and the profile would over-count it.
+            let due = match done {
+                Some(limit) => start + limit,
+                None => (start + offset).max(last + self.plan.interval / 2),
+            };
+            match self.wait_until(due) {
+                Ok(None) if done.is_some() => return Ok(Finish::Done),
+                Ok(None) => {}
+                Ok(Some(finish)) => return Ok(finish),
+                Err(Error::TargetGone) => return Ok(Finish::Ended(self.ended())),
+                Err(e) => return Err(e),
             }
-            if let Some(finish) = self.wait_until(start + offset)? {
-                return Ok(finish);
-            }
+            last = Instant::now();
             let micros = epoch_micros();
             match self.sample() {
                 Ok(threads) if threads.is_empty() => profile.record(micros, Observation::Idle),
                 Ok(threads) => profile.record(micros, Observation::Threads(&threads)),
                 Err(Error::Sample(_)) => {
+                    // The target may have ended or exec()'d during the read: then the read
+                    // failed because the process was going, not a failed sample.
+                    if let Some(ended) = self.tracee.poll()? {
+                        return Ok(Finish::Ended(ended));
+                    }
                     // Perhaps an interpreter went away: look the GILs up again.
                     self.gils = None;
                     profile.record(micros, Observation::Failed);
@@ -147,11 +181,17 @@ impl<'a> Sampler<'a> {
                 Err(Error::TargetGone) => return Ok(Finish::Ended(self.ended())),
                 Err(e) => return Err(e),
             }
-            progress(profile);
+            progress(profile, self);
             k += 1;
-            let now = (start.elapsed().as_nanos() / interval) as u64;
+            let elapsed = start.elapsed();
+            let now = (elapsed.as_nanos() / interval) as u64;
+            let behind = elapsed.saturating_sub(Duration::from_nanos(
+                u64::try_from(interval * k as u128).unwrap_or(u64::MAX),
+            ));
+            self.behind.most = self.behind.most.max(behind);
             let allowed = (MAX_BACKLOG.as_nanos() / interval).max(10) as u64;
             if now > k + allowed {
+                self.behind.skipped += now - k;
                 k = now;
             }
         }
@@ -161,33 +201,44 @@ impl<'a> Sampler<'a> {
         self.tracee.ended()
     }
 
-    /// Sleeps until `due`, passing on the target's signals and watching for its end and for
-    /// pyflame's own stop signals meanwhile.
+    /// How many threads were stopped for samples, and how many of those stops came late.
+    pub fn stops(&self) -> crate::attach::Counts {
+        self.tracee.counts
+    }
+
+    /// Handles the target's events and pyflame's signals, then sleeps until `due` doing the
+    /// same. Events are handled even when `due` has passed.
     fn wait_until(&mut self, due: Instant) -> Result<Option<Finish>> {
         loop {
             if self.tracee.exec_pending() {
                 return Ok(Some(Finish::Ended(Ended::Exec)));
             }
-            if std::mem::take(&mut self.events) {
-                if let Some(ended) = self.tracee.poll()? {
-                    return Ok(Some(Finish::Ended(ended)));
-                }
+            if let Some(ended) = self.tracee.poll()? {
+                return Ok(Some(Finish::Ended(ended)));
             }
-            let now = Instant::now();
-            if now >= due {
-                return Ok(None);
-            }
-            match signal::wait_signal(due - now) {
-                None => {}
-                Some(libc::SIGCHLD) => self.events = true,
+            match signal::wait_until(&signal::WAITED, due) {
+                None if Instant::now() >= due => return Ok(None),
+                None | Some(libc::SIGCHLD) => {}
+                Some(sig) if signal::SUSPEND.contains(&sig) => self.suspend()?,
                 Some(sig) => return Ok(Some(Finish::Stopped(sig))),
             }
         }
     }
 
+    /// Job control asked pyflame to stop: let go of the target first, so that none of its
+    /// threads can be left in a ptrace-stop while pyflame is stopped, then stop; once
+    /// continued, seize it again (Err(TargetGone) if it ended or exec'd meanwhile).
+    fn suspend(&mut self) -> Result<()> {
+        let image = self.tracee.release();
+        signal::suspend_self();
+        self.gils = None;
+        self.tracee.reattach(image)
+    }
+
     /// One sample: the threads seen with a Python frame (none: idle).
     pub fn sample(&mut self) -> Result<Vec<Thread>> {
         self.walker.begin(budget::SAMPLE);
+        self.late = false;
         if self.free_threaded {
             let all = self.plan.all_threads;
             return match (all, self.plan.nonblocking) {

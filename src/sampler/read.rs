@@ -12,6 +12,7 @@
 use std::time::Instant;
 
 use super::{Sampler, ATTEMPTS, GILS_TTL};
+use crate::attach::Stopping;
 use crate::error::{Error, Result};
 use crate::memory::RemoteMemory;
 use crate::prefetch::Open;
@@ -38,8 +39,9 @@ impl<'a> Sampler<'a> {
 
     /// Runs `read`, which may stop threads of the target (noting each in the list it is
     /// given) and read their frame chains; then resumes every one of them, whatever happened,
-    /// and names the frames. A read that ran out of stopped time is done again without
-    /// stopping anything (None: the stacks moved).
+    /// and names the frames. A read that ran out of stopped time, or for which a thread did
+    /// not stop in time (uninterruptible sleep, where it cannot change its Python frames), is
+    /// done again without stopping anything (None: the stacks moved).
     pub(super) fn stopping(
         &mut self,
         read: impl FnOnce(&mut Self, &mut Vec<i32>) -> Result<Option<Snapshot<'a>>>,
@@ -50,7 +52,8 @@ impl<'a> Sampler<'a> {
             self.tracee.resume(tid);
         }
         self.walker.budget().resumed();
-        if self.walker.budget().take_overrun() {
+        let late = std::mem::take(&mut self.late);
+        if self.walker.budget().take_overrun() || late {
             drop(read);
             return self.read_unstopped();
         }
@@ -69,7 +72,10 @@ impl<'a> Sampler<'a> {
     pub(super) fn read_all_stopped(&mut self) -> Result<Vec<Thread>> {
         for _ in 0..ATTEMPTS {
             let read = self.stopping(|s, stopped| {
-                s.tracee.stop_all()?;
+                // Threads that do not stop in time are in uninterruptible sleep, where their
+                // Python frames cannot change: read as they are.
+                let deadline = s.walker.budget().stop_deadline();
+                s.tracee.stop_all(deadline)?;
                 stopped.extend(s.tracee.stopped_tids());
                 s.walker.budget().stopped(Instant::now());
                 let open = s.open()?;
@@ -114,6 +120,9 @@ impl<'a> Sampler<'a> {
                     return Ok(None);
                 }
                 stopped_states.extend(new);
+                if s.late {
+                    return Ok(None);
+                }
                 // One batch, read now that the holders are stopped, serves both the check that
                 // they still hold the GIL and the walk.
                 let open = s.open()?;
@@ -121,7 +130,12 @@ impl<'a> Sampler<'a> {
                     now if !now.is_empty() && now.iter().all(|h| stopped_states.contains(h)) => {
                         return Ok(Some((s.read_raw(&now)?, open)));
                     }
-                    now if now.is_empty() => return Ok(None),
+                    // The holders seen at the start of the sample dropped the GIL before they
+                    // stopped (often because a stop of theirs made another thread ask for
+                    // it): the sample describes the process as it was then, not idle.
+                    now if now.is_empty() => {
+                        return Ok(Some((s.read_raw(&stopped_states)?, open)));
+                    }
                     now => holders = now,
                 }
             }
@@ -204,18 +218,23 @@ impl<'a> Sampler<'a> {
     fn stop_holders(&mut self, holders: &[u64], stopped: &mut Vec<i32>) -> Result<bool> {
         for &h in holders {
             let (thread_id, native_id) = self.walker.thread_ids(h)?;
+            let deadline = self.walker.budget().stop_deadline();
             let Some(tid) = self.tid_of(thread_id, native_id) else {
-                self.tracee.stop_all()?;
+                self.tracee.stop_all(deadline)?;
                 stopped.extend(self.tracee.stopped_tids());
                 self.walker.budget().stopped(Instant::now());
                 return Ok(true);
             };
-            if !self.tracee.stop(tid)? {
-                return Ok(false);
+            match self.tracee.stop(tid, deadline)? {
+                Stopping::Stopped => {
+                    // Stopped time counts from when the stop is seen: the thread ran until
+                    // then.
+                    stopped.push(tid);
+                    self.walker.budget().stopped(Instant::now());
+                }
+                Stopping::Gone => return Ok(false),
+                Stopping::Late => self.late = true,
             }
-            // Stopped time counts from when the stop is seen: the thread ran until then.
-            stopped.push(tid);
-            self.walker.budget().stopped(Instant::now());
         }
         Ok(true)
     }

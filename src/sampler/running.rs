@@ -7,6 +7,7 @@ use std::os::unix::fs::FileExt;
 use std::time::Instant;
 
 use super::{Sampler, ATTEMPTS};
+use crate::attach::Stopping;
 use crate::error::{Error, Result};
 use crate::proc;
 use crate::python::walk::Thread;
@@ -37,11 +38,17 @@ impl Sampler<'_> {
             let mut holders = Vec::new();
             let read = self.stopping(|s, stopped| {
                 for &(tstate, tid) in &states {
-                    // Ok(false): it exited meanwhile. Stopped time counts from the first stop.
-                    if s.tracee.stop(tid)? {
-                        stopped.push(tid);
-                        holders.push(tstate);
-                        s.walker.budget().stopped(Instant::now());
+                    // Stopped time counts from the first stop. A thread that does not stop in
+                    // time makes the sample a checked read without stopping.
+                    let deadline = s.walker.budget().stop_deadline();
+                    match s.tracee.stop(tid, deadline)? {
+                        Stopping::Stopped => {
+                            stopped.push(tid);
+                            holders.push(tstate);
+                            s.walker.budget().stopped(Instant::now());
+                        }
+                        Stopping::Gone => {}
+                        Stopping::Late => s.late = true,
                     }
                 }
                 let open = s.open()?;

@@ -1,10 +1,10 @@
 //! `-d`: every thread's stack once, read within the dump's budget, and one line on stderr about
 //! what could not be read and why.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::{describe, find_runtime};
-use crate::attach::Tracee;
+use crate::attach::{Ended, Tracee};
 use crate::budget::{self, Budget, Exhausted};
 use crate::cli::Args;
 use crate::error::{Error, Result};
@@ -14,15 +14,22 @@ use crate::prefetch::Prefetcher;
 use crate::proc::{self, TaskId};
 use crate::python::layout::GilHolder;
 use crate::python::walk::{FrameKind, Issues, Thread, WalkError, Walker};
+use crate::sys::ptrace;
 use crate::tasks::Tasks;
+
+/// How long the threads of a dump may take to stop, out of the time they may be kept stopped.
+const STOP_WAIT: Duration = Duration::from_millis(50);
 
 /// `-d`: stop every thread, read every stack within the dump's budget, resume, print, and say
 /// on stderr, in one line, what could not be read and why.
 pub fn dump(pid: i32, args: &Args) -> Result<()> {
     let sink = Sink::open(args.output.as_deref())?;
-    let mut tracee = Tracee::seize(pid, 0)?;
-    let mem = RemoteMemory::new(pid);
-    let runtime = find_runtime(pid, args.abi, &mem)?;
+    // An exec() while the dump is read is reported, not read as the old program.
+    let mut tracee = Tracee::seize(pid, ptrace::PTRACE_O_TRACEEXEC)?;
+    // Through a thread that has not exited (a leader that called pthread_exit has no memory).
+    let mem_pid = proc::live_task(pid).unwrap_or(pid);
+    let mem = RemoteMemory::new(mem_pid);
+    let runtime = find_runtime(mem_pid, args.abi, &mem)?;
     describe(args, pid, &runtime);
     // Free-threaded builds have no GIL: `*` marks the threads on a CPU, seen before stopping.
     let running = match runtime.layout.gil {
@@ -45,12 +52,24 @@ pub fn dump(pid: i32, args: &Args) -> Result<()> {
     // chains are walked, so the dump is consistent whatever the build, GIL or not, unless that
     // takes longer than the target may be kept stopped: then it is resumed and walked again
     // while it runs. The frames are named from their code objects after it is resumed.
-    let walked = tracee.stop_all().and_then(|()| {
-        walker.budget().stopped(Instant::now());
+    // A thread that does not stop within the stopped time (uninterruptible sleep, where its
+    // Python frames cannot change) is read as it is, running.
+    // The stopped time counts from the first interrupt, waiting included.
+    let mut unstopped = 0;
+    walker.budget().stopped(Instant::now());
+    let deadline = Instant::now() + STOP_WAIT;
+    let walked = tracee.stop_all(deadline).and_then(|late| {
+        unstopped = late.len();
         read(&mut walker).map_err(Error::from)
     });
+    let exec = matches!(tracee.poll(), Ok(Some(Ended::Exec))) || tracee.exec_pending();
     // Detaching resumes every thread, with any signal it was stopping for.
     drop(tracee);
+    if exec {
+        return Err(Error::Fatal(format!(
+            "Failed to read the Python stacks of PID {pid}: it called exec() while they were being read and is now another program: run pyflame again"
+        )));
+    }
     walker.budget().resumed();
     let late = walker.budget().take_overrun();
     let walked = match late {
@@ -100,14 +119,20 @@ pub fn dump(pid: i32, args: &Args) -> Result<()> {
         })
         .collect();
     sink.write_with(|out| output::dump::write(out, &rows))?;
-    if let Some(note) = dump_note(&threads, &issues, walker.budget(), late) {
+    if let Some(note) = dump_note(&threads, &issues, walker.budget(), late, unstopped) {
         eprintln!("pyflame: PID {pid}: {}", output::escape::message(&note));
     }
     Ok(())
 }
 
 /// What a dump could not read, and why, in one line; None when it read everything.
-fn dump_note(threads: &[Thread], issues: &Issues, budget: &Budget, late: bool) -> Option<String> {
+fn dump_note(
+    threads: &[Thread],
+    issues: &Issues,
+    budget: &Budget,
+    late: bool,
+    unstopped: usize,
+) -> Option<String> {
     let plural = |n: usize, one: &str, many: &str| match n {
         1 => format!("1 {one}"),
         n => format!("{n} {many}"),
@@ -169,6 +194,13 @@ fn dump_note(threads: &[Thread], issues: &Issues, budget: &Budget, late: bool) -
         }
         parts.push(format!("the dump was cut ({why}): {}", what.join(", ")));
     }
+    if unstopped > 0 {
+        let threads = plural(unstopped, "thread was", "threads were");
+        parts.push(format!(
+            "{threads} read running: not stopped within {} ms (uninterruptible sleep, where Python frames cannot change)",
+            STOP_WAIT.as_millis()
+        ));
+    }
     if late {
         parts.push(format!(
             "reading took longer than the {} ms the target may be kept stopped, so it was resumed and read again while running (stacks may be inconsistent)",
@@ -194,7 +226,7 @@ mod tests {
         let budget = Budget::new(budget::DUMP);
         let ok = crate::output::testing::frames(&[("a.py", "f", 1)]);
         assert_eq!(
-            dump_note(&[thread(ok.clone())], &Issues::default(), &budget, false),
+            dump_note(&[thread(ok.clone())], &Issues::default(), &budget, false, 0),
             None
         );
         let unreadable = vec![ok[0].clone(), Frame::unreadable(), Frame::unreadable()];
@@ -206,7 +238,7 @@ mod tests {
             lists: vec!["the thread list of interpreter 0 loops after 2 entries".into()],
         };
         let threads = [thread(unreadable), thread(cut), thread(looped)];
-        let note = dump_note(&threads, &issues, &budget, true).unwrap();
+        let note = dump_note(&threads, &issues, &budget, true, 2).unwrap();
         assert_eq!(
             note.split("; ").collect::<Vec<_>>(),
             [
@@ -215,6 +247,7 @@ mod tests {
                 "the thread list of interpreter 0 loops after 2 entries",
                 "1 frame chain loops (cut at <pyflame>:<cycle>:0)",
                 "the dump was cut (it may walk at most 1000000 frames, shared among the threads): 1 stack ends with <pyflame>:<frames not read>:0, 2 threads were not read",
+                "2 threads were read running: not stopped within 50 ms (uninterruptible sleep, where Python frames cannot change)",
                 "reading took longer than the 200 ms the target may be kept stopped, so it was resumed and read again while running (stacks may be inconsistent)"
             ]
         );

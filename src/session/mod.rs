@@ -53,9 +53,6 @@ pub(super) fn describe(args: &Args, pid: i32, runtime: &Runtime) {
 /// Sampling (`-p PID` or `-t command`): returns pyflame's exit status.
 pub fn record(args: &Args) -> Result<ExitCode> {
     let sink = Sink::open(args.output.as_deref())?;
-    // From here SIGINT, SIGTERM and SIGHUP end sampling instead of pyflame, and SIGCHLD tells
-    // of target events; all are taken synchronously by the sampler.
-    signal::block_waited();
     let (mut tracee, pid, traced) = match &args.target {
         Target::Pid(pid) => (
             Tracee::seize(*pid, ptrace::PTRACE_O_TRACEEXEC)?,
@@ -67,13 +64,7 @@ pub fn record(args: &Args) -> Result<ExitCode> {
             (tracee, pid, true)
         }
     };
-    let mem = RemoteMemory::new(pid);
     let mut profile = Profile::new(!args.no_line_numbers, args.exclude_idle, args.flamechart);
-    let runtime = if traced {
-        wait_for_python(pid, &mut tracee, args, &mem)?
-    } else {
-        Ok(find_runtime(pid, args.abi, &mem)?)
-    };
     let mut run = RunInfo {
         pid,
         command: String::new(),
@@ -82,34 +73,40 @@ pub fn record(args: &Args) -> Result<ExitCode> {
         interval: args.rate,
         threads: args.threads,
     };
-    let finish = match runtime {
-        Ok(runtime) => {
-            describe(args, pid, &runtime);
-            // Read now: under -t, launchers (pyenv's shims) have exec'd the interpreter.
-            let command = proc::cmdline(pid).unwrap_or_default();
-            run.command = output::escape::message(&command).into_owned();
-            run.python = runtime.version.to_string();
-            let plan = Plan {
-                interval: args.interval(),
-                duration: args.duration(),
-                all_threads: args.threads,
-                nonblocking: args.nonblocking,
-            };
-            let prefetch = Prefetcher::new(&mem);
-            let mut status = Status::new(pid, &runtime.version.to_string());
-            let mut sampler = Sampler::new(pid, &mut tracee, &prefetch, &runtime, plan);
-            let started = Instant::now();
-            let finish = sampler.run(&mut profile, |p| status.update(p));
-            run.seconds = started.elapsed().as_secs_f64();
-            status.clear();
-            finish?
+    let mut following = false;
+    let finish = loop {
+        // Through a thread that has not exited (a leader that called pthread_exit has none).
+        let mem_pid = proc::live_task(pid).unwrap_or(pid);
+        let mem = RemoteMemory::new(mem_pid);
+        let runtime = match traced {
+            true => wait_for_python(pid, &mut tracee, args, &mem, following)?,
+            false => Ok(find_runtime(mem_pid, args.abi, &mem)?),
+        };
+        let finish = match runtime {
+            Ok(runtime) => sample(&mut tracee, &mem, &runtime, args, &mut profile, &mut run)?,
+            Err(finish) => finish,
+        };
+        // `-t` profiles the command until it exits, through every exec() (a launcher, a
+        // re-exec after start-up, os.execv from any thread): the process is seized again.
+        if traced && finish == Finish::Ended(Ended::Exec) {
+            if tracee.seize_again().is_err() {
+                break Finish::Ended(child_exit(pid));
+            }
+            following = true;
+            continue;
         }
-        Err(finish) => finish,
+        break finish;
     };
     drop(tracee);
     if finish == Finish::Ended(Ended::Exec) {
         eprintln!("pyflame: PID {pid} called exec() and is no longer the program being profiled; the profile covers the time before");
     }
+    // The command's status when the exit was not seen while it was traced (it exited
+    // while pyflame let go of it).
+    let finish = match finish {
+        Finish::Ended(Ended::Exited(None)) if traced => Finish::Ended(child_exit(pid)),
+        finish => finish,
+    };
     if run.command.is_empty() {
         if let Target::Trace(command) = &args.target {
             let words: Vec<_> = command.iter().map(|w| w.to_string_lossy()).collect();
@@ -125,6 +122,56 @@ pub fn record(args: &Args) -> Result<ExitCode> {
         }
         _ => ExitCode::SUCCESS,
     })
+}
+
+/// Samples one program image of the process until the time is up, it ends or exec()s, or
+/// pyflame is stopped.
+fn sample(
+    tracee: &mut Tracee,
+    mem: &RemoteMemory,
+    runtime: &Runtime,
+    args: &Args,
+    profile: &mut Profile,
+    run: &mut RunInfo,
+) -> Result<Finish> {
+    let pid = tracee.pid();
+    describe(args, pid, runtime);
+    if run.python == "?" {
+        // Read now: under -t, launchers (pyenv's shims) have exec'd the interpreter.
+        let command = proc::cmdline(pid).unwrap_or_default();
+        run.command = output::escape::message(&command).into_owned();
+        run.python = runtime.version.to_string();
+    }
+    let plan = Plan {
+        interval: args.interval(),
+        duration: args.duration(),
+        all_threads: args.threads,
+        nonblocking: args.nonblocking,
+    };
+    let prefetch = Prefetcher::new(mem);
+    let mut status = Status::new(pid, &runtime.version.to_string());
+    let mut sampler = Sampler::new(pid, tracee, &prefetch, runtime, plan);
+    let started = Instant::now();
+    let finish = sampler.run(profile, |p, s| status.update(p, s.stops(), s.behind));
+    let seconds = started.elapsed().as_secs_f64();
+    run.seconds += seconds;
+    status.clear();
+    if args.verbose {
+        let summary = status.summary(profile, seconds, sampler.stops(), sampler.behind);
+        eprintln!("pyflame: PID {pid}: {summary}");
+    }
+    finish
+}
+
+/// `-t`: the exit of the command, pyflame's child, once it is no longer traced (bounded: a
+/// command still running is left to run).
+fn child_exit(pid: i32) -> Ended {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    match ptrace::wait_until(pid, deadline) {
+        Ok(Some((_, ptrace::WaitStatus::Exited(code)))) => Ended::Exited(Some(code)),
+        Ok(Some((_, ptrace::WaitStatus::Signaled(signal)))) => Ended::Killed(signal),
+        _ => Ended::Exited(None),
+    }
 }
 
 /// `-t`: starts the command stopped right after its exec, and seizes it.
@@ -161,12 +208,14 @@ fn start(command: &[OsString]) -> Result<(Tracee, i32)> {
 }
 
 /// `-t`: lets the command run until its Python interpreter is initialized. Err(finish) when
-/// it ended (or pyflame was stopped) first.
+/// it ended (or pyflame was stopped) first. `following`: after an exec() of a command already
+/// profiled, which may never be Python again: waited for until it ends.
 fn wait_for_python(
     pid: i32,
     tracee: &mut Tracee,
     args: &Args,
     mem: &RemoteMemory,
+    following: bool,
 ) -> Result<std::result::Result<Runtime, Finish>> {
     let give_up = Instant::now() + TRACE_STARTUP;
     let mut seen_python = false;
@@ -177,7 +226,7 @@ fn wait_for_python(
         match tracee.poll()? {
             // A shell script or a launcher (pyenv's shims) execs the real interpreter.
             Some(Ended::Exec) => tracee.resume(pid),
-            Some(ended) if seen_python => return Ok(Err(Finish::Ended(ended))),
+            Some(ended) if seen_python || following => return Ok(Err(Finish::Ended(ended))),
             Some(ended) => {
                 let how = match ended {
                     Ended::Killed(sig) => format!("was killed by signal {sig}"),
@@ -211,7 +260,7 @@ fn wait_for_python(
                     return Ok(Ok(runtime));
                 }
             }
-            Err(e) if !seen_python && Instant::now() > give_up => {
+            Err(e) if !seen_python && !following && Instant::now() > give_up => {
                 return Err(Error::Fatal(format!(
                     "{e} (waited {} s for the command to load one; pyflame does not follow child processes)",
                     TRACE_STARTUP.as_secs()
@@ -219,8 +268,15 @@ fn wait_for_python(
             }
             Err(_) => {}
         }
-        match signal::wait_signal(poll) {
+        match signal::wait_until(&signal::WAITED, Instant::now() + poll) {
             None | Some(libc::SIGCHLD) => {}
+            Some(sig) if signal::SUSPEND.contains(&sig) => {
+                let image = tracee.release();
+                signal::suspend_self();
+                if tracee.reattach(image).is_err() {
+                    return Ok(Err(Finish::Ended(tracee.ended())));
+                }
+            }
             Some(sig) => return Ok(Err(Finish::Stopped(sig))),
         }
     }
