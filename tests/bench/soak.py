@@ -16,8 +16,8 @@ Fails (exit 1) unless:
 - pyflame's RSS stays flat: VmRSS, read every second, grows by less than 1 MiB from the first
   minute (half the run for runs under two minutes) to the end.
 Reports besides: the idle and failed samples, pyflame's CPU time, how long after it was sent
-each signal was handled, the threads started and joined a second, and the target's slowdown
-(its main-thread work rate alone / with pyflame).
+each signal was handled, the threads started and joined a second, the target's slowdown (its
+main-thread work rate alone / with pyflame), and how busy other processes kept the machine.
 
 Usage: soak.py PYFLAME   (environment: SOAK_PYTHON, SOAK_SECONDS=600; the run takes twice that)"""
 import json
@@ -68,10 +68,17 @@ def vm_rss_kib(pid):
     return None
 
 
-def load_average():
-    """The 1-minute load average: the soak's timings mean little on a machine busy with more."""
-    with open("/proc/loadavg") as f:
-        return float(f.read().split()[0])
+def busy_seconds():
+    """The CPU time the machine has spent busy, all CPUs together (from /proc/stat)."""
+    with open("/proc/stat") as f:
+        ticks = [int(x) for x in f.readline().split()[1:9]]
+    # user nice system idle iowait irq softirq steal
+    return (sum(ticks) - ticks[3] - ticks[4]) / float(os.sysconf("SC_CLK_TCK"))
+
+
+def own_cpu():
+    t = os.times()
+    return t[0] + t[1]
 
 
 def profile_counts(path):
@@ -103,7 +110,9 @@ class Run:
         self.skipped = 0
         self.rss = []  # (seconds since pyflame started, KiB), from 1 s on (at 0 s pyflame has barely started)
         self.status = self.cpu = None
-        self.load = [load_average()]  # at the start and at the end
+        # The CPUs other processes kept busy meanwhile: the soak's timings mean little beside them.
+        self.others = None
+        self.machine = (time.monotonic(), busy_seconds(), own_cpu())
         if os.path.exists(self.stats):
             os.remove(self.stats)
         self.target = subprocess.Popen([python(), TARGET, self.stats], stdin=subprocess.PIPE,
@@ -164,10 +173,18 @@ class Run:
         """Stops the target and returns its figures."""
         time.sleep(SETTLE)
         self.target.send_signal(signal.SIGTERM)
-        try:
-            self.target.wait(timeout=GRACE)
-        except subprocess.TimeoutExpired:
-            raise SystemExit("soak: the target did not stop on SIGTERM")
+        deadline = time.monotonic() + GRACE
+        while True:
+            pid, status, usage = os.wait4(self.target.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() > deadline:
+                raise SystemExit("soak: the target did not stop on SIGTERM")
+            time.sleep(0.05)
+        self.target.returncode = os.WEXITSTATUS(status) if os.WIFEXITED(status) else -os.WTERMSIG(status)
+        start, busy, own = self.machine
+        ours = usage.ru_utime + usage.ru_stime + (self.cpu or 0) + own_cpu() - own
+        self.others = (busy_seconds() - busy - ours) / (time.monotonic() - start)
         if self.target.returncode != 0 or not os.path.exists(self.stats):
             raise SystemExit("soak: the target ended with status %s and no figures" % self.target.returncode)
         with open(self.stats) as f:
@@ -210,7 +227,6 @@ def run(pyflame):
     r = Run(pyflame)
     try:
         r.drive()
-        r.load.append(load_average())
         return r, r.finish()
     finally:
         r.kill()
@@ -271,8 +287,8 @@ def main():
     report("target slowdown", "%.3fx (main-thread work units/s: %.0f alone, %.0f with pyflame)"
            % (alone_rate / ours_rate, alone_rate, ours_rate))
 
-    report("load average", "%.1f at the start, %.1f at the end with pyflame; %.1f, %.1f alone"
-           % tuple(prof.load + alone_run.load))
+    report("machine", "other processes kept %.2f of %d CPUs busy during the run with pyflame, %.2f during "
+           "the run alone" % (prof.others, os.cpu_count(), alone_run.others))
 
     if failures:
         print("soak: FAILED (%s)" % "; ".join(failures))
