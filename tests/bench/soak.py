@@ -46,6 +46,9 @@ LATE = 0.5 / SIGNALS_PER_SECOND
 GAP = 0.9 / SIGNALS_PER_SECOND
 # Time for signals still on their way (with pyflame gone, the kernel delivers them at once).
 SETTLE = 0.2
+# Other processes keeping more CPU than this busy (the target needs a CPU and a bit) make a failure
+# likely the machine's: the verdict says so.
+BUSY = 0.25
 # How long pyflame may overrun its -s before the soak gives up on it.
 GRACE = 30
 
@@ -291,6 +294,9 @@ def main():
            "the run alone" % (prof.others, os.cpu_count(), alone_run.others))
 
     if failures:
+        busy = max(prof.others, alone_run.others)
+        if busy > BUSY:
+            failures.append("other processes kept up to %.2f CPUs busy: run it on a quiet machine" % busy)
         print("soak: FAILED (%s)" % "; ".join(failures))
         sys.exit(1)
     print("soak: ok")
