@@ -212,17 +212,25 @@ def handling_delays(sent, handled):
 
 
 def signals(run, stats):
-    """(lost, report line): the signals sent and handled, and how long after they were sent."""
+    """(lost, report line): the signals sent and handled, how long after they were sent, and when
+    those were sent that the handler did not run for before the next one (merged, or lost)."""
     sent, handled = run.sent, stats["handled"]
     line = "%d sent, %d handled (slots skipped as the driver woke up late: %d)" % (
         len(sent), len(handled), run.skipped)
     if stats["clock"] == "monotonic" and sent:
-        delays = sorted(d for d in handling_delays(sent, handled) if d is not None)
-        if delays:
-            at = lambda q: 1e3 * delays[min(len(delays) - 1, int(q * len(delays)))]
-            late = sum(1 for d in delays if d > 1.0 / SIGNALS_PER_SECOND)
-            line += "; handled after %.2f ms (median), %.1f ms (99%%), %.1f ms (99.9%%), %.1f ms (max); " \
-                    "%d after the next one was due" % (at(0.5), at(0.99), at(0.999), 1e3 * delays[-1], late)
+        delays = handling_delays(sent, handled)
+        gaps = [b - a for a, b in zip(sent, sent[1:])] + [float("inf")]
+        unhandled = [t - sent[0] for t, d, g in zip(sent, delays, gaps) if d is None or d >= g]
+        known = sorted(d for d in delays if d is not None)
+        if known:
+            at = lambda q: 1e3 * known[min(len(known) - 1, int(q * len(known)))]
+            line += "; handled after %.2f ms (median), %.1f ms (99%%), %.1f ms (99.9%%), %.1f ms (max)" % (
+                at(0.5), at(0.99), at(0.999), 1e3 * known[-1])
+        where = ""
+        if unhandled:
+            where = " (sent at %s%s)" % (", ".join("%.2f s" % t for t in unhandled[:5]),
+                                         ", ..." if len(unhandled) > 5 else "")
+        line += "; %d not handled before the next was sent%s" % (len(unhandled), where)
     return len(sent) - len(handled), line
 
 
