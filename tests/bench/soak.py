@@ -14,7 +14,8 @@ Fails (exit 1) unless:
 - no sample is lost: pyflame's profile holds the samples due (seconds x 1000) within 0.5%;
 - every signal is handled: the signals sent equal those the target's handler counted;
 - pyflame's RSS stays flat: VmRSS, read every second, grows by less than 1 MiB from the first
-  minute (half the run for runs under two minutes) to the end.
+  minute (half the run for runs under two minutes) to the end (the series: target/soak/rss.txt,
+  seconds and KiB).
 Reports besides: the idle and failed samples, pyflame's CPU time, how long after it was sent
 each signal was handled, the threads started and joined a second, the target's slowdown (its
 main-thread work rate alone / with pyflame), and how busy other processes kept the machine.
@@ -277,6 +278,8 @@ def main():
     report("signals", line, lost == 0)
 
     if prof.rss:
+        with open(os.path.join(OUT, "rss.txt"), "w") as f:
+            f.write("".join("%.1f %d\n" % r for r in prof.rss))
         kib = [k for _, k in prof.rss]
         at_warmup = next((k for t, k in prof.rss if t >= WARMUP), kib[-1])
         growth = kib[-1] - at_warmup
