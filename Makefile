@@ -9,7 +9,7 @@ PYTHON    ?= python3
 # Where `make` leaves the binary, whichever target built it.
 BIN       := target/pyflame
 
-.PHONY: all build test pythons prerequisites check fuzz install demo bench clean
+.PHONY: all build test pythons prerequisites check fuzz install demo bench soak clean
 
 all: build
 
@@ -64,6 +64,10 @@ demo: build
 bench: build
 	@$(PYTHON) tests/bench/bench.py $(BIN)
 	@cargo test --release --quiet --lib render_100k_stacks -- --ignored --nocapture
+
+# SOAK_SECONDS (default 600) at 1 kHz on a target starting 100 threads and taking 100 signals/s.
+soak: build
+	@$(PYTHON) tests/bench/soak.py $(BIN)
 
 clean:
 	cargo clean
