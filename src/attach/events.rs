@@ -12,6 +12,8 @@ use crate::sys::ptrace::{self, Stop, WaitStatus};
 /// How long, at most, the end of a process is waited for once its memory has vanished: the
 /// kernel reports the leader's exit status only after every other thread's.
 const END_WAIT: Duration = Duration::from_secs(2);
+/// How often `ended` looks at the process again while it waits.
+const END_LOOK: Duration = Duration::from_millis(10);
 
 impl Tracee {
     /// Handles every pending ptrace event without blocking: signals are passed on, job-control
@@ -80,27 +82,52 @@ impl Tracee {
         }
     }
 
-    /// Whether the leader pyflame seized was replaced by an exec() from another thread: the
-    /// process lives on, and its leader is no longer traced by pyflame. (An exec() from the
-    /// leader itself, or from a thread pyflame traces, is reported as PTRACE_EVENT_EXEC.)
+    /// Whether the program pyflame seized was replaced by an exec() that was not reported as
+    /// PTRACE_EVENT_EXEC: one from a thread pyflame does not trace (the leader's id then
+    /// belongs to that thread, which pyflame does not trace), or from one seized while its
+    /// exec() was past the point of reporting it. Either way the process lives on, with
+    /// another program image (`proc::image`: its stack and arguments are elsewhere).
     pub fn replaced(&self) -> bool {
-        if !self.leader_traced || self.exec {
-            return self.exec;
+        if self.exec {
+            return true;
         }
-        proc::status(self.pid)
-            .is_ok_and(|s| !matches!(s.state, 'Z' | 'X') && s.tracer_pid != self.me)
+        let Ok(status) = proc::status(self.pid) else {
+            return false;
+        };
+        if matches!(status.state, 'Z' | 'X') {
+            return false;
+        }
+        let untraced = self.leader_traced && status.tracer_pid != self.me;
+        untraced || proc::image(self.pid).is_some_and(|now| Some(now) != self.image)
     }
 
-    /// How the process ended (an exec() included): once its memory has vanished, waits (a
-    /// bounded time) for the leader's exit status.
+    /// Whether the process called exec() since it was seized (events handled first).
+    pub fn execed(&mut self) -> bool {
+        matches!(self.poll(), Ok(Some(Ended::Exec))) || self.replaced()
+    }
+
+    /// How the process ended (an exec() included): waits (a bounded time) for the leader's
+    /// exit status, or for an exec() under way to complete. An exec() from a thread pyflame
+    /// does not trace first ends every other thread, the leader too (a zombie pyflame traces,
+    /// not yet reaped), and then gives the leader's id to the thread that called it, untraced:
+    /// reads fail meanwhile, and the process's end is told from an exec() only once that is
+    /// done.
     pub fn ended(&mut self) -> Ended {
-        if self.exec || self.replaced() {
-            self.exec = true;
-            return Ended::Exec;
-        }
         let deadline = Instant::now() + END_WAIT;
-        while self.ended.is_none() {
-            match ptrace::wait_until(-1, deadline) {
+        loop {
+            if self.exec || self.replaced() {
+                self.exec = true;
+                self.threads.clear();
+                return Ended::Exec;
+            }
+            if let Some(ended) = self.ended {
+                return ended;
+            }
+            let now = Instant::now();
+            if now >= deadline || !std::path::Path::new(&format!("/proc/{}", self.pid)).exists() {
+                return Ended::Exited(None);
+            }
+            match ptrace::wait_until(-1, (now + END_LOOK).min(deadline)) {
                 Ok(Some((tid, status @ (WaitStatus::Exited(_) | WaitStatus::Signaled(_))))) => {
                     let _ = self.forget(tid, Some(status));
                 }
@@ -112,11 +139,11 @@ impl Tracee {
                     self.threads.insert(tid, State::of(stop));
                     self.resume(tid);
                 }
-                Ok(Some(_)) => {}
-                Ok(None) | Err(_) => break,
+                Ok(_) => {}
+                // No tracee left: look again for the exec() to complete, or the process to go.
+                Err(_) => std::thread::sleep(END_LOOK),
             }
         }
-        self.ended.unwrap_or(Ended::Exited(None))
     }
 
     /// Notes an exec() stop: exec ended every other thread, and the one that called it now has
@@ -176,19 +203,16 @@ impl Tracee {
 
     /// Lets go of the target while pyflame is suspended by job control, so that no thread of
     /// it can be left in a ptrace-stop meanwhile (a signal arriving, a late interrupt).
-    /// Returns what `reattach` needs to know it is still the same program.
-    pub fn release(&mut self) -> Option<[u64; 3]> {
-        let image = proc::image(self.pid);
+    pub fn release(&mut self) {
         self.detach_all(Instant::now() + RELEASE_WAIT * 10);
-        image
     }
 
     /// Seizes the process again after `release`. Err(TargetGone) if it ended or is another
     /// program (an exec() while pyflame was suspended: `ended` then says so).
-    pub fn reattach(&mut self, image: Option<[u64; 3]>) -> Result<()> {
-        match (image, proc::image(self.pid)) {
-            (Some(before), Some(now)) if before == now => self.seize_leader(),
-            (Some(_), Some(_)) => {
+    pub fn reattach(&mut self) -> Result<()> {
+        match (self.image, proc::image(self.pid)) {
+            (before, Some(now)) if before == Some(now) => self.seize_leader(),
+            (_, Some(_)) => {
                 self.exec = true;
                 Err(Error::TargetGone)
             }
@@ -206,7 +230,9 @@ impl Tracee {
         self.exec = false;
         self.ended = None;
         self.leader_traced = true;
-        self.seize_leader()
+        self.seize_leader()?;
+        self.image = proc::image(self.pid);
+        Ok(())
     }
 
     fn seize_leader(&mut self) -> Result<()> {

@@ -116,6 +116,8 @@ pub struct Tracee {
     exec: bool,
     /// pyflame's own pid: a leader whose TracerPid is another is no longer the one seized.
     me: i32,
+    /// The program image seized (`proc::image`): another one at the same pid means exec().
+    image: Option<[u64; 3]>,
     leader_checked: Instant,
     pub counts: Counts,
 }
@@ -134,6 +136,7 @@ impl Tracee {
             ended: None,
             exec: false,
             me: std::process::id() as i32,
+            image: None,
             leader_checked: Instant::now(),
             counts: Counts::default(),
         };
@@ -145,6 +148,7 @@ impl Tracee {
             tracee.leader_traced = true;
             tracee.reaped()?;
         }
+        tracee.image = proc::image(pid);
         Ok(tracee)
     }
 

@@ -232,10 +232,10 @@ impl<'a> Sampler<'a> {
     /// threads can be left in a ptrace-stop while pyflame is stopped, then stop; once
     /// continued, seize it again (Err(TargetGone) if it ended or exec'd meanwhile).
     fn suspend(&mut self) -> Result<()> {
-        let image = self.tracee.release();
+        self.tracee.release();
         signal::suspend_self();
         self.gils = None;
-        self.tracee.reattach(image)
+        self.tracee.reattach()
     }
 
     /// One sample: the threads seen with a Python frame (none: idle).

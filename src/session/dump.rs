@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use super::{describe, find_runtime};
-use crate::attach::{Ended, Tracee};
+use crate::attach::Tracee;
 use crate::budget::{self, Budget, Exhausted};
 use crate::cli::Args;
 use crate::error::{Error, Result};
@@ -29,7 +29,19 @@ pub fn dump(pid: i32, args: &Args) -> Result<()> {
     // Through a thread that has not exited (a leader that called pthread_exit has no memory).
     let mem_pid = proc::live_task(pid).unwrap_or(pid);
     let mem = RemoteMemory::new(mem_pid);
-    let runtime = find_runtime(mem_pid, args.abi, &mem)?;
+    let exec_error = || {
+        Error::Fatal(format!(
+            "Failed to read the Python stacks of PID {pid}: it called exec() while they were being read and is now another program: run pyflame again"
+        ))
+    };
+    // An exec() under way makes what is found of the runtime a mix of two programs.
+    let runtime = find_runtime(mem_pid, args.abi, &mem).map_err(|e| {
+        if tracee.execed() {
+            exec_error()
+        } else {
+            e
+        }
+    })?;
     describe(args, pid, &runtime);
     // Free-threaded builds have no GIL: `*` marks the threads on a CPU, seen before stopping.
     let running = match runtime.layout.gil {
@@ -63,13 +75,11 @@ pub fn dump(pid: i32, args: &Args) -> Result<()> {
         walker.budget().stopped(Instant::now());
         read(&mut walker).map_err(Error::from)
     });
-    let exec = matches!(tracee.poll(), Ok(Some(Ended::Exec))) || tracee.exec_pending();
+    let exec = tracee.exec_pending() || tracee.execed();
     // Detaching resumes every thread, with any signal it was stopping for.
     drop(tracee);
     if exec {
-        return Err(Error::Fatal(format!(
-            "Failed to read the Python stacks of PID {pid}: it called exec() while they were being read and is now another program: run pyflame again"
-        )));
+        return Err(exec_error());
     }
     walker.budget().resumed();
     let late = walker.budget().take_overrun();

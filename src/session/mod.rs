@@ -80,7 +80,12 @@ pub fn record(args: &Args) -> Result<ExitCode> {
         let mem = RemoteMemory::new(mem_pid);
         let runtime = match traced {
             true => wait_for_python(pid, &mut tracee, args, &mem, following)?,
-            false => Ok(find_runtime(mem_pid, args.abi, &mem)?),
+            false => match find_runtime(mem_pid, args.abi, &mem) {
+                Ok(runtime) => Ok(runtime),
+                // An exec() under way: what was found is a mix of two programs.
+                Err(_) if tracee.execed() => Err(Finish::Ended(Ended::Exec)),
+                Err(e) => return Err(e),
+            },
         };
         let finish = match runtime {
             Ok(runtime) => sample(&mut tracee, &mem, &runtime, args, &mut profile, &mut run)?,
@@ -271,9 +276,9 @@ fn wait_for_python(
         match signal::wait_until(&signal::WAITED, Instant::now() + poll) {
             None | Some(libc::SIGCHLD) => {}
             Some(sig) if signal::SUSPEND.contains(&sig) => {
-                let image = tracee.release();
+                tracee.release();
                 signal::suspend_self();
-                if tracee.reattach(image).is_err() {
+                if tracee.reattach().is_err() {
                     return Ok(Err(Finish::Ended(tracee.ended())));
                 }
             }
