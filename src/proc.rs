@@ -108,10 +108,11 @@ pub fn task_state(stat: &[u8]) -> Option<u8> {
 
 /// Where this program image of process `pid` put its stack, heap and arguments (fields 28, 47
 /// and 48 of /proc/PID/stat): chosen anew at every exec() (address-space randomisation), so a
-/// change tells that the process is another program. None: gone, or not visible to pyflame.
+/// change tells that the process is another program. None: gone, not visible to pyflame, or
+/// not all known (a zombie has none; an exec() sets them one by one).
 pub fn image(pid: i32) -> Option<[u64; 3]> {
     let stat = fs::read(format!("/proc/{pid}/stat")).ok()?;
-    image_of(&stat)
+    image_of(&stat).filter(|fields| !fields.contains(&0))
 }
 
 fn image_of(stat: &[u8]) -> Option<[u64; 3]> {

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::{ended, Ended, State, Tracee, Waited, LEADER_CHECK, RELEASE_WAIT};
+use super::{ended, wait_stop, Ended, State, Tracee, Waited, LEADER_CHECK, RELEASE_WAIT};
 use crate::error::{Error, Result};
 use crate::proc;
 use crate::sys::ptrace::{self, Stop, WaitStatus};
@@ -12,6 +12,8 @@ use crate::sys::ptrace::{self, Stop, WaitStatus};
 /// How long, at most, the end of a process is waited for once its memory has vanished: the
 /// kernel reports the leader's exit status only after every other thread's.
 const END_WAIT: Duration = Duration::from_secs(2);
+/// How long an exec() told by the program image may take to report PTRACE_EVENT_EXEC.
+const EXEC_STOP_WAIT: Duration = Duration::from_millis(100);
 /// How often `ended` looks at the process again while it waits.
 const END_LOOK: Duration = Duration::from_millis(10);
 
@@ -60,9 +62,10 @@ impl Tracee {
         if exits || self.leader_checked.elapsed() >= LEADER_CHECK {
             self.leader_checked = Instant::now();
             if self.replaced() {
-                self.exec = true;
-                self.threads.clear();
                 return Ok(Some(Ended::Exec));
+            }
+            if self.ended.is_some() {
+                return Ok(self.ended);
             }
         }
         Ok(None)
@@ -72,8 +75,7 @@ impl Tracee {
     /// replaced the leader. None: only the threads seized so far exited (the leader had
     /// already exited alone).
     fn vanished(&mut self) -> Option<Ended> {
-        if self.leader_traced && self.replaced() {
-            self.exec = true;
+        if self.replaced() {
             return Some(Ended::Exec);
         }
         match proc::live_task(self.pid) {
@@ -83,11 +85,14 @@ impl Tracee {
     }
 
     /// Whether the program pyflame seized was replaced by an exec() that was not reported as
-    /// PTRACE_EVENT_EXEC: one from a thread pyflame does not trace (the leader's id then
-    /// belongs to that thread, which pyflame does not trace), or from one seized while its
-    /// exec() was past the point of reporting it. Either way the process lives on, with
-    /// another program image (`proc::image`: its stack and arguments are elsewhere).
-    pub fn replaced(&self) -> bool {
+    /// PTRACE_EVENT_EXEC (yet): one from a thread pyflame does not trace (the leader's id then
+    /// belongs to that thread, untraced), from one seized while its exec() was past the point
+    /// of reporting it, or one whose report is still to come (the image changes first).
+    /// Either way the process lives on, with another program image (`proc::image`: its stack
+    /// and arguments are elsewhere). Once seen, the exec is noted as `exec_seen` would; if
+    /// pyflame traces the thread that called it, its PTRACE_EVENT_EXEC stop is taken if it
+    /// comes, so that the thread is known stopped, not left in it.
+    pub(super) fn replaced(&mut self) -> bool {
         if self.exec {
             return true;
         }
@@ -98,12 +103,47 @@ impl Tracee {
             return false;
         }
         let untraced = self.leader_traced && status.tracer_pid != self.me;
-        untraced || proc::image(self.pid).is_some_and(|now| Some(now) != self.image)
+        let now = proc::image(self.pid);
+        if self.image.is_none() {
+            // Not known when seized (mid-exec): the first one seen is the program's.
+            self.image = now;
+        }
+        if !untraced && now.is_none_or(|now| Some(now) == self.image) {
+            return false;
+        }
+        self.threads.clear();
+        self.exec = true;
+        if status.tracer_pid == self.me {
+            let state = match wait_stop(self.pid, Instant::now() + EXEC_STOP_WAIT) {
+                Waited::Stop(stop) => State::of(stop),
+                Waited::Late => State::Running,
+                // The new program has already ended: that is the news.
+                Waited::Exit(status) => {
+                    self.exec = false;
+                    self.ended = Some(status.map_or(Ended::Exited(None), ended));
+                    return false;
+                }
+            };
+            self.threads.insert(self.pid, state);
+        }
+        true
     }
 
     /// Whether the process called exec() since it was seized (events handled first).
     pub fn execed(&mut self) -> bool {
         matches!(self.poll(), Ok(Some(Ended::Exec))) || self.replaced()
+    }
+
+    /// After a read failed: whether an exec() explains it (see `exec_since`).
+    pub fn exec_completes(&mut self) -> bool {
+        matches!(self.poll(), Ok(Some(Ended::Exec)))
+            || self.replaced()
+            || exec_since(self.pid, self.image)
+    }
+
+    /// The program image seized (`proc::image`), if it was known.
+    pub fn image(&self) -> Option<[u64; 3]> {
+        self.image
     }
 
     /// How the process ended (an exec() included): waits (a bounded time) for the leader's
@@ -115,9 +155,7 @@ impl Tracee {
     pub fn ended(&mut self) -> Ended {
         let deadline = Instant::now() + END_WAIT;
         loop {
-            if self.exec || self.replaced() {
-                self.exec = true;
-                self.threads.clear();
+            if self.replaced() {
                 return Ended::Exec;
             }
             if let Some(ended) = self.ended {
@@ -174,8 +212,6 @@ impl Tracee {
     /// exited, or, for the leader, an exec() from another thread replaced it.
     pub(super) fn lost(&mut self, tid: i32) -> Result<()> {
         if tid == self.pid && self.replaced() {
-            self.exec = true;
-            self.threads.clear();
             return Err(Error::TargetGone);
         }
         self.forget(tid, None)
@@ -237,7 +273,10 @@ impl Tracee {
 
     fn seize_leader(&mut self) -> Result<()> {
         if self.leader_traced {
-            if ptrace::seize(self.pid, self.options).is_err() {
+            let seized = ptrace::seize(self.pid, self.options);
+            // Still traced by pyflame: a thread whose exec() was not reported, not released.
+            let ours = || proc::status(self.pid).is_ok_and(|s| s.tracer_pid == self.me);
+            if seized.is_err() && !ours() {
                 self.reaped()?;
                 self.ended = self.ended.or(Some(Ended::Exited(None)));
                 return Err(Error::TargetGone);
@@ -280,5 +319,26 @@ impl Tracee {
         if let Some(State::Stopped { pending, .. }) = self.threads.remove(&tid) {
             let _ = ptrace::detach(tid, pending);
         }
+    }
+}
+
+/// After a read failed: whether process `pid` is another program than the image `seized`
+/// (`proc::image`), because of an exec() since, perhaps still under way. An exec() from a
+/// thread other than the leader first ends every other thread, the leader too (a zombie),
+/// then sets up the new image field by field: waits (a bounded time) until the process is
+/// settled, its leader alive with a whole image, or gone. A leader that called pthread_exit
+/// never settles, and is waited for as long: on failures only.
+pub fn exec_since(pid: i32, seized: Option<[u64; 3]>) -> bool {
+    let deadline = Instant::now() + END_WAIT;
+    loop {
+        let alive = proc::status(pid).is_ok_and(|s| !matches!(s.state, 'Z' | 'X'));
+        if let Some(now) = proc::image(pid).filter(|_| alive) {
+            return seized.is_some_and(|seized| seized != now);
+        }
+        let gone = !std::path::Path::new(&format!("/proc/{pid}")).exists();
+        if gone || Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(END_LOOK);
     }
 }

@@ -23,6 +23,7 @@ use crate::proc;
 use crate::sys::ptrace::{self, Stop, WaitStatus};
 
 mod events;
+pub use events::exec_since;
 
 /// How long a thread that stopped late is waited for when pyflame lets go of the target.
 const RELEASE_WAIT: Duration = Duration::from_millis(100);

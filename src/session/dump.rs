@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use super::{describe, find_runtime};
-use crate::attach::Tracee;
+use crate::attach::{exec_since, Tracee};
 use crate::budget::{self, Budget, Exhausted};
 use crate::cli::Args;
 use crate::error::{Error, Result};
@@ -36,7 +36,7 @@ pub fn dump(pid: i32, args: &Args) -> Result<()> {
     };
     // An exec() under way makes what is found of the runtime a mix of two programs.
     let runtime = find_runtime(mem_pid, args.abi, &mem).map_err(|e| {
-        if tracee.execed() {
+        if tracee.execed() || tracee.exec_completes() {
             exec_error()
         } else {
             e
@@ -75,7 +75,9 @@ pub fn dump(pid: i32, args: &Args) -> Result<()> {
         walker.budget().stopped(Instant::now());
         read(&mut walker).map_err(Error::from)
     });
-    let exec = tracee.exec_pending() || tracee.execed();
+    let exec =
+        tracee.exec_pending() || tracee.execed() || walked.is_err() && tracee.exec_completes();
+    let image = tracee.image();
     // Detaching resumes every thread, with any signal it was stopping for.
     drop(tracee);
     if exec {
@@ -95,6 +97,11 @@ pub fn dump(pid: i32, args: &Args) -> Result<()> {
         let threads = walker.name_threads(raw, &mut issues);
         drop(open);
         Ok((threads?, issues))
+    });
+    // A read that failed because of an exec() since the seize (the re-read runs unstopped).
+    let read = read.map_err(|e| match exec_since(pid, image) {
+        true => exec_error(),
+        false => e,
     });
     let (mut threads, issues) = read.map_err(|e| match e {
         Error::Sample(why) => failed(why),

@@ -83,7 +83,9 @@ pub fn record(args: &Args) -> Result<ExitCode> {
             false => match find_runtime(mem_pid, args.abi, &mem) {
                 Ok(runtime) => Ok(runtime),
                 // An exec() under way: what was found is a mix of two programs.
-                Err(_) if tracee.execed() => Err(Finish::Ended(Ended::Exec)),
+                Err(_) if tracee.execed() || tracee.exec_completes() => {
+                    Err(Finish::Ended(Ended::Exec))
+                }
                 Err(e) => return Err(e),
             },
         };
@@ -95,7 +97,7 @@ pub fn record(args: &Args) -> Result<ExitCode> {
         // re-exec after start-up, os.execv from any thread): the process is seized again.
         if traced && finish == Finish::Ended(Ended::Exec) {
             if tracee.seize_again().is_err() {
-                break Finish::Ended(child_exit(pid));
+                break Finish::Ended(tracee.ended());
             }
             following = true;
             continue;
@@ -230,7 +232,11 @@ fn wait_for_python(
     loop {
         match tracee.poll()? {
             // A shell script or a launcher (pyenv's shims) execs the real interpreter.
-            Some(Ended::Exec) => tracee.resume(pid),
+            Some(Ended::Exec) => {
+                if tracee.seize_again().is_err() {
+                    return Ok(Err(Finish::Ended(tracee.ended())));
+                }
+            }
             Some(ended) if seen_python || following => return Ok(Err(Finish::Ended(ended))),
             Some(ended) => {
                 let how = match ended {
