@@ -232,11 +232,10 @@ fn wait_for_python(
     loop {
         match tracee.poll()? {
             // A shell script or a launcher (pyenv's shims) execs the real interpreter.
-            Some(Ended::Exec) => {
-                if tracee.seize_again().is_err() {
-                    return Ok(Err(Finish::Ended(tracee.ended())));
-                }
+            Some(Ended::Exec) if tracee.seize_again().is_err() => {
+                return Ok(Err(Finish::Ended(tracee.ended())))
             }
+            Some(Ended::Exec) => {}
             Some(ended) if seen_python || following => return Ok(Err(Finish::Ended(ended))),
             Some(ended) => {
                 let how = match ended {
