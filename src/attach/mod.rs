@@ -129,6 +129,9 @@ impl Tracee {
     /// are seized when they are stopped.
     pub fn seize(pid: i32, options: u64) -> Result<Tracee> {
         let leader_exited = proc::live_task(pid).is_some_and(|tid| tid != pid);
+        // Read before seizing: an exec() in the meantime (one that starts as soon as the
+        // process is traced) then shows as another image.
+        let image = proc::image(pid);
         let mut tracee = Tracee {
             pid,
             options,
@@ -149,7 +152,7 @@ impl Tracee {
             tracee.leader_traced = true;
             tracee.reaped()?;
         }
-        tracee.image = proc::image(pid);
+        tracee.image = image.or_else(|| proc::image(pid));
         Ok(tracee)
     }
 
@@ -260,6 +263,9 @@ impl Tracee {
         let mut until = deadline;
         let waited = loop {
             match wait_stop(tid, until) {
+                // An exec() that was not reported ended the thread asked (or gave the leader's
+                // id to one that was not): no stop will come.
+                Waited::Late if self.replaced() => return Err(Error::TargetGone),
                 Waited::Late
                     if until < patience && !proc::in_uninterruptible_sleep(self.pid, tid) =>
                 {

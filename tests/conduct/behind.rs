@@ -20,7 +20,8 @@
 //! for its handler's answer: each must come within 1 s (like SIGTERM's), where a signal
 //! pyflame holds back never comes (before the fix, one to a thread pyflame was not sampling
 //! waited until pyflame ended). The 2 ms burst of the issue, with its 98% of the handler
-//! runs without pyflame, is its own test, on 3.12 and 2.7, so that its result is seen apart.
+//! runs without pyflame, is its own test, on 3.12 and 2.7, so that its result is seen apart;
+//! being a rate on a shared machine, it runs in `make bench`.
 
 use crate::util::collapsed::{marked_stack, parse_collapsed};
 use crate::util::events::{finish_by, kill, repetitions, tgkill};
@@ -257,10 +258,30 @@ fn signals_reach_handlers_while_behind(py: &Interp) {
     }
 }
 
-per_interpreter!(usr1_every_2ms_while_behind, only [
-    py27 => "2.7",
-    py312 => "3.12",
-]);
+/// A rate measured on a shared machine (how often pyflame is preempted during a stop decides
+/// it), so it runs in `make bench`, not in `make test`, which must be deterministic on a
+/// loaded 2-core machine: `cargo test --test integration usr1_every_2ms -- --ignored`.
+mod usr1_every_2ms_while_behind {
+    #[test]
+    #[ignore = "a rate on a shared machine: make bench"]
+    fn py27() {
+        crate::util::interp::run_on(
+            "usr1_every_2ms_while_behind",
+            "2.7",
+            super::usr1_every_2ms_while_behind,
+        );
+    }
+
+    #[test]
+    #[ignore = "a rate on a shared machine: make bench"]
+    fn py312() {
+        crate::util::interp::run_on(
+            "usr1_every_2ms_while_behind",
+            "3.12",
+            super::usr1_every_2ms_while_behind,
+        );
+    }
+}
 
 /// The burst of the issue, at `-r 0` and `-r 0.0001`: 500 SIGUSR1s 2 ms apart to a target
 /// with no other thread, alone, then while pyflame samples it; with pyflame the handler must
