@@ -124,6 +124,23 @@ fn image_of(stat: &[u8]) -> Option<[u64; 3]> {
     Some([field(28)?, field(47)?, field(48)?])
 }
 
+/// Whether the leader of `pid` is exiting or has exited (a zombie, or PF_EXITING in the
+/// flags, field 9 of /proc/PID/stat): as in an exec() from another thread, which ends every
+/// other thread first.
+pub fn leader_exiting(pid: i32) -> bool {
+    const PF_EXITING: u64 = 0x4;
+    let Ok(stat) = fs::read(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    let Some(close) = stat.iter().rposition(|&b| b == b')') else {
+        return false;
+    };
+    let rest = String::from_utf8_lossy(stat.get(close + 2..).unwrap_or_default()).into_owned();
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let flags = fields.get(9 - 3).and_then(|f| f.parse::<u64>().ok());
+    matches!(fields.first(), Some(&("Z" | "X"))) || flags.is_some_and(|f| f & PF_EXITING != 0)
+}
+
 /// A thread of `pid` that has not exited, the leader if it has not: the one through which
 /// its memory is read (a leader that called pthread_exit() is a zombie without memory while
 /// its other threads run on).
@@ -227,6 +244,8 @@ pub fn task_ids(pid: i32) -> io::Result<Vec<TaskId>> {
                 .unwrap_or(outer);
             TaskId { outer, inner }
         })
+        // NSpid reads 0 for a thread on its way out (an exec() from another thread).
+        .filter(|k| k.inner > 0)
         .collect())
 }
 
@@ -405,6 +424,12 @@ garbage line
             in_root(7, "/usr/lib/x.so"),
             PathBuf::from("/proc/7/root/usr/lib/x.so")
         );
+    }
+
+    #[test]
+    fn a_live_leader_is_not_exiting() {
+        assert!(!leader_exiting(std::process::id() as i32));
+        assert!(!leader_exiting(i32::MAX));
     }
 
     #[test]

@@ -35,7 +35,8 @@ impl Tasks {
     pub fn find(&mut self, inner: &[Option<u32>]) -> Option<TaskId> {
         let find = |map: &HashMap<i32, i32>| {
             inner.iter().flatten().find_map(|&tid| {
-                let tid = i32::try_from(tid).ok()?;
+                // 0: no thread (glibc clears its copy when the thread exits).
+                let tid = i32::try_from(tid).ok().filter(|&tid| tid > 0)?;
                 let outer = *map.get(&tid)?;
                 Some(TaskId { outer, inner: tid })
             })

@@ -141,6 +141,11 @@ impl Tracee {
             || exec_since(self.pid, self.image)
     }
 
+    /// Whether the leader was seized (it had not exited alone, pthread_exit, before).
+    pub fn leader_traced(&self) -> bool {
+        self.leader_traced
+    }
+
     /// The program image seized (`proc::image`), if it was known.
     pub fn image(&self) -> Option<[u64; 3]> {
         self.image
@@ -331,7 +336,7 @@ impl Tracee {
 pub fn exec_since(pid: i32, seized: Option<[u64; 3]>) -> bool {
     let deadline = Instant::now() + END_WAIT;
     loop {
-        let alive = proc::status(pid).is_ok_and(|s| !matches!(s.state, 'Z' | 'X'));
+        let alive = proc::status(pid).is_ok() && !proc::leader_exiting(pid);
         if let Some(now) = proc::image(pid).filter(|_| alive) {
             return seized.is_some_and(|seized| seized != now);
         }

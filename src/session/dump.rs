@@ -75,9 +75,13 @@ pub fn dump(pid: i32, args: &Args) -> Result<()> {
         walker.budget().stopped(Instant::now());
         read(&mut walker).map_err(Error::from)
     });
-    let exec =
-        tracee.exec_pending() || tracee.execed() || walked.is_err() && tracee.exec_completes();
-    let image = tracee.image();
+    // A leader that died during the dump: perhaps an exec() from another thread under way,
+    // which ends every other thread first (the dump would show a process being torn down).
+    let leader_died = proc::leader_exiting(pid);
+    let exec = tracee.exec_pending()
+        || tracee.execed()
+        || (walked.is_err() || leader_died && tracee.leader_traced()) && tracee.exec_completes();
+    let (image, leader_traced) = (tracee.image(), tracee.leader_traced());
     // Detaching resumes every thread, with any signal it was stopping for.
     drop(tracee);
     if exec {
@@ -98,11 +102,23 @@ pub fn dump(pid: i32, args: &Args) -> Result<()> {
         drop(open);
         Ok((threads?, issues))
     });
-    // A read that failed because of an exec() since the seize (the re-read runs unstopped).
-    let read = read.map_err(|e| match exec_since(pid, image) {
-        true => exec_error(),
-        false => e,
+    // An exec() since the seize (the re-read and the naming run unstopped): a read that
+    // failed, or found what it could not read, waits (bounded) for a process being torn down
+    // to settle; else the program image is looked at once.
+    let troubled = read.as_ref().map_or(true, |(threads, issues)| {
+        issues.unreadable_threads > 0
+            || threads
+                .iter()
+                .any(|t| t.frames.iter().any(|f| f.is_unreadable()))
     });
+    // A leader that exited alone (pthread_exit) never settles: looked at once.
+    let execed = || match leader_traced {
+        true => exec_since(pid, image),
+        false => proc::image(pid).is_some_and(|now| image.is_some_and(|then| then != now)),
+    };
+    if troubled && execed() {
+        return Err(exec_error());
+    }
     let (mut threads, issues) = read.map_err(|e| match e {
         Error::Sample(why) => failed(why),
         Error::TargetGone => failed("the process exited".into()),
@@ -124,6 +140,10 @@ pub fn dump(pid: i32, args: &Args) -> Result<()> {
         .iter()
         .map(|t| tasks.find(&[t.native_id, walker.glibc_tid(t.thread_id)]))
         .collect();
+    // Last, as the thread ids come from the process as it is now: an exec() after the read.
+    if execed() {
+        return Err(exec_error());
+    }
     // Free-threaded: `*` marks the threads that were on a CPU.
     for (t, task) in threads.iter_mut().zip(&found) {
         t.holds_gil |= task.is_some_and(|k| running.contains(&k.outer));
