@@ -89,6 +89,9 @@ pub struct Profile {
     pub stacks: Vec<Stack>,
     /// Per thread slot (0: unnamed, 1 + i: `threads[i]`), stack frames -> index in `stacks`.
     stack_ids: Vec<HashMap<Box<[FrameId]>, u32>>,
+    /// Whether stacks are kept per thread (`--threads`: its outputs group by thread). Else
+    /// the threads are not told apart: a target starting threads all day costs no memory.
+    pub by_thread: bool,
     /// The threads seen, in the order first seen.
     pub threads: Vec<ThreadKey>,
     thread_ids: HashMap<ThreadKey, u32>,
@@ -110,6 +113,7 @@ impl Profile {
             code_texts: HashMap::new(),
             stacks: Vec::new(),
             stack_ids: vec![HashMap::new()],
+            by_thread: true,
             threads: Vec::new(),
             thread_ids: HashMap::new(),
             samples: 0,
@@ -141,8 +145,8 @@ impl Profile {
             }
             Observation::Threads(threads) => {
                 for t in threads {
-                    let thread = self.intern_thread(t);
-                    self.count(micros, &t.frames, Some(thread));
+                    let thread = self.by_thread.then(|| self.intern_thread(t));
+                    self.count(micros, &t.frames, thread);
                 }
             }
         }
@@ -340,6 +344,19 @@ mod tests {
         assert_eq!(p.samples, 3);
         assert_eq!(p.threads[0].label(), "thread 7 tid=70");
         assert_eq!(p.threads[1].label(), "thread 8 interp=2");
+        // Without --threads they are not told apart: a new thread costs nothing.
+        let mut q = Profile::new(true, false, false);
+        q.by_thread = false;
+        for id in 0..1000 {
+            q.record(
+                1,
+                Observation::Threads(&[thread(id, Some(id as u32), None)]),
+            );
+        }
+        assert_eq!(
+            (q.stacks.len(), q.threads.len(), q.stacks[0].count),
+            (1, 0, 1000)
+        );
         let t = p.timeline.as_ref().unwrap();
         assert_eq!(
             t[..],

@@ -65,6 +65,7 @@ pub fn record(args: &Args) -> Result<ExitCode> {
         }
     };
     let mut profile = Profile::new(!args.no_line_numbers, args.exclude_idle, args.flamechart);
+    profile.by_thread = args.threads;
     let mut run = RunInfo {
         pid,
         command: String::new(),
