@@ -9,6 +9,10 @@ use crate::error::{Error, Result};
 use crate::output::Format;
 use crate::python::{layout, version};
 
+/// The original's one-line usage, which starts every message about a bad command line.
+pub const USAGE_LINE: &str =
+    "Usage: pyflame [options] [-p] PID | pyflame [options] -t command arg1 arg2...";
+
 pub const USAGE: &str = "\
 Usage: pyflame [options] [-p] PID
        pyflame [options] -t command arg1 arg2...
@@ -126,9 +130,6 @@ fn parse_abi(v: &OsString) -> Result<(u8, u8)> {
         .ok_or_else(|| Error::Fatal(format!("Unknown or unsupported ABI version: {s}")))
 }
 
-/// What `--version` says after the ABI list (which, as the original's, has only numbers).
-pub const DEBUG_OFFSETS_NOTE: &str = "Python 3.13 and later (313 314 315 ..., free-threaded builds too): read from the target's own _Py_DebugOffsets";
-
 fn parse_format(v: &OsString) -> Result<Format> {
     let s = v.to_string_lossy();
     Format::from_name(&s).ok_or_else(|| {
@@ -178,11 +179,14 @@ fn choose_format(args: &mut Args, explicit: Option<Format>) -> Result<()> {
 }
 
 /// The ABI numbers of pyflame's own table, which `--version` lists.
+/// The ABIs of the built-in table, then `313+`: 3.13 and every later minor, free-threaded
+/// builds too, read from the target's own `_Py_DebugOffsets` (one line, as the original's).
 pub fn abi_list() -> String {
-    let abis: Vec<String> = layout::VERSIONS
+    let mut abis: Vec<String> = layout::VERSIONS
         .iter()
         .map(|(a, b)| format!("{a}{b}"))
         .collect();
+    abis.push("313+".into());
     abis.join(" ")
 }
 
@@ -259,9 +263,7 @@ pub fn parse(argv: impl IntoIterator<Item = OsString>) -> Result<Parsed> {
                 "Options -t and -p are not mutually compatible.",
             ))
         }
-        (Some(cmd), None) if cmd.is_empty() => {
-            return Err(usage("Option -t requires a command to run."))
-        }
+        (Some(cmd), None) if cmd.is_empty() => return Err(usage("-t requires a command to run")),
         (Some(cmd), None) => {
             if !positional.is_empty() {
                 return Err(usage(format!(

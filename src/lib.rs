@@ -31,11 +31,16 @@ use error::Error;
 pub fn main() -> ExitCode {
     match run() {
         Ok(code) => code,
-        Err(Error::Usage(msg)) => {
-            if !msg.is_empty() {
-                eprintln!("{msg}\n");
-            }
+        // The cause, not the manual: the original's first usage line (its test suite looks
+        // for `Usage: `), then what was wrong. No arguments at all: the whole usage.
+        Err(Error::Usage(msg)) if msg.is_empty() => {
             eprint!("{}", cli::USAGE);
+            ExitCode::FAILURE
+        }
+        Err(Error::Usage(msg)) => {
+            eprintln!("{}", cli::USAGE_LINE);
+            let msg = output::escape::message(&msg);
+            eprintln!("pyflame: {msg} (pyflame --help lists the options)");
             ExitCode::FAILURE
         }
         Err(e) => {
@@ -54,7 +59,6 @@ fn run() -> error::Result<ExitCode> {
         }
         Parsed::Version => {
             println!("{} (ABI list: {})", cli::version_line(), cli::abi_list());
-            println!("{}", cli::DEBUG_OFFSETS_NOTE);
             return Ok(ExitCode::SUCCESS);
         }
         Parsed::Run(args) => args,

@@ -220,12 +220,14 @@ fn trace_option_errors() {
     );
     assert_target_running(sleeper.pid());
     let out = pyflame(&["-t"]);
-    let mut lines = out.stderr.lines();
+    let lines: Vec<&str> = out.stderr.lines().collect();
     assert!(
         out.status.code() == Some(1)
             && out.stdout.is_empty()
-            && lines.next() == Some("Option -t requires a command to run.")
-            && lines.any(|l| l.starts_with("Usage: pyflame")),
+            && lines.len() == 2
+            && lines[0].starts_with("Usage: pyflame")
+            && lines[1]
+                == "pyflame: -t requires a command to run (pyflame --help lists the options)",
         "-t alone\n{}",
         out.describe()
     );

@@ -235,7 +235,7 @@ fn runtime(object: Object, abi: Option<(u8, u8)>, mem: &dyn Memory) -> Result<Ru
         }
         (None, None) => {
             return Err(Error::Fatal(format!(
-                "Target has Python ABI {} (Python {version}, in {path}), which is not supported by this pyflame build (ABI list: {}; 3.13 and later through _Py_DebugOffsets)",
+                "Target has Python ABI {} (Python {version}, in {path}), which is not supported by this pyflame build (ABI list: {})",
                 version.abi(),
                 crate::cli::abi_list()
             )))

@@ -23,7 +23,9 @@ pub fn bystander() -> ChildGuard {
     ChildGuard::spawn(Command::new("sleep").arg("1000"))
 }
 
-/// `^pyflame \d+\.\d+\.\d+ (\(commit [0-9a-f]+\) )?\S+ \S+ \(ABI list: [\d ]+\)$`
+/// `^pyflame \d+\.\d+\.\d+ (\(commit [0-9a-f]+\) )?\S+ \S+ \(ABI list: [\d ]+\+?\)$`: the
+/// original suite's regex (whose ABI list is `.+`), stricter: numbers, the last one may end
+/// with `+` (`313+`: that minor and every later one).
 pub fn version_line_ok(line: &str) -> bool {
     let Some(rest) = line.strip_prefix("pyflame ") else {
         return false;
@@ -61,7 +63,10 @@ pub fn version_line_ok(line: &str) -> bool {
         .and_then(|r| r.strip_suffix(')'));
     !host.is_empty()
         && !cpu.is_empty()
-        && abis.is_some_and(|a| !a.is_empty() && a.bytes().all(|b| b.is_ascii_digit() || b == b' '))
+        && abis.is_some_and(|a| {
+            let a = a.strip_suffix('+').unwrap_or(a);
+            !a.is_empty() && a.bytes().all(|b| b.is_ascii_digit() || b == b' ')
+        })
 }
 
 #[test]
@@ -72,7 +77,12 @@ fn version_line_ok_follows_the_original_regex() {
     assert!(version_line_ok(
         "pyflame 1.6.6 (commit 0af3) linux-gnu x86_64 (ABI list: 26 36)"
     ));
+    assert!(version_line_ok(
+        "pyflame 2.0.0 linux-gnu x86_64 (ABI list: 27 312 313+)"
+    ));
     for bad in [
+        "pyflame 2.0.0 linux-gnu x86_64 (ABI list: 313+ 27)",
+        "pyflame 2.0.0 linux-gnu x86_64 (ABI list: +)",
         "pyflame 2.0 linux x86_64 (ABI list: 27)",
         "pyflame 2.0.0 linux-gnu x86_64",
         "pyflame 2.0.0 (commit XYZ) linux-gnu x86_64 (ABI list: 27)",
