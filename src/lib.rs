@@ -66,6 +66,7 @@ fn run() -> error::Result<ExitCode> {
     if let Some(w) = &args.warning {
         eprintln!("{w}");
     }
+    sys::signal::precise_timers();
     sys::signal::start_watchdog(std::time::Duration::from_millis(100))
         .map_err(|e| Error::Fatal(format!("cannot install a SIGALRM handler: {e}")))?;
     // From here SIGINT, SIGTERM and SIGHUP (stop), SIGTSTP, SIGTTIN and SIGTTOU (suspend) and

@@ -95,6 +95,9 @@ pub struct Sampler<'a> {
     gils: Option<(Instant, Vec<Gil>)>,
     /// A thread of this sample did not stop by its deadline: the sample is read unstopped.
     late: bool,
+    /// Not before then may the target be stopped again: it runs at least as long as the
+    /// last sample held it stopped.
+    free_until: Instant,
     /// Samples skipped for being too far behind the schedule, and how far behind it was.
     pub behind: Behind,
     /// No GIL: sample the threads on a CPU.
@@ -128,6 +131,7 @@ impl<'a> Sampler<'a> {
             tasks: Tasks::new(pid),
             gils: None,
             late: false,
+            free_until: Instant::now(),
             behind: Behind::default(),
             free_threaded: runtime.layout.gil == GilHolder::Disabled,
             stats: HashMap::new(),
@@ -155,9 +159,17 @@ impl<'a> Sampler<'a> {
             // than half an interval (or 1 ms): back to back, the cheap ones (idle) would crowd
             // into whatever moment the target was in, and the profile would over-count it.
             let gap = (self.plan.interval / 2).min(MAX_GAP);
+            // `-r 0` (no schedule): the target runs between two samples at least as long as
+            // the last one held it stopped, so pyflame never takes more than half of a
+            // thread's time (it otherwise left the target microseconds between stops, and a
+            // signal handler no time to run). A schedule has its own bound, the gap.
+            let free = match self.plan.interval.is_zero() {
+                true => self.free_until,
+                false => start,
+            };
             let due = match done {
                 Some(limit) => start + limit,
-                None => (start + offset).max(last + gap),
+                None => (start + offset).max(last + gap).max(free),
             };
             match self.wait_until(due) {
                 Ok(None) if done.is_some() => return Ok(Finish::Done),

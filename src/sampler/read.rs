@@ -47,9 +47,16 @@ impl<'a> Sampler<'a> {
         read: impl FnOnce(&mut Self, &mut Vec<i32>) -> Result<Option<Snapshot<'a>>>,
     ) -> Result<Option<Vec<Thread>>> {
         let mut stopped = Vec::new();
+        let start = Instant::now();
         let read = read(self, &mut stopped);
+        let held = !stopped.is_empty();
         for tid in stopped {
             self.tracee.resume(tid);
+        }
+        if held {
+            // The target may be stopped again only once it has run as long (see `run`).
+            let now = Instant::now();
+            self.free_until = now + (now - start);
         }
         self.walker.budget().resumed();
         let late = std::mem::take(&mut self.late);
