@@ -10,7 +10,7 @@ use super::live::{collect, lines_of, Background};
 use super::marks::marks;
 use super::process::{ChildGuard, Output};
 use super::procfs;
-use super::target::{script_path, STARTUP_TIMEOUT};
+use super::target::{script_command, script_path, STARTUP_TIMEOUT};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::{Command, ExitStatus, Stdio};
@@ -160,13 +160,7 @@ impl Proc {
     /// Starts `python -E -s -B tests/scripts/<script> args...` and waits for its READY line.
     pub fn start(py: &Interp, script: &str, args: &[&str]) -> Proc {
         let path = script_path(script);
-        let mut cmd = Command::new(&py.path);
-        cmd.args(["-E", "-s", "-B"])
-            .arg(&path)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        let mut cmd = script_command(py, &path, args, Stdio::null());
         let mut guard = ChildGuard::spawn(&mut cmd);
         let pid = guard.pid();
         let lines = lines_of(guard.child().stdout.take().expect("piped"));

@@ -7,7 +7,7 @@ use super::interp::Interp;
 use super::marks::marks;
 use super::process::{pyflame_bin, ChildGuard, Output};
 use super::procfs;
-use super::target::{script_path, STARTUP_TIMEOUT};
+use super::target::{script_command, script_path, STARTUP_TIMEOUT};
 use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Read};
@@ -325,13 +325,7 @@ impl Busy {
 /// in its loop (only microseconds of bytecode separate READY from the loop line).
 pub fn spawn_busy(py: &Interp, script: &str, args: &[&str]) -> Busy {
     let path = script_path(script);
-    let mut cmd = Command::new(&py.path);
-    cmd.args(["-E", "-s", "-B"])
-        .arg(&path)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    let mut cmd = script_command(py, &path, args, Stdio::piped());
     let mut child = ChildGuard::spawn(&mut cmd);
     let pid = child.pid();
     let stdin = child.child().stdin.take();

@@ -63,6 +63,19 @@ pub fn script_path(name: &str) -> PathBuf {
         .unwrap_or_else(|e| panic!("test script {}: {e}", path.display()))
 }
 
+/// `py -E -s -B <path> args...` with stdout and stderr piped: no PYTHON* variables, no user
+/// site, no `__pycache__` written into the source tree.
+pub fn script_command(py: &Interp, path: &Path, args: &[&str], stdin: Stdio) -> Command {
+    let mut cmd = Command::new(&py.path);
+    cmd.args(["-E", "-s", "-B"])
+        .arg(path)
+        .args(args)
+        .stdin(stdin)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
+}
+
 /// Starts `tests/scripts/<script>` with `args` under `py`, then waits (up to
 /// [`STARTUP_TIMEOUT`]) for a `READY` line on its stdout and for its main thread to
 /// block in read(2) on fd 0. The script gets its canonical absolute path, so that
@@ -70,13 +83,7 @@ pub fn script_path(name: &str) -> PathBuf {
 /// `__pycache__` written into the source tree.
 pub fn spawn_script(py: &Interp, script: &str, args: &[&str]) -> Target {
     let path = script_path(script);
-    let mut cmd = Command::new(&py.path);
-    cmd.args(["-E", "-s", "-B"])
-        .arg(&path)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    let mut cmd = script_command(py, &path, args, Stdio::piped());
     let mut child = ChildGuard::spawn(&mut cmd);
     let pid = child.pid();
     let stdin = child.child().stdin.take();
