@@ -331,6 +331,7 @@ mod tests {
             holds_gil: false,
             frames: stack.clone(),
             omitted: 0,
+            anchored: true,
             leaf: Default::default(),
         };
         let a = thread(7, Some(70), None);

@@ -20,3 +20,4 @@ mod signals;
 mod subinterpreters;
 mod trace;
 mod uwsgi;
+mod windows;

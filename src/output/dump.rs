@@ -95,6 +95,7 @@ mod tests {
                 frame("tests/d.py", "<module>", 204),
             ],
             omitted: 0,
+            anchored: true,
             leaf: Default::default(),
         };
         let b = Thread {

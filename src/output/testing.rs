@@ -53,6 +53,7 @@ pub fn thread(id: u64, root_first: Spec) -> Thread {
         holds_gil: false,
         frames: frames(root_first),
         omitted: 0,
+        anchored: true,
         leaf: Default::default(),
     }
 }

@@ -331,6 +331,7 @@ pub fn layout(table: &[u8]) -> Result<(Version, Layout), String> {
             instr: frame("instr_ptr"),
             owner: frame("owner"),
             shim_owner: Some(extras.shim_owner),
+            is_entry: None,
             tag_bits: extras.tag_bits,
             tlbc_index: nonzero(opt("interpreter_frame", "tlbc_index")),
             size: frame("size"),

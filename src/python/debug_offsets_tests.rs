@@ -70,6 +70,7 @@ fn the_314_table_gives_the_314_layout() {
             instr: 56,
             owner: 74,
             shim_owner: Some(3),
+            is_entry: None,
             tag_bits: 3,
             tlbc_index: None,
             size: 88
@@ -175,6 +176,7 @@ fn the_314t_table_gives_a_free_threaded_layout_with_per_thread_bytecode() {
             instr: 56,
             owner: 78,
             shim_owner: Some(3),
+            is_entry: None,
             tag_bits: 1,
             tlbc_index: Some(72),
             size: 88

@@ -35,13 +35,14 @@ use crate::memory::RemoteMemory;
 use crate::prefetch::Prefetcher;
 use crate::profile::{Observation, Profile};
 use crate::python::layout::GilHolder;
-use crate::python::walk::{FrameKind, Gil, Thread, Walker};
+use crate::python::walk::{FrameKind, Gil, Leaf, Thread, Walker};
 use crate::python::Runtime;
 use crate::sys::signal;
 use crate::tasks::Tasks;
 
 mod read;
 mod running;
+mod settle;
 
 /// Attempts at a consistent read before a sample counts as failed.
 const ATTEMPTS: usize = 3;
@@ -104,6 +105,8 @@ pub struct Sampler<'a> {
     free_threaded: bool,
     /// /proc/PID/task/TID/stat of each thread seen, open (free-threaded builds).
     stats: HashMap<i32, Option<std::fs::File>>,
+    /// A thread found between two states that stayed so (see `settle.rs`).
+    still: Option<(u64, Leaf)>,
 }
 
 /// Microseconds since the epoch, the original's flamechart timestamps.
@@ -135,6 +138,7 @@ impl<'a> Sampler<'a> {
             behind: Behind::default(),
             free_threaded: runtime.layout.gil == GilHolder::Disabled,
             stats: HashMap::new(),
+            still: None,
         }
     }
 
@@ -253,14 +257,18 @@ impl<'a> Sampler<'a> {
     /// One sample: the threads seen with a Python frame (none: idle).
     pub fn sample(&mut self) -> Result<Vec<Thread>> {
         self.walker.begin(budget::SAMPLE);
+        self.settled(Self::read).and_then(with_frames)
+    }
+
+    /// The threads of one read of the sample.
+    fn read(&mut self) -> Result<Vec<Thread>> {
         self.late = false;
         if self.free_threaded {
             let all = self.plan.all_threads;
             return match (all, self.plan.nonblocking) {
                 (true, false) => self.read_all_stopped(),
                 _ => self.sample_running(),
-            }
-            .and_then(with_frames);
+            };
         }
         for _ in 0..ATTEMPTS {
             let read = if self.plan.nonblocking {
@@ -269,7 +277,7 @@ impl<'a> Sampler<'a> {
                 self.read_stopped()?
             };
             if let Some(threads) = read {
-                return with_frames(threads);
+                return Ok(threads);
             }
         }
         if self.plan.nonblocking {
@@ -279,7 +287,7 @@ impl<'a> Sampler<'a> {
         }
         // The GIL kept moving between threads faster than they could be stopped one by one:
         // stop them all for this one sample, which is always consistent.
-        self.read_all_stopped().and_then(with_frames)
+        self.read_all_stopped()
     }
 }
 

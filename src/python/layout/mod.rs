@@ -92,6 +92,9 @@ pub enum Frame {
         owner: u64,
         /// Frames owned by the C stack (entry shims) have `owner >= shim_owner` (3.12+).
         shim_owner: Option<u8>,
+        /// `bool is_entry` (3.11): set on the first frame each C-level evaluation runs, which
+        /// is where a chain of frames of one C-level frame record ends.
+        is_entry: Option<u64>,
         /// Low bits of `f_executable` that are tags, not address (a `_PyStackRef`, 3.14+).
         tag_bits: u64,
         /// `int32 tlbc_index`: which copy of the bytecode the frame runs (3.14t+).

@@ -31,6 +31,8 @@ pub struct RawStack {
     pub omitted: u64,
     end: End,
     pub leaf_code: u64,
+    /// See `Thread::anchored`.
+    pub anchored: bool,
 }
 
 impl RawStack {
@@ -46,6 +48,15 @@ impl RawStack {
 struct Raw {
     frame: u64,
     code: Option<(u64, Lasti)>,
+}
+
+/// Where C-level evaluations start in a chain: at entry shims (3.12+), at frames with
+/// `is_entry` set (3.11), or nowhere to be seen (to 3.10, where frames are objects).
+#[derive(Clone, Copy)]
+enum Entries {
+    Shims,
+    Flag(u64),
+    None,
 }
 
 /// How the walk ended.
@@ -107,6 +118,10 @@ impl Walker<'_> {
         let mut brent = Brent::new(first);
         let mut buf = [0u8; 256];
         let mut frame = first;
+        // 3.11+: whether the frame last read is where a C-level evaluation starts (3.11's
+        // `is_entry`, 3.12's entry shim); the outermost frame of a thread always is.
+        let entries = self.entries();
+        let mut entry = false;
         let end = loop {
             if frame == 0 {
                 break End::Root;
@@ -136,6 +151,11 @@ impl Walker<'_> {
             }
             let Some((code, next)) = self.parse(b)? else {
                 break End::Unreadable;
+            };
+            entry = match entries {
+                Entries::Shims => code.is_none(),
+                Entries::Flag(off) => u8_at(b, off as usize).is_some_and(|f| f != 0),
+                Entries::None => true,
             };
             // The windows count Python frames; entry shims go along with their neighbours.
             let python = usize::from(code.is_some());
@@ -168,7 +188,23 @@ impl Walker<'_> {
             omitted,
             end,
             leaf_code,
+            anchored: end != End::Root || walked == 0 || entry,
         })
+    }
+
+    /// How this layout marks where a C-level evaluation starts.
+    fn entries(&self) -> Entries {
+        match self.layout.frame {
+            FrameLayout::Interpreter {
+                shim_owner: Some(_),
+                ..
+            } => Entries::Shims,
+            FrameLayout::Interpreter {
+                is_entry: Some(off),
+                ..
+            } => Entries::Flag(off),
+            _ => Entries::None,
+        }
     }
 
     /// The frames of a walked chain, named from their code objects (which do not change, so

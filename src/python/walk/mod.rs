@@ -10,6 +10,7 @@
 
 use std::fmt;
 use std::rc::Rc;
+use std::time::Duration;
 
 use super::code::Codes;
 use super::layout::{FrameRoot, InterpRoot, Layout};
@@ -28,6 +29,11 @@ pub const MAX_INTERPRETERS: usize = 1024;
 pub const MAX_THREADS: usize = 65_536;
 /// Copies of one code object's bytecode (3.14t: one per thread that ran it, reused).
 const MAX_TLBC: i64 = 1 << 20;
+/// Walks that check a layout, at most, and the pause between two: a running target may be
+/// caught between two states by one walk (see `sampler/settle.rs`), so one that succeeds is
+/// enough, and only a layout that never walks is refused.
+const CHECK_WALKS: usize = 50;
+const CHECK_WALK_PAUSE: Duration = Duration::from_millis(2);
 /// The text of a name that could not be read, and of both names of a frame that could not be.
 pub const UNREADABLE: &str = "<unreadable>";
 
@@ -181,6 +187,9 @@ pub struct Thread {
     pub frames: Vec<Frame>,
     /// How many frames the `FrameKind::Omitted` marker stands for.
     pub omitted: u64,
+    /// False when the walk reached the outermost frame and it is not where a C-level
+    /// evaluation starts (3.11+): the chain was read while being relinked.
+    pub anchored: bool,
     pub leaf: Leaf,
 }
 
@@ -277,6 +286,21 @@ impl<'m> Walker<'m> {
 
     fn ptr(&self, addr: u64, what: &'static str) -> Result<u64, WalkError> {
         self.mem().u64(addr).map_err(WalkError::read(what))
+    }
+
+    /// Checks that `layout` walks the process (see `validate`), trying again while a walk
+    /// fails for what it read (not for a process that is gone or memory that cannot be read).
+    pub fn check(mem: &'m dyn Memory, layout: Layout, roots: Roots) -> Result<(), WalkError> {
+        let mut last = Ok(());
+        for _ in 0..CHECK_WALKS {
+            match Walker::new(mem, layout, roots).validate() {
+                Ok(()) => return Ok(()),
+                Err(e) if e.is_local() || matches!(e, WalkError::Budget(_)) => last = Err(e),
+                Err(e) => return Err(e),
+            }
+            std::thread::sleep(CHECK_WALK_PAUSE);
+        }
+        last
     }
 
     /// Checks that this layout walks the process: interpreters, their threads, and at least

@@ -277,3 +277,51 @@ fn frames_in_a_threads_own_bytecode_copy_get_the_right_line() {
         );
     }
 }
+
+#[test]
+fn a_chain_whose_outermost_frame_starts_no_evaluation_is_not_anchored() {
+    for layout in layouts() {
+        let v = layout.version;
+        let mut py = FakePython::new(layout);
+        let module = py.code("m.py", "<module>", 1);
+        let f = py.code("m.py", "f", 5);
+        // The outermost frame of a thread is where a C-level evaluation started: an entry shim
+        // (3.12+), a frame with is_entry set (3.11). To 3.10 there is nothing to check.
+        let outer = match layout.frame {
+            FrameLayout::Interpreter {
+                shim_owner: Some(owner),
+                ..
+            } => {
+                let trampoline = py.code("<trampoline>", "<interpreter trampoline>", 1);
+                let shim = py.frame_with_owner(trampoline, 0, owner);
+                py.frame(module, shim)
+            }
+            FrameLayout::Interpreter {
+                is_entry: Some(off),
+                ..
+            } => {
+                let m = py.frame(module, 0);
+                py.mem.patch(m + off, &[1]);
+                m
+            }
+            _ => py.frame(module, 0),
+        };
+        let whole = py.frame(f, outer);
+        // A generator's frame, reached through a stale pointer: its link is not set yet.
+        let gen = py.code("m.py", "gen", 9);
+        let loose = py.frame(gen, 0);
+        let (a, b) = (py.tstate(whole, 1, 1), py.tstate(loose, 2, 2));
+        py.interp(&[a, b], 0);
+        let mut w = Walker::new(&py.mem, layout, py.roots);
+        assert!(w.thread(a).unwrap().anchored, "{v:?}");
+        assert_eq!(w.thread(b).unwrap().anchored, v < (3, 11), "{v:?}");
+        let (threads, _) = w.read_threads().unwrap();
+        let caught: Vec<bool> = w
+            .name_threads(threads, &mut Issues::default())
+            .unwrap()
+            .iter()
+            .map(|t| w.between_states(t))
+            .collect();
+        assert_eq!(caught, [false, v >= (3, 11)], "{v:?}");
+    }
+}

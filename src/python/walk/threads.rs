@@ -7,8 +7,8 @@ use std::collections::HashSet;
 
 use super::frames::KEPT_INNER;
 use super::{
-    FrameRoot, InterpRoot, Issues, Leaf, RawThread, Thread, ThreadState, WalkError, Walker,
-    MAX_INTERPRETERS, MAX_THREADS,
+    FrameKind, FrameRoot, InterpRoot, Issues, Leaf, RawThread, Thread, ThreadState, WalkError,
+    Walker, MAX_INTERPRETERS, MAX_THREADS,
 };
 use crate::budget::Exhausted;
 use crate::bytes::{i64_at, u32_at, u64_at};
@@ -216,6 +216,25 @@ impl Walker<'_> {
         Ok(same_root && (leaf.frame == 0 || code == leaf.code))
     }
 
+    /// True when a thread that was running Python reads as if caught between two interpreter
+    /// states (see `sampler/settle.rs`): no Python frame although the thread state points at
+    /// a frame, or at a C-level frame record of its own (3.11, 3.12: one that is not the
+    /// `root_cframe` inside the thread state always has a current frame once set up); an
+    /// outermost frame that is not where a C-level evaluation starts (a stale pointer into a
+    /// generator's frame, whose link is set only when it runs); a frame that cannot be read,
+    /// or a loop.
+    pub fn between_states(&self, t: &Thread) -> bool {
+        let pushed_cframe = matches!(self.layout.tstate.frame, FrameRoot::CFrame { .. })
+            && t.leaf.cframe != 0
+            && t.leaf.cframe.wrapping_sub(t.tstate) >= self.layout.tstate.size;
+        let no_frame = t.frames.is_empty() && (t.leaf.frame != 0 || pushed_cframe);
+        no_frame
+            || !t.anchored
+            || t.frames
+                .iter()
+                .any(|f| f.is_unreadable() || f.code.kind == FrameKind::Cycle)
+    }
+
     /// The offset of a frame's code (or executable) pointer.
     pub(super) fn code_field(&self) -> u64 {
         match self.layout.frame {
@@ -292,6 +311,7 @@ impl Walker<'_> {
             holds_gil: raw.holds_gil,
             frames,
             omitted: raw.stack.omitted,
+            anchored: raw.stack.anchored,
             leaf: raw.leaf,
         })
     }
