@@ -1,10 +1,11 @@
 //! A thread that never leaves Python is never idle and never failed: a stop that lands while
 //! its interpreter is between two states (a C-level frame record pushed before its current
 //! frame is set, an entry frame not yet written) is read again, not reported as it reads
-//! (issue 13). And the walk that checks a newer release's `_Py_DebugOffsets` table tells
+//! (issue 13); a dump likewise. And the walk that checks a newer release's `_Py_DebugOffsets` table tells
 //! such a moment from a wrong table, every time.
 
 use crate::util::collapsed::{frame_function, parse_collapsed, Collapsed};
+use crate::util::dump_format::{parse_dump, Frame};
 use crate::util::live::{spawn_busy, Busy};
 use crate::util::process::{pyflame_bin, run_with_watchdog};
 use crate::util::{assert_target_running, per_interpreter, Interp, Output};
@@ -15,6 +16,8 @@ use std::time::Duration;
 const SAMPLES: u64 = 20_000;
 /// Runs of pyflame that may take to give them (fewer samples a run on a loaded machine).
 const MAX_RUNS: usize = 40;
+/// Dumps of one target.
+const DUMPS: usize = 200;
 /// Attaches, each with the walk that checks the table.
 const CHECKS: usize = 200;
 
@@ -74,6 +77,35 @@ fn never_idle_nor_failed(py: &Interp) {
         }
     }
     assert!(total >= SAMPLES, "only {total} samples in {MAX_RUNS} runs");
+    assert_target_running(t.pid);
+}
+
+per_interpreter!(dumps_are_whole);
+
+/// `-d` of calls.py, 200 times: one thread, whose stack is whole every time (a dump that caught
+/// it between two states lets it run on and reads it again).
+fn dumps_are_whole(py: &Interp) {
+    let t = spawn_busy(py, "calls.py", &[]);
+    let file = t.script.display().to_string();
+    for i in 0..DUMPS {
+        let out = pyflame_on(&t, &["-d"], false);
+        out.assert_clean_success(&format!("dump {i} of calls.py, python {}", py.name));
+        let threads =
+            parse_dump(&out.stdout).unwrap_or_else(|e| panic!("bad dump: {e}\n{}", out.describe()));
+        let whole = |frames: &[Frame]| {
+            let n = frames.len();
+            n >= 2
+                && frames[n - 1].func == "<module>"
+                && frames[n - 2].func == "main"
+                && frames[n - 1].file == file
+                && frames.iter().all(|f| !f.file.starts_with('<'))
+        };
+        assert!(
+            threads.len() == 1 && whole(&threads[0].frames),
+            "dump {i}: a broken stack\n{}",
+            out.describe()
+        );
+    }
     assert_target_running(t.pid);
 }
 

@@ -19,6 +19,11 @@ use crate::tasks::Tasks;
 
 /// How long the threads of a dump may take to stop, out of the time they may be kept stopped.
 const STOP_WAIT: Duration = Duration::from_millis(50);
+/// Reads of a dump at most, how long one waits for a thread caught between two interpreter
+/// states to move on, and how often it looks (as a sample does: `sampler/settle.rs`).
+const SETTLE_READS: usize = 4;
+const SETTLE: Duration = Duration::from_millis(1);
+const SETTLE_POLL: Duration = Duration::from_micros(20);
 
 /// `-d`: stop every thread, read every stack within the dump's budget, resume, print, and say
 /// on stderr, in one line, what could not be read and why.
@@ -69,12 +74,36 @@ pub fn dump(pid: i32, args: &Args) -> Result<()> {
     // The stopped time counts from when the stops are seen (a loaded machine may take long to
     // run a thread to its stop; a thread in uninterruptible sleep is not waited for).
     let mut unstopped = 0;
-    let deadline = Instant::now() + STOP_WAIT;
-    let walked = tracee.stop_all(deadline).and_then(|late| {
-        unstopped = late.len();
-        walker.budget().stopped(Instant::now());
-        read(&mut walker).map_err(Error::from)
-    });
+    let mut walked = Err(Error::TargetGone);
+    for attempt in 1..=SETTLE_READS {
+        walked = tracee
+            .stop_all(Instant::now() + STOP_WAIT)
+            .and_then(|late| {
+                unstopped = late.len();
+                walker.budget().stopped(Instant::now());
+                read(&mut walker).map_err(Error::from)
+            });
+        // The GIL holder caught between two interpreter states (see `sampler/settle.rs`):
+        // every thread runs again until it has moved on (at most SETTLE), then all are
+        // stopped and read again.
+        let caught = match &walked {
+            Ok(((raw, _), _)) if attempt < SETTLE_READS => raw
+                .iter()
+                .find(|t| t.holds_gil && walker.raw_between_states(t))
+                .map(|t| (t.tstate, t.leaf)),
+            _ => None,
+        };
+        let Some((tstate, leaf)) = caught else { break };
+        drop(std::mem::replace(&mut walked, Err(Error::TargetGone)));
+        for tid in tracee.stopped_tids() {
+            tracee.resume(tid);
+        }
+        walker.budget().resumed();
+        let start = Instant::now();
+        while start.elapsed() < SETTLE && walker.unchanged(tstate, leaf).unwrap_or(false) {
+            std::thread::sleep(SETTLE_POLL);
+        }
+    }
     // A leader that died during the dump: perhaps an exec() from another thread under way,
     // which ends every other thread first (the dump would show a process being torn down).
     let leader_died = proc::leader_exiting(pid);

@@ -40,6 +40,13 @@ impl RawStack {
     pub fn is_empty(&self) -> bool {
         self.frames.is_empty() && self.end == End::Root
     }
+
+    /// True when the walk found no Python frame, or ended at a frame it could not read or at
+    /// a loop.
+    pub fn is_broken(&self) -> bool {
+        matches!(self.end, End::Unreadable | End::Cycle)
+            || (self.frames.is_empty() && self.end != End::Cut)
+    }
 }
 
 /// One frame of the chain as read: its address, and the code it runs and where (None for an

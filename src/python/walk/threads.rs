@@ -224,15 +224,25 @@ impl Walker<'_> {
     /// generator's frame, whose link is set only when it runs); a frame that cannot be read,
     /// or a loop.
     pub fn between_states(&self, t: &Thread) -> bool {
+        let broken = t
+            .frames
+            .iter()
+            .any(|f| f.is_unreadable() || f.code.kind == FrameKind::Cycle);
+        self.caught(t.tstate, t.leaf, t.frames.is_empty(), t.anchored) || broken
+    }
+
+    /// `between_states` for a thread not named yet (a frame whose code object cannot be
+    /// read is not known to be one).
+    pub fn raw_between_states(&self, t: &RawThread) -> bool {
+        let empty = t.stack.is_empty();
+        self.caught(t.tstate, t.leaf, empty, t.stack.anchored) || (!empty && t.stack.is_broken())
+    }
+
+    fn caught(&self, tstate: u64, leaf: Leaf, no_frames: bool, anchored: bool) -> bool {
         let pushed_cframe = matches!(self.layout.tstate.frame, FrameRoot::CFrame { .. })
-            && t.leaf.cframe != 0
-            && t.leaf.cframe.wrapping_sub(t.tstate) >= self.layout.tstate.size;
-        let no_frame = t.frames.is_empty() && (t.leaf.frame != 0 || pushed_cframe);
-        no_frame
-            || !t.anchored
-            || t.frames
-                .iter()
-                .any(|f| f.is_unreadable() || f.code.kind == FrameKind::Cycle)
+            && leaf.cframe != 0
+            && leaf.cframe.wrapping_sub(tstate) >= self.layout.tstate.size;
+        (no_frames && (leaf.frame != 0 || pushed_cframe)) || !anchored
     }
 
     /// The offset of a frame's code (or executable) pointer.
