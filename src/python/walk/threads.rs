@@ -102,9 +102,11 @@ impl Walker<'_> {
             }
             match self.read_thread_with_share(tstate, self.share(total - i - 1)) {
                 Ok(mut t) => {
-                    if !t.stack.is_empty() {
-                        t.holds_gil = holder == Some(tstate);
-                        t.interp_id = interp_id;
+                    t.holds_gil = holder == Some(tstate);
+                    t.interp_id = interp_id;
+                    // A thread with no Python frame is left out, unless it holds the GIL and
+                    // looks caught between two states: its reader reads again.
+                    if !t.stack.is_empty() || (t.holds_gil && self.raw_between_states(&t)) {
                         threads.push(t);
                     }
                 }
