@@ -1,18 +1,19 @@
-//! A read that caught a running thread between two interpreter states, taken once more.
+//! A read that caught a running thread between two interpreter states, taken again.
 //!
 //! A thread running Python passes through instants where its thread state does not describe a
 //! whole stack. 3.11 and 3.12 point `tstate->cframe` at a new C-level frame record several
 //! instructions before its `current_frame` is set, so a stop there finds a stale pointer
-//! (often the entry frame of a call that has ended, half rewritten): no Python frame, or an
-//! unreadable one. 3.13 and later may store `tstate->current_frame` before the entry frame
-//! under it is written. Such a read is neither idle nor failed. So a sample in which a thread
-//! that was running Python (a GIL holder, or a thread on a CPU in a free-threaded build) shows
-//! no frame, an unreadable frame, a loop, or could not be read, waits for that thread to move
-//! on (its innermost frame changes, or `SETTLE` passes) and is read once more, within the same
-//! budget; a stop lands in such a window again more often than chance would say, so up to
-//! `SETTLE_READS` reads. A thread that stays in such a state through the wait really is in it
-//! (a corrupted stack): it is remembered, and a later sample that finds it so again looks
-//! only once more, shortly.
+//! (often the entry frame of a call that has ended, half rewritten): no Python frame, an
+//! unreadable one, or a generator's frame not linked in yet. 3.13 and later may store
+//! `tstate->current_frame` before the entry frame under it is written. Such a read is neither
+//! idle nor failed. So when a thread that was running Python (a GIL holder, or a thread on a
+//! CPU in a free-threaded build) reads as caught so (`Walker::between_states`: no frame, an
+//! unreadable frame, a loop, an outermost frame where no evaluation starts), or the read
+//! fails, the sample waits for that thread to move on (its innermost frame changes, or
+//! `SETTLE` passes) and reads again, within the same budget; a stop lands in such a window
+//! again more often than chance would say, so up to `SETTLE_READS` reads. A thread that stays
+//! in such a state through the wait really is in it (a corrupted stack): it is remembered, and
+//! a later sample that finds it so again looks only once more, shortly.
 
 use std::time::{Duration, Instant};
 
