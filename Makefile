@@ -64,8 +64,8 @@ demo: build
 bench: build
 	@$(PYTHON) tests/bench/bench.py $(BIN)
 	@cargo test --release --quiet --lib render_100k_stacks -- --ignored --nocapture
-	@cargo test --release --quiet --test integration usr1_every_2ms -- --ignored --nocapture
-	@cargo test --release --quiet --test integration idle_share_at_10khz_py27 -- --ignored --nocapture
+	@cargo test --release --quiet --test integration usr1_every_2ms -- --ignored --nocapture --test-threads=1
+	@cargo test --release --quiet --test integration idle_share_at_10khz_py27 -- --ignored --nocapture --test-threads=1
 
 # SOAK_SECONDS (default 600) at 1 kHz on a target starting 100 threads and taking 100 signals/s.
 soak: build

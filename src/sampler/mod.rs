@@ -43,6 +43,7 @@ use crate::tasks::Tasks;
 mod read;
 mod running;
 mod settle;
+mod unmoved;
 
 /// Attempts at a consistent read before a sample counts as failed.
 const ATTEMPTS: usize = 3;
@@ -99,12 +100,16 @@ pub struct Sampler<'a> {
     /// Not before then may the target be stopped again: it runs at least as long as the
     /// last sample held it stopped.
     free_until: Instant,
+    /// How long the last sample that stopped threads held them.
+    held: Duration,
     /// Samples skipped for being too far behind the schedule, and how far behind it was.
     pub behind: Behind,
     /// No GIL: sample the threads on a CPU.
     free_threaded: bool,
     /// /proc/PID/task/TID/stat of each thread seen, open (free-threaded builds).
     stats: HashMap<i32, Option<std::fs::File>>,
+    /// The threads the last sample held stopped (see `unmoved.rs`).
+    unmoved: unmoved::Unmoved,
     /// A thread found between two states that stayed so (see `settle.rs`).
     still: Option<(u64, Leaf)>,
 }
@@ -135,10 +140,12 @@ impl<'a> Sampler<'a> {
             gils: None,
             late: false,
             free_until: Instant::now(),
+            held: Duration::ZERO,
             behind: Behind::default(),
             free_threaded: runtime.layout.gil == GilHolder::Disabled,
             stats: HashMap::new(),
             still: None,
+            unmoved: Default::default(),
         }
     }
 

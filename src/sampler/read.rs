@@ -52,11 +52,13 @@ impl<'a> Sampler<'a> {
         let held = !stopped.is_empty();
         for tid in stopped {
             self.tracee.resume(tid);
+            self.unmoved.resumed(self.pid, tid);
         }
         if held {
             // The target may be stopped again only once it has run as long (see `run`).
             let now = Instant::now();
-            self.free_until = now + (now - start);
+            self.held = now - start;
+            self.free_until = now + self.held;
         }
         self.walker.budget().resumed();
         let late = std::mem::take(&mut self.late);
@@ -113,7 +115,16 @@ impl<'a> Sampler<'a> {
                 false => Ok(Some(Vec::new())),
             };
         }
-        self.stopping(|s, stopped| {
+        if !self.plan.all_threads {
+            let tids = self.tids_of(&holders);
+            if let Some(threads) = self.unmoved(&holders, &tids) {
+                // The time the target may run before the next stop counts from now: it has
+                // not run yet.
+                self.free_until = self.free_until.max(Instant::now() + self.held);
+                return Ok(Some(threads));
+            }
+        }
+        let read = self.stopping(|s, stopped| {
             let mut stopped_states: Vec<u64> = Vec::new();
             // The GIL may pass to another thread between reading who holds it and stopping
             // that thread (2.7 switches every 100 bytecodes). Then stop the new holder too:
@@ -148,7 +159,25 @@ impl<'a> Sampler<'a> {
                 }
             }
             Ok(None)
-        })
+        })?;
+        let holding = |t: &[Thread]| t.iter().filter(|t| t.holds_gil).map(|t| t.tstate).collect();
+        self.read_with(read.as_ref().map(|t| (holding(t), t.clone())));
+        Ok(read)
+    }
+
+    /// The kernel threads, as pyflame sees them, of these thread states (those it can tell).
+    fn tids_of(&mut self, tstates: &[u64]) -> Vec<i32> {
+        let mut tids = Vec::with_capacity(tstates.len());
+        for &t in tstates {
+            match self.walker.thread_ids(t) {
+                Ok((id, native)) => tids.extend(self.tid_of(id, native)),
+                Err(_) => return Vec::new(),
+            }
+        }
+        match tids.len() == tstates.len() {
+            true => tids,
+            false => Vec::new(),
+        }
     }
 
     /// The stacks to report, read without stopping anything. None: a thread that could move

@@ -44,6 +44,8 @@ impl Sampler<'_> {
                     // Seen before, and it did not move then: look once more, shortly.
                     Some(caught) if self.still == Some(caught) => std::thread::sleep(SETTLE_POLL),
                     Some(caught) => {
+                        // Not a read to give again for a thread that has not run since.
+                        self.read_with(None);
                         if !self.moved(caught) {
                             self.still = Some(caught);
                         }
