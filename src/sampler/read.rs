@@ -160,8 +160,11 @@ impl<'a> Sampler<'a> {
             }
             Ok(None)
         })?;
+        // Only a whole read is given again (see `unmoved.rs`), never one caught between two
+        // states (see `settle.rs`).
         let holding = |t: &[Thread]| t.iter().filter(|t| t.holds_gil).map(|t| t.tstate).collect();
-        self.read_with(read.as_ref().map(|t| (holding(t), t.clone())));
+        let whole = read.as_ref().filter(|t| self.between(t).is_none());
+        self.read_with(whole.map(|t| (holding(t), t.clone())));
         Ok(read)
     }
 

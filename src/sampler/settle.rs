@@ -13,7 +13,8 @@
 //! `SETTLE` passes) and reads again, within the same budget; a stop lands in such a window
 //! again more often than chance would say, so up to `SETTLE_READS` reads. A thread that stays
 //! in such a state through the wait really is in it (a corrupted stack): it is remembered, and
-//! a later sample that finds it so again looks only once more, shortly.
+//! a later sample that finds it so again looks only once more, shortly, until a read finds it
+//! whole.
 
 use std::time::{Duration, Instant};
 
@@ -21,8 +22,9 @@ use super::Sampler;
 use crate::error::{Error, Result};
 use crate::python::walk::{Leaf, Thread};
 
-/// The longest a sample waits for a thread to leave the state it was caught in.
-const SETTLE: Duration = Duration::from_millis(1);
+/// The longest a sample waits for a thread to leave the state it was caught in (a resumed
+/// thread may wait that long for a CPU on a loaded machine).
+const SETTLE: Duration = Duration::from_millis(10);
 /// How often it looks.
 const SETTLE_POLL: Duration = Duration::from_micros(20);
 /// Reads of one sample, at most: a stop often lands in such a window again.
@@ -40,7 +42,10 @@ impl Sampler<'_> {
                 Err(Error::Sample(_)) => std::thread::sleep(SETTLE_POLL),
                 Err(e) => return Err(e),
                 Ok(threads) => match self.between(&threads) {
-                    None => return Ok(threads),
+                    None => {
+                        self.still = None;
+                        return Ok(threads);
+                    }
                     // Seen before, and it did not move then: look once more, shortly.
                     Some(caught) if self.still == Some(caught) => std::thread::sleep(SETTLE_POLL),
                     Some(caught) => {
@@ -58,7 +63,7 @@ impl Sampler<'_> {
 
     /// The thread state and innermost frame of a thread that was running Python (a GIL
     /// holder, or a thread on a CPU) and reads as if caught between two states.
-    fn between(&self, threads: &[Thread]) -> Option<(u64, Leaf)> {
+    pub(super) fn between(&self, threads: &[Thread]) -> Option<(u64, Leaf)> {
         threads
             .iter()
             .find(|t| t.holds_gil && self.walker.between_states(t))
