@@ -22,7 +22,7 @@ const STOP_WAIT: Duration = Duration::from_millis(50);
 /// Reads of a dump at most, how long one waits for a thread caught between two interpreter
 /// states to move on, and how often it looks (as a sample does: `sampler/settle.rs`).
 const SETTLE_READS: usize = 4;
-const SETTLE: Duration = Duration::from_millis(1);
+const SETTLE: Duration = Duration::from_millis(10);
 const SETTLE_POLL: Duration = Duration::from_micros(20);
 
 /// `-d`: stop every thread, read every stack within the dump's budget, resume, print, and say
