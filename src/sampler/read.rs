@@ -115,7 +115,9 @@ impl<'a> Sampler<'a> {
                 false => Ok(Some(Vec::new())),
             };
         }
-        if !self.plan.all_threads {
+        // Only when the last sample stopped these same holders is it worth asking whether they
+        // ran since (the thread ids cost a read).
+        if !self.plan.all_threads && self.unmoved.stopped(&holders) {
             let tids = self.tids_of(&holders);
             if let Some(threads) = self.unmoved(&holders, &tids) {
                 // The time the target may run before the next stop counts from now: it has

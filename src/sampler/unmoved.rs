@@ -46,6 +46,13 @@ impl Unmoved {
         }
     }
 
+    /// True when the last sample stopped exactly these GIL holders.
+    pub(super) fn stopped(&self, holders: &[u64]) -> bool {
+        self.last
+            .as_ref()
+            .is_some_and(|(states, _)| states.as_slice() == holders)
+    }
+
     /// True when `tid` has not been scheduled in since it was last resumed.
     fn idle_since_resumed(&self, tid: i32) -> bool {
         self.runs
@@ -58,8 +65,8 @@ impl Sampler<'_> {
     /// The last sample's stacks, if it stopped exactly these GIL holders (running as these
     /// kernel threads) and none of them has run since.
     pub(super) fn unmoved(&self, holders: &[u64], tids: &[i32]) -> Option<Vec<Thread>> {
-        let (states, threads) = self.unmoved.last.as_ref()?;
-        let still = states.as_slice() == holders
+        let (_, threads) = self.unmoved.last.as_ref()?;
+        let still = self.unmoved.stopped(holders)
             && !tids.is_empty()
             && tids.iter().all(|&t| self.unmoved.idle_since_resumed(t));
         still.then(|| threads.clone())
