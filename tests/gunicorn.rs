@@ -159,7 +159,7 @@ fn gunicorn_subprocesses_sample() {
         served.errors,
         server.log()
     );
-    servers::assert_handler_sampled(
+    let _ = servers::assert_handler_sampled(
         &out,
         &served,
         &script_path("gunicorn_app.py"),

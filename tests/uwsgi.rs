@@ -342,8 +342,8 @@ fn uwsgi_subprocesses_dump() {
     let out = pyflame(&["-d", "--subprocesses", "-p", &server.pid().to_string()]);
     let served = stream.finish();
     out.assert_clean_success("pyflame -d --subprocesses on the uWSGI master");
-    let sections =
-        servers::parse_tree_dump(&out.stdout).unwrap_or_else(|e| panic!("{e}\n{}", out.describe()));
+    let sections = servers::parse_tree_dump(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}\n{}", servers::whole(&out)));
     let pids: Vec<u32> = sections.iter().map(|s| s.pid).collect();
     let mut want = server.workers.clone();
     want.push(server.pid());
@@ -354,7 +354,7 @@ fn uwsgi_subprocesses_dump() {
         "expected a section for the master {} and each worker {:?}, in PID order\n{}",
         server.pid(),
         server.workers,
-        out.describe()
+        servers::whole(&out)
     );
     let app = script_path("uwsgi_app.py");
     let m = marks(&app);
@@ -364,14 +364,14 @@ fn uwsgi_subprocesses_dump() {
             section.header,
             servers::process_root(section.pid),
             "{}",
-            out.describe()
+            servers::whole(&out)
         );
         let threads = &section.threads;
         if section.pid == server.pid() {
             assert!(
                 threads.is_empty(),
                 "the master runs no Python\n{}",
-                out.describe()
+                servers::whole(&out)
             );
         } else if section.pid == held {
             let want = vec![
@@ -379,21 +379,19 @@ fn uwsgi_subprocesses_dump() {
                 Frame::new(&file, "application", line_of(&m, "app_block")),
             ];
             assert!(
-                threads.len() == 1 && threads[0].frames == want,
-                "expected the held request's two frames in process {held}\n{}",
-                out.describe()
+                threads.len() == 1 && threads[0].frames == want && threads[0].tid() == Some(held),
+                "expected the held request's two frames in process {held}, tid={held}\n{}",
+                servers::whole(&out)
             );
         } else {
             // Idle (no thread), or in a /busy request: its outermost frame is the application's.
             let outer = threads.first().and_then(|t| t.frames.last());
             assert!(
                 threads.len() <= 1
-                    && outer.is_none_or(|f| {
-                        *f == Frame::new(&file, "application", line_of(&m, "app_busy"))
-                    }),
+                    && outer.is_none_or(|f| f.file == file && f.func == "application"),
                 "process {}: neither idle nor in a request\n{}",
                 section.pid,
-                out.describe()
+                servers::whole(&out)
             );
         }
     }
@@ -421,7 +419,8 @@ fn uwsgi_subprocesses_dump() {
 /// `--subprocesses -p MASTER -s 3 -r 0.005` on uWSGI with 4 workers serving a stream of
 /// requests that spin in busy_request_handler(): the handler's stack is under the root of each
 /// worker that was stopped while it spun (the request's answer says how often), under no other
-/// root; every root names its process; uWSGI goes on serving with the same workers.
+/// root; every root names its process; the master has idle samples only; uWSGI goes on serving
+/// with the same workers.
 #[test]
 fn uwsgi_subprocesses_sample() {
     let test = "uwsgi_subprocesses_sample";
@@ -449,13 +448,20 @@ fn uwsgi_subprocesses_sample() {
         server.log()
     );
     let app = script_path("uwsgi_app.py");
-    servers::assert_handler_sampled(
+    let stacks = servers::assert_handler_sampled(
         &out,
         &served,
         &app,
         "application",
         server.pid(),
         &server.workers,
+    );
+    assert!(
+        stacks
+            .iter()
+            .all(|s| s.pid != server.pid() || s.leaf == servers::Leaf::Idle),
+        "the master runs no Python: idle samples only\n{}",
+        servers::whole(&out)
     );
     server.assert_healthy();
 }
@@ -477,6 +483,22 @@ pub(crate) mod servers {
     use std::time::{Duration, Instant};
 
     const WAIT: Duration = Duration::from_secs(60);
+
+    /// pyflame's status, stderr and stdout (up to 60,000 characters) for a failure message.
+    pub fn whole(out: &Output) -> String {
+        let shown: String = out.stdout.chars().take(60_000).collect();
+        let cut = if shown.len() < out.stdout.len() {
+            "[cut]\n"
+        } else {
+            ""
+        };
+        format!(
+            "status: {}\n--- stderr ---\n{}--- stdout ({} bytes) ---\n{shown}{cut}",
+            out.status,
+            out.stderr,
+            out.stdout.len()
+        )
+    }
 
     /// The children of `pid`, sorted.
     pub fn children(pid: u32) -> Vec<u32> {
@@ -757,7 +779,8 @@ pub(crate) mod servers {
 
     /// The checks of a `--subprocesses -s` profile of a server (`parent` and its `workers`)
     /// that served `served`, /busy requests of `app` whose WSGI entry point is `entry`:
-    /// - it parses; every root is `process PID CMDLINE` of the server's processes;
+    /// - it parses; every root is `process PID CMDLINE`, of the parent and each worker (their
+    ///   idle samples at least) and of no other process;
     /// - no worker has a (failed) sample;
     /// - busy_request_handler() is under no root but those of workers that answered requests;
     /// - every worker stopped SAMPLED times while it spun in one has a stack ending
@@ -769,24 +792,33 @@ pub(crate) mod servers {
         entry: &str,
         parent: u32,
         workers: &[u32],
-    ) {
+    ) -> Vec<TreeStack> {
         let stacks =
-            parse_tree_collapsed(&out.stdout).unwrap_or_else(|e| panic!("{e}\n{}", out.describe()));
+            parse_tree_collapsed(&out.stdout).unwrap_or_else(|e| panic!("{e}\n{}", whole(out)));
         let answers = || format!("answers (worker PID, stops): {:?}", served.answers);
+        let roots: BTreeSet<u32> = stacks.iter().map(|s| s.pid).collect();
+        let mut all: BTreeSet<u32> = workers.iter().copied().collect();
+        all.insert(parent);
+        assert_eq!(
+            roots,
+            all,
+            "expected samples (if only idle ones) of the parent {parent} and each worker\n{}",
+            whole(out)
+        );
         for s in &stacks {
             assert!(
                 s.pid == parent || workers.contains(&s.pid),
                 "root of a process outside the server (parent {parent}, workers {workers:?}): \
                  {:?}\n{}",
                 s.root,
-                out.describe()
+                whole(out)
             );
-            assert_eq!(s.root, process_root(s.pid), "{}", out.describe());
+            assert_eq!(s.root, process_root(s.pid), "{}", whole(out));
             assert!(
                 !(s.leaf == Leaf::Failed && workers.contains(&s.pid)),
                 "failed samples of worker {}\n{}",
                 s.pid,
-                out.describe()
+                whole(out)
             );
         }
         let m = marks(app);
@@ -814,7 +846,7 @@ pub(crate) mod servers {
             "busy_request_handler under the root of processes {:?} that answered no request\n{}\n{}",
             with_handler.difference(&answered).collect::<Vec<_>>(),
             answers(),
-            out.describe()
+            whole(out)
         );
         let sampled: BTreeSet<u32> = served
             .answers
@@ -827,7 +859,7 @@ pub(crate) mod servers {
             "no request was stopped {SAMPLED} times while it spun: pyflame did not sample the \
              workers\n{}\n{}",
             answers(),
-            out.describe()
+            whole(out)
         );
         for pid in &sampled {
             assert!(
@@ -835,9 +867,10 @@ pub(crate) mod servers {
                 "worker {pid} was stopped while it spun in busy_request_handler, but no stack \
                  under its root ends {tail:?}\n{}\n{}",
                 answers(),
-                out.describe()
+                whole(out)
             );
         }
+        stacks
     }
 
     #[test]
