@@ -105,7 +105,7 @@ impl Arbiter {
             .and_then(|r| r.rsplit_once("\r\n\r\nhello "))
             .and_then(|(_, pid)| pid.parse::<u32>().ok());
         assert!(
-            response.starts_with("HTTP/1.1 200 ") && pid.is_some_and(|p| self.workers.contains(&p)),
+            response.starts_with("HTTP/1.0 200 ") && pid.is_some_and(|p| self.workers.contains(&p)),
             "gunicorn does not serve after profiling: {response:?}\n{}",
             self.log()
         );
