@@ -1,4 +1,5 @@
-//! Which processes descend from the ones pyflame was given, from /proc: every process's parent
+//! Which processes descend from the ones pyflame was given, and what each is (alive, Python
+//! with an initialised interpreter, changed since last looked at), from /proc: every process's parent
 //! (field 4 of /proc/PID/stat), read in one pass over /proc. The kernel's
 //! /proc/PID/task/TID/children would be cheaper but needs CONFIG_PROC_CHILDREN, which many
 //! kernels lack; a pass costs about 10 µs per process on the host, and `Tree` spaces passes
@@ -6,6 +7,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
+
+use crate::error::{Error, Result};
+use crate::memory::RemoteMemory;
+use crate::proc;
+use crate::python::walk::Walker;
+use crate::python::{layout::GilHolder, Runtime};
 
 /// The parent of a process, from its /proc/PID/stat (None: not readable or malformed).
 pub fn parent_of(stat: &[u8]) -> Option<i32> {
@@ -57,6 +64,37 @@ pub fn descendants(roots: &[i32], parents: &BTreeMap<i32, i32>) -> Vec<i32> {
         }
     }
     found.into_iter().collect()
+}
+
+/// Whether the interpreter of `runtime` is initialised: an interpreter exists and its GIL is
+/// set up (free-threaded: its first thread state exists).
+/// Memory that cannot be read at all (a seccomp filter) is an error: it will not become
+/// readable by waiting.
+pub fn initialized(runtime: &Runtime, mem: &RemoteMemory) -> Result<bool> {
+    let walker = Walker::new(mem, runtime.layout, runtime.roots);
+    let interps = match walker.interpreters().map_err(Error::from) {
+        Err(Error::Fatal(why)) => return Err(Error::Fatal(why)),
+        Err(_) => return Ok(false),
+        Ok(interps) => interps,
+    };
+    Ok(match runtime.layout.gil {
+        GilHolder::Disabled => interps
+            .first()
+            .is_some_and(|&i| walker.thread_states(i).is_ok_and(|t| !t.is_empty())),
+        _ => !interps.is_empty() && walker.gils().is_ok_and(|g| !g.is_empty()),
+    })
+}
+
+/// Whether `pid` exists and is not a zombie.
+pub fn alive(pid: i32) -> bool {
+    proc::status(pid).is_ok_and(|s| !matches!(s.state, 'Z' | 'X'))
+}
+
+/// What `Look` remembers of a process.
+pub fn fingerprint(pid: i32) -> Option<(Option<[u64; 3]>, usize)> {
+    let maps = proc::maps(pid).ok()?;
+    let python = maps.iter().filter(|m| m.path.contains("python")).count();
+    Some((proc::image(pid), python))
 }
 
 #[cfg(test)]

@@ -14,16 +14,16 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use super::descendants;
-use super::find_runtime;
+use super::descendants::{self, alive, fingerprint, initialized};
+use super::{find_known, find_runtime};
 use crate::attach::{mailbox, Counts, Ended, Tracee};
 use crate::cli::Args;
 use crate::error::{Error, Result};
 use crate::memory::RemoteMemory;
 use crate::output;
 use crate::proc;
-use crate::python::walk::{Code, Frame, Walker};
-use crate::python::{layout::GilHolder, Runtime};
+use crate::python::walk::{Code, Frame};
+use crate::python::{self, Runtime};
 use crate::sampler::{Plan, Process, Processes};
 use crate::sys::ptrace::{self, WaitStatus};
 
@@ -70,6 +70,8 @@ pub struct Tree<'a> {
     why_not: Option<Error>,
     /// The stops of the processes no longer sampled.
     stopped_before: Counts,
+    /// The runtimes found so far, for the processes forked from those.
+    known: python::Known,
 }
 
 impl<'a> Tree<'a> {
@@ -96,6 +98,7 @@ impl<'a> Tree<'a> {
             first: None,
             why_not: None,
             stopped_before: Counts::default(),
+            known: python::Known::default(),
         }
     }
 
@@ -109,6 +112,7 @@ impl<'a> Tree<'a> {
             let pid = tracee.pid();
             match self.python(pid) {
                 Ok(Some(runtime)) => self.add(tracee, &runtime),
+                Err(e) if !self.args.subprocesses => return Err(e),
                 _ => {
                     drop(tracee);
                     self.waiting.insert(pid, None);
@@ -168,7 +172,7 @@ impl<'a> Tree<'a> {
         }
         let mem = RemoteMemory::new(mem_pid);
         let named = self.named.contains(&pid) && self.command.is_none();
-        let runtime = match find_runtime(mem_pid, self.args.abi, &mem) {
+        let runtime = match find_known(mem_pid, self.args.abi, &mem, &mut self.known) {
             Ok(runtime) => runtime,
             Err(e) if self.named == [pid] && !self.args.subprocesses && self.command.is_none() => {
                 return Err(e)
@@ -182,7 +186,7 @@ impl<'a> Tree<'a> {
         };
         // A PID given is sampled as it is (idle until its interpreter is ready); a process
         // that appears is taken once its interpreter is initialised.
-        Ok((named || initialized(&runtime, &mem)).then_some(runtime))
+        Ok((named || initialized(&runtime, &mem)?).then_some(runtime))
     }
 
     /// Seizes `pid` and samples it if it is Python. Ok(false): not Python (yet).
@@ -208,6 +212,12 @@ impl<'a> Tree<'a> {
         let at = self.live.partition_point(|p| p.pid() < pid);
         self.live
             .insert(at, Process::new(tracee, runtime, self.plan, root));
+    }
+
+    /// Whether `pid` is all the run is about: the `-t` command or the one PID given, without
+    /// `--subprocesses`.
+    fn lone(&self, pid: i32) -> bool {
+        !self.args.subprocesses && (Some(pid) == self.command || self.named == [pid])
     }
 
     /// Names a process that cannot be sampled, once.
@@ -274,6 +284,8 @@ impl<'a> Tree<'a> {
                     let look = before.filter(|&(_, python)| python == 0);
                     self.waiting.insert(pid, look);
                 }
+                // The command, or the one process given: its error is the run's.
+                Err(e) if self.lone(pid) => return Err(e),
                 Err(e) => self.refuse(pid, &e),
             }
         }
@@ -409,31 +421,4 @@ pub fn label(pid: i32, command: &str) -> Rc<Code> {
         }
     }
     Frame::label(&text)
-}
-
-/// Whether the interpreter of `runtime` is initialised: an interpreter exists and its GIL is
-/// set up (free-threaded: its first thread state exists).
-pub fn initialized(runtime: &Runtime, mem: &RemoteMemory) -> bool {
-    let walker = Walker::new(mem, runtime.layout, runtime.roots);
-    let Ok(interps) = walker.interpreters() else {
-        return false;
-    };
-    match runtime.layout.gil {
-        GilHolder::Disabled => interps
-            .first()
-            .is_some_and(|&i| walker.thread_states(i).is_ok_and(|t| !t.is_empty())),
-        _ => !interps.is_empty() && walker.gils().is_ok_and(|g| !g.is_empty()),
-    }
-}
-
-/// Whether `pid` exists and is not a zombie.
-fn alive(pid: i32) -> bool {
-    proc::status(pid).is_ok_and(|s| !matches!(s.state, 'Z' | 'X'))
-}
-
-/// What `Look` remembers of a process.
-fn fingerprint(pid: i32) -> Option<(Option<[u64; 3]>, usize)> {
-    let maps = proc::maps(pid).ok()?;
-    let python = maps.iter().filter(|m| m.path.contains("python")).count();
-    Some((proc::image(pid), python))
 }
