@@ -131,7 +131,10 @@ pub fn find(
 /// maps the same files at the same addresses, and its runtime needs no ELF reading or version
 /// detection again.
 #[derive(Default)]
-pub struct Known(Vec<(Vec<(String, u64, u64, u64)>, Runtime)>);
+pub struct Known(Vec<(Vec<MappedAt>, Runtime)>);
+
+/// A file (device, inode) mapped at an address from an offset.
+type MappedAt = (String, u64, u64, u64);
 
 /// Runtimes `Known` remembers (the oldest is forgotten first).
 const MAX_KNOWN: usize = 32;
