@@ -7,11 +7,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
+use std::rc::Rc;
 
 use crate::error::{Error, Result};
 use crate::memory::RemoteMemory;
 use crate::proc;
-use crate::python::walk::Walker;
+use crate::python::walk::{Code, Frame, Walker};
 use crate::python::{layout::GilHolder, Runtime};
 
 /// The parent of a process, from its /proc/PID/stat (None: not readable or malformed).
@@ -97,9 +98,35 @@ pub fn fingerprint(pid: i32) -> Option<(Option<[u64; 3]>, usize)> {
     Some((proc::image(pid), python))
 }
 
+/// A process label keeps this many characters of the command line.
+const LABEL_CHARS: usize = 80;
+
+/// `process <PID> <command line>`, the root frame of a process's stacks (escaped with every
+/// other name when it enters the profile).
+pub fn label(pid: i32, command: &str) -> Rc<Code> {
+    let mut text = format!("process {pid}");
+    if !command.is_empty() {
+        text.push(' ');
+        text.extend(command.chars().take(LABEL_CHARS));
+        if command.chars().nth(LABEL_CHARS).is_some() {
+            text.push('\u{2026}');
+        }
+    }
+    Frame::label(&text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn labels_cut_long_command_lines() {
+        assert_eq!(label(7, "").name, "process 7");
+        assert_eq!(label(7, "python3 a.py").name, "process 7 python3 a.py");
+        let long = "x".repeat(100);
+        let cut = label(7, &long).name.clone();
+        assert_eq!(cut, format!("process 7 {}\u{2026}", "x".repeat(80)));
+    }
 
     #[test]
     fn parent_from_stat() {

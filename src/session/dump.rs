@@ -68,7 +68,7 @@ pub fn dump(args: &Args) -> Result<()> {
                     out.push(b'\n');
                 }
                 let command = proc::cmdline(pid).unwrap_or_default();
-                let label = super::tree::label(pid, &command);
+                let label = descendants::label(pid, &command);
                 let label = output::escape::name(&label.name);
                 out.extend_from_slice(format!("{label}\n").as_bytes());
                 out.extend_from_slice(&section);

@@ -11,10 +11,9 @@
 //! again.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use super::descendants::{self, alive, fingerprint, initialized};
+use super::descendants::{self, alive, fingerprint, initialized, label};
 use super::{find_known, find_runtime};
 use crate::attach::{mailbox, Counts, Ended, Tracee};
 use crate::cli::Args;
@@ -22,7 +21,6 @@ use crate::error::{Error, Result};
 use crate::memory::RemoteMemory;
 use crate::output;
 use crate::proc;
-use crate::python::walk::{Code, Frame};
 use crate::python::{self, Runtime};
 use crate::sampler::{Plan, Process, Processes};
 use crate::sys::ptrace::{self, WaitStatus};
@@ -34,8 +32,6 @@ const SCAN_SHARE: u32 = 20;
 /// How long `-t` waits for its command to become Python before giving up (without
 /// `--subprocesses`, where a child may be the Python one).
 pub const TRACE_STARTUP: Duration = Duration::from_secs(10);
-/// A process label keeps this many characters of the command line.
-const LABEL_CHARS: usize = 80;
 
 /// What is known of a process not sampled: its program image and how many of its mappings
 /// name Python (None: look again at every pass, an interpreter still starting).
@@ -407,18 +403,4 @@ impl Processes for Tree<'_> {
             p.reattach();
         }
     }
-}
-
-/// `process <PID> <command line>`, the root frame of a process's stacks (escaped with every
-/// other name when it enters the profile).
-pub fn label(pid: i32, command: &str) -> Rc<Code> {
-    let mut text = format!("process {pid}");
-    if !command.is_empty() {
-        text.push(' ');
-        text.extend(command.chars().take(LABEL_CHARS));
-        if command.chars().nth(LABEL_CHARS).is_some() {
-            text.push('\u{2026}');
-        }
-    }
-    Frame::label(&text)
 }
