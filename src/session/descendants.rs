@@ -5,7 +5,6 @@
 //! kernels lack; a pass costs about 10 µs per process on the host, and `Tree` spaces passes
 //! by their cost.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::rc::Rc;
 
@@ -23,9 +22,9 @@ pub fn parent_of(stat: &[u8]) -> Option<i32> {
     rest.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// Every process's parent, as /proc shows them now.
-pub fn parents() -> BTreeMap<i32, i32> {
-    let mut parents = BTreeMap::new();
+/// Every process with its parent, as /proc shows them now.
+pub fn parents() -> Vec<(i32, i32)> {
+    let mut parents = Vec::new();
     let Ok(dir) = fs::read_dir("/proc") else {
         return parents;
     };
@@ -41,30 +40,28 @@ pub fn parents() -> BTreeMap<i32, i32> {
             .ok()
             .and_then(|s| parent_of(&s))
         {
-            parents.insert(pid, ppid);
+            parents.push((pid, ppid));
         }
     }
     parents
 }
 
 /// The processes that descend from `roots` (not the roots themselves), in PID order.
-pub fn descendants(roots: &[i32], parents: &BTreeMap<i32, i32>) -> Vec<i32> {
-    let mut children: BTreeMap<i32, Vec<i32>> = BTreeMap::new();
-    for (&pid, &ppid) in parents {
-        children.entry(ppid).or_default().push(pid);
-    }
-    let mut found = BTreeSet::new();
+pub fn descendants(roots: &[i32], parents: &[(i32, i32)]) -> Vec<i32> {
+    let mut found: Vec<i32> = Vec::new();
     let mut todo: Vec<i32> = roots.to_vec();
     // Each process is visited once: a loop in what /proc said (a PID reused during the pass)
     // cannot make this run forever.
     while let Some(pid) = todo.pop() {
-        for &child in children.get(&pid).map_or(&[][..], |c| c.as_slice()) {
-            if !roots.contains(&child) && found.insert(child) {
+        for &(child, _) in parents.iter().filter(|&&(_, parent)| parent == pid) {
+            if !roots.contains(&child) && !found.contains(&child) {
+                found.push(child);
                 todo.push(child);
             }
         }
     }
-    found.into_iter().collect()
+    found.sort_unstable();
+    found
 }
 
 /// Whether the interpreter of `runtime` is initialised: an interpreter exists and its GIL is
@@ -136,7 +133,7 @@ mod tests {
 
     #[test]
     fn descendants_of_roots() {
-        let parents: BTreeMap<i32, i32> = [
+        let parents = [
             (1, 0),
             (10, 1),
             (11, 10),
@@ -144,14 +141,12 @@ mod tests {
             (13, 10),
             (20, 1),
             (30, 30),
-        ]
-        .into_iter()
-        .collect();
+        ];
         assert_eq!(descendants(&[10], &parents), [11, 12, 13]);
         assert_eq!(descendants(&[11, 20], &parents), [12]);
         assert_eq!(descendants(&[30], &parents), Vec::<i32>::new());
         // The live system: pyflame's own test process has this thread's process as a root.
         let me = std::process::id() as i32;
-        assert!(super::parents().contains_key(&me));
+        assert!(super::parents().iter().any(|&(pid, _)| pid == me));
     }
 }

@@ -125,7 +125,7 @@ fn dump_one(pid: i32, args: &Args, out: &mut Vec<u8>) -> Result<()> {
         GilHolder::Disabled => proc::running_tasks(pid).unwrap_or_default(),
         _ => Vec::new(),
     };
-    let prefetch = Rc::new(Prefetcher::new(&mem));
+    let prefetch = Rc::new(Prefetcher::new(mem));
     let mut walker = Walker::new(&*prefetch, runtime.layout, runtime.roots);
     walker.begin(budget::DUMP);
     let failed = |why: String| {

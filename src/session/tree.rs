@@ -10,7 +10,6 @@
 //! that cannot be seized (permissions, another tracer) is named once on stderr and not tried
 //! again.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use super::descendants::{self, alive, fingerprint, initialized, label};
@@ -49,8 +48,10 @@ pub struct Tree<'a> {
     /// exec() is followed: the process is looked at again (`-t`, `--subprocesses`).
     follow: bool,
     live: Vec<Process>,
-    waiting: BTreeMap<i32, Look>,
-    refused: BTreeSet<i32>,
+    /// Processes of the tree not sampled, with what was seen of them.
+    waiting: Vec<(i32, Look)>,
+    /// Processes that could not be seized, named once and not tried again.
+    refused: Vec<i32>,
     next_scan: Instant,
     poll_every: Duration,
     started: Instant,
@@ -81,8 +82,8 @@ impl<'a> Tree<'a> {
             rooted,
             follow: command.is_some() || args.subprocesses,
             live: Vec::new(),
-            waiting: BTreeMap::new(),
-            refused: BTreeSet::new(),
+            waiting: Vec::new(),
+            refused: Vec::new(),
             next_scan: Instant::now(),
             poll_every: args
                 .interval()
@@ -111,7 +112,7 @@ impl<'a> Tree<'a> {
                 Err(e) if !self.args.subprocesses => return Err(e),
                 _ => {
                     drop(tracee);
-                    self.waiting.insert(pid, None);
+                    self.wait(pid, None);
                 }
             }
             return Ok(());
@@ -120,7 +121,7 @@ impl<'a> Tree<'a> {
             match self.try_add(pid) {
                 Ok(true) => {}
                 Ok(false) if self.args.subprocesses => {
-                    self.waiting.insert(pid, None);
+                    self.wait(pid, None);
                 }
                 Ok(false) => {
                     let e = self.why_not.clone().unwrap_or(Error::TargetGone);
@@ -204,7 +205,7 @@ impl<'a> Tree<'a> {
             self.first = Some((runtime.version.to_string(), command));
         }
         self.seen += 1;
-        self.waiting.remove(&pid);
+        self.unwait(pid);
         let at = self.live.partition_point(|p| p.pid() < pid);
         self.live
             .insert(at, Process::new(tracee, runtime, self.plan, root));
@@ -216,10 +217,23 @@ impl<'a> Tree<'a> {
         !self.args.subprocesses && (Some(pid) == self.command || self.named == [pid])
     }
 
+    /// Notes what was seen of a process not sampled.
+    fn wait(&mut self, pid: i32, look: Look) {
+        match self.waiting.iter_mut().find(|w| w.0 == pid) {
+            Some(w) => w.1 = look,
+            None => self.waiting.push((pid, look)),
+        }
+    }
+
+    fn unwait(&mut self, pid: i32) {
+        self.waiting.retain(|w| w.0 != pid);
+    }
+
     /// Names a process that cannot be sampled, once.
     fn refuse(&mut self, pid: i32, why: &Error) {
-        self.waiting.remove(&pid);
-        if self.refused.insert(pid) {
+        self.unwait(pid);
+        if !self.refused.contains(&pid) {
+            self.refused.push(pid);
             let why = why.to_string();
             eprintln!(
                 "pyflame: PID {pid} is left out: {}",
@@ -233,7 +247,7 @@ impl<'a> Tree<'a> {
         self.last_end = Some(ended);
         match ended {
             Ended::Exec if self.follow => {
-                self.waiting.insert(pid, None);
+                self.wait(pid, None);
             }
             _ if Some(pid) == self.command => self.command_end = Some(ended),
             _ => {}
@@ -256,19 +270,22 @@ impl<'a> Tree<'a> {
             let parents = descendants::parents();
             for pid in descendants::descendants(&roots, &parents) {
                 let known = self.live.iter().any(|p| p.pid() == pid);
-                if !known && !self.refused.contains(&pid) && !self.waiting.contains_key(&pid) {
-                    self.waiting.insert(pid, None);
+                if !known
+                    && !self.refused.contains(&pid)
+                    && !self.waiting.iter().any(|w| w.0 == pid)
+                {
+                    self.wait(pid, None);
                 }
             }
         }
-        for (&pid, &look) in &self.waiting {
+        for &(pid, look) in &self.waiting {
             if look.is_none() || look != fingerprint(pid) {
                 candidates.push(pid);
             }
         }
         for pid in candidates {
             if !alive(pid) {
-                self.waiting.remove(&pid);
+                self.unwait(pid);
                 continue;
             }
             let before = fingerprint(pid);
@@ -278,7 +295,7 @@ impl<'a> Tree<'a> {
                 // One that maps a Python file is looked at every pass: an interpreter starting.
                 Ok(false) => {
                     let look = before.filter(|&(_, python)| python == 0);
-                    self.waiting.insert(pid, look);
+                    self.wait(pid, look);
                 }
                 // The command, or the one process given: its error is the run's.
                 Err(e) if self.lone(pid) => return Err(e),
@@ -286,7 +303,10 @@ impl<'a> Tree<'a> {
             }
         }
         let cost = start.elapsed();
-        let every = match self.command.is_some_and(|c| self.waiting.contains_key(&c)) {
+        let every = match self
+            .command
+            .is_some_and(|c| self.waiting.iter().any(|w| w.0 == c))
+        {
             true => self.poll_every,
             false => SCAN_EVERY.max(cost * SCAN_SHARE),
         };
@@ -309,7 +329,7 @@ impl<'a> Tree<'a> {
             Ok(_) => return,
             Err(_) => self.command_end = Some(Ended::Exited(None)),
         }
-        self.waiting.remove(&pid);
+        self.unwait(pid);
     }
 
     /// Some(how) once nothing is left to sample.
