@@ -75,8 +75,8 @@ fn signals_reach_both_processes(py: &Interp) {
 per_interpreter!(both_let_go_when_pyflame_ends);
 
 /// `-p A,B` at `-r 0`, stopped by SIGINT (it writes both processes' profile; on 3.12 and
-/// 2.7) and, in another run, killed with SIGKILL (every interpreter): either way neither process is left stopped or traced, and both
-/// still answer a signal.
+/// 2.7) and, in another run, killed with SIGKILL (every interpreter): either way neither
+/// process is left stopped or traced, and both still answer signals at once.
 fn both_let_go_when_pyflame_ends(py: &Interp) {
     let ways: &[&str] = match repetitions(py, 2, 1) {
         2 => &["INT", "KILL"],
