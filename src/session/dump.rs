@@ -77,9 +77,11 @@ pub fn dump(args: &Args) -> Result<()> {
                 dumped += 1;
             }
             Err(e) => {
-                let descendant = !named.contains(&pid);
+                // Not Python: a descendant, or (with --subprocesses) a PID given whose
+                // descendants are, is passed over as sampling passes over it.
+                let passed_over = !named.contains(&pid) || args.subprocesses;
                 let not_python = e.to_string().starts_with("Failed to locate libpython");
-                let quiet = (descendant && not_python) || matches!(e, Error::TargetGone);
+                let quiet = (passed_over && not_python) || matches!(e, Error::TargetGone);
                 if !quiet {
                     eprintln!(
                         "pyflame: PID {pid} is left out: {}",
