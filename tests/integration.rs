@@ -19,5 +19,6 @@ mod record;
 mod signals;
 mod subinterpreters;
 mod trace;
+mod trees;
 mod uwsgi;
 mod windows;
