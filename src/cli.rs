@@ -25,7 +25,7 @@ Common Options:
   -h, --help               Show help
   -n, --no-line-numbers    Do not append line numbers to function names
   -o, --output=PATH        Output to file path
-  -p, --pid=PID            The PID to trace
+  -p, --pid=PID            The PID to trace (repeat -p, or PID,PID,..., for several)
   -r, --rate=RATE          Sample rate, as a fractional value of seconds (default 0.01)
   -s, --seconds=SECS       How many seconds to run for (default 1)
   -t, --trace              Trace a child process
@@ -39,12 +39,15 @@ Advanced Options:
   --nonblocking            Never stop the target; count a sample torn by a running thread as (failed)
   --verbose                Say on stderr which Python was found, where, and how its layout was read
   --per-thread             One tower per thread in an SVG (implies --threads)
+  --subprocesses           Also every process descending from the PIDs or the command, as they
+                           come and go: one profile or dump, each process under its own root
 ";
 
 /// What to profile.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
-    Pid(i32),
+    /// `-p`: one or more processes.
+    Pids(Vec<i32>),
     /// `-t`: the command and its arguments.
     Trace(Vec<OsString>),
 }
@@ -75,6 +78,8 @@ pub struct Args {
     pub verbose: bool,
     /// Printed to stderr before running (the deprecated bare PID).
     pub warning: Option<String>,
+    /// `--subprocesses`: every descendant of the processes given too.
+    pub subprocesses: bool,
 }
 
 impl Args {
@@ -193,11 +198,11 @@ pub fn abi_list() -> String {
 pub fn parse(argv: impl IntoIterator<Item = OsString>) -> Result<Parsed> {
     use lexopt::prelude::*;
     let mut parser = lexopt::Parser::from_args(argv);
-    let mut pid = None;
+    let mut pids: Vec<i32> = Vec::new();
     let mut trace: Option<Vec<OsString>> = None;
     let mut positional = Vec::new();
     let mut args = Args {
-        target: Target::Pid(0),
+        target: Target::Pids(Vec::new()),
         seconds: 1.0,
         rate: 0.01,
         output: None,
@@ -212,12 +217,23 @@ pub fn parse(argv: impl IntoIterator<Item = OsString>) -> Result<Parsed> {
         verbose: false,
         abi: None,
         warning: None,
+        subprocesses: false,
     };
     let mut format = None;
     let lex = |e: lexopt::Error| usage(e.to_string());
     while let Some(arg) = parser.next().map_err(lex)? {
         match arg {
-            Short('p') | Long("pid") => pid = Some(parse_pid(&parser.value().map_err(lex)?)?),
+            Short('p') | Long("pid") => {
+                let value = parser.value().map_err(lex)?;
+                // A comma-separated list, and -p repeated: each PID once, in order.
+                for one in value.to_string_lossy().split(',') {
+                    let pid = parse_pid(&OsString::from(one.trim()))?;
+                    if !pids.contains(&pid) {
+                        pids.push(pid);
+                    }
+                }
+            }
+            Long("subprocesses") => args.subprocesses = true,
             Short('s') | Long("seconds") => {
                 args.seconds = parse_seconds(&parser.value().map_err(lex)?, "-s/--seconds")?
             }
@@ -252,6 +268,7 @@ pub fn parse(argv: impl IntoIterator<Item = OsString>) -> Result<Parsed> {
             _ => return Err(usage(arg.unexpected().to_string())),
         }
     }
+    let pid = (!pids.is_empty()).then_some(());
     args.target = match (trace, pid) {
         (Some(_), _) if args.dump => {
             return Err(Error::fatal(
@@ -274,8 +291,8 @@ pub fn parse(argv: impl IntoIterator<Item = OsString>) -> Result<Parsed> {
             args.seconds = -1.0;
             Target::Trace(cmd)
         }
-        (None, Some(pid)) => match positional.first() {
-            None => Target::Pid(pid),
+        (None, Some(())) => match positional.first() {
+            None => Target::Pids(pids),
             Some(extra) => return Err(usage(format!("unexpected argument {extra:?}"))),
         },
         (None, None) => match positional.as_slice() {
@@ -285,7 +302,7 @@ pub fn parse(argv: impl IntoIterator<Item = OsString>) -> Result<Parsed> {
                     "WARNING: Specifying a PID to trace without -p is deprecated; see Pyflame issue #99 for details."
                         .to_string(),
                 );
-                Target::Pid(pid)
+                Target::Pids(vec![pid])
             }
             [] => return Err(usage("")),
             [_, extra, ..] => return Err(usage(format!("unexpected argument {extra:?}"))),

@@ -23,7 +23,7 @@ fn message(args: &[&str]) -> String {
 #[test]
 fn defaults_match_the_original() {
     let a = run(&["-p", "42"]);
-    assert_eq!(a.target, Target::Pid(42));
+    assert_eq!(a.target, Target::Pids(vec![42]));
     assert_eq!(a.seconds, 1.0);
     assert_eq!(a.rate, 0.01);
     assert_eq!(a.interval(), Duration::from_millis(10));
@@ -49,7 +49,7 @@ fn every_option_in_every_spelling() {
         "--threads",
         "--flamechart",
     ]);
-    assert_eq!(a.target, Target::Pid(7));
+    assert_eq!(a.target, Target::Pids(vec![7]));
     assert_eq!(a.seconds, 2.5);
     assert_eq!(a.rate, 0.001);
     assert_eq!(a.output, Some(PathBuf::from("out.txt")));
@@ -156,7 +156,7 @@ fn trace_takes_the_rest_of_the_line() {
 #[test]
 fn bare_pid_is_deprecated_but_accepted() {
     let a = run(&["-s", "2", "1234"]);
-    assert_eq!(a.target, Target::Pid(1234));
+    assert_eq!(a.target, Target::Pids(vec![1234]));
     assert_eq!(
         a.warning.as_deref(),
         Some("WARNING: Specifying a PID to trace without -p is deprecated; see Pyflame issue #99 for details.")
@@ -237,4 +237,13 @@ fn usage_lists_the_formats() {
     assert!(USAGE.contains("--format=FORMAT"));
     assert!(USAGE.contains("collapsed (the default), flamechart, svg or speedscope"));
     assert!(USAGE.contains("--per-thread"));
+}
+
+#[test]
+fn several_pids_and_subprocesses() {
+    let a = run(&["-p", "3,4", "-p", "5", "-p", "3", "--subprocesses"]);
+    assert_eq!(a.target, Target::Pids(vec![3, 4, 5]));
+    assert!(a.subprocesses);
+    assert!(message(&["-p", "3,x"]).contains("failed to parse \"x\" as a PID"));
+    assert!(message(&["-p", "3,"]).contains("as a PID"));
 }

@@ -74,8 +74,8 @@ fn run() -> error::Result<ExitCode> {
     // thread of the target stopped.
     sys::signal::block_waited();
     match &args.target {
-        Target::Pid(pid) if args.dump => {
-            let dumped = session::dump(*pid, &args);
+        Target::Pids(_) if args.dump => {
+            let dumped = session::dump(&args);
             // The target is let go: a pending stop or suspend signal now acts as usual.
             sys::signal::unblock_waited();
             dumped.map(|()| ExitCode::SUCCESS)

@@ -65,6 +65,21 @@ pub trait Memory {
     }
 }
 
+/// A borrowed memory is a memory (a `Prefetcher` over a test's `FakeMemory`).
+impl<M: Memory + ?Sized> Memory for &M {
+    fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), ReadError> {
+        (**self).read(addr, buf)
+    }
+
+    fn read_prefix(&self, addr: u64, buf: &mut [u8]) -> Result<usize, ReadError> {
+        (**self).read_prefix(addr, buf)
+    }
+
+    fn read_many(&self, parts: &mut [(u64, &mut [u8])]) -> Result<usize, ReadError> {
+        (**self).read_many(parts)
+    }
+}
+
 /// The memory of a live process.
 pub struct RemoteMemory {
     pid: i32,

@@ -11,6 +11,7 @@
 //! a sampler makes before and after) always see the process as it is now.
 
 use std::cell::RefCell;
+use std::rc::Rc;
 
 use crate::memory::{Memory, ReadError};
 
@@ -26,8 +27,8 @@ const MAX_WANTED: usize = 4 * MAX_RANGES;
 const PAGE: u64 = 4096;
 const MAX_PAGES: usize = 256;
 
-pub struct Prefetcher<'m, M: Memory> {
-    mem: &'m M,
+pub struct Prefetcher<M: Memory> {
+    mem: M,
     state: RefCell<State>,
 }
 
@@ -90,8 +91,8 @@ impl State {
     }
 }
 
-impl<'m, M: Memory> Prefetcher<'m, M> {
-    pub fn new(mem: &'m M) -> Self {
+impl<M: Memory> Prefetcher<M> {
+    pub fn new(mem: M) -> Self {
         Prefetcher {
             mem,
             state: RefCell::new(State::default()),
@@ -101,9 +102,11 @@ impl<'m, M: Memory> Prefetcher<'m, M> {
     /// Opens the batch: reads, in one system call, every range the previous batch read; until
     /// the guard is dropped, reads are served from it where they can be. The batch is a
     /// snapshot: what it holds was read when it was opened.
-    pub fn open(&self) -> Result<Open<'_, 'm, M>, ReadError> {
+    pub fn open(self: &Rc<Self>) -> Result<Open<M>, ReadError> {
         self.begin()?;
-        Ok(Open { prefetch: self })
+        Ok(Open {
+            prefetch: self.clone(),
+        })
     }
 
     /// Starts a sample: reads, in one batch, every range the previous sample read.
@@ -169,17 +172,17 @@ impl<'m, M: Memory> Prefetcher<'m, M> {
 }
 
 /// An open batch (see `Prefetcher::open`); dropping it closes the batch.
-pub struct Open<'p, 'm, M: Memory> {
-    prefetch: &'p Prefetcher<'m, M>,
+pub struct Open<M: Memory> {
+    prefetch: Rc<Prefetcher<M>>,
 }
 
-impl<M: Memory> Drop for Open<'_, '_, M> {
+impl<M: Memory> Drop for Open<M> {
     fn drop(&mut self) {
         self.prefetch.end();
     }
 }
 
-impl<M: Memory> Memory for Prefetcher<'_, M> {
+impl<M: Memory> Memory for Prefetcher<M> {
     fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), ReadError> {
         let mut st = self.state.borrow_mut();
         if !st.open {
@@ -187,7 +190,7 @@ impl<M: Memory> Memory for Prefetcher<'_, M> {
         }
         st.want(addr, buf.len());
         if st.cached(addr, buf.len()).is_none() {
-            st.load_page(self.mem, addr, buf.len());
+            st.load_page(&self.mem, addr, buf.len());
         }
         match st.cached(addr, buf.len()) {
             Some(bytes) => {
@@ -204,7 +207,7 @@ impl<M: Memory> Memory for Prefetcher<'_, M> {
     fn read_prefix(&self, addr: u64, buf: &mut [u8]) -> Result<usize, ReadError> {
         let mut st = self.state.borrow_mut();
         if st.open && st.cached(addr, buf.len()).is_none() {
-            st.load_page(self.mem, addr, buf.len());
+            st.load_page(&self.mem, addr, buf.len());
         }
         if let (true, Some(bytes)) = (st.open, st.cached(addr, buf.len())) {
             buf.copy_from_slice(bytes);
@@ -288,7 +291,7 @@ mod tests {
             mem,
             calls: Cell::new(0),
         };
-        let p = Prefetcher::new(&counting);
+        let p = Rc::new(Prefetcher::new(&counting));
         let mut a = [0u8; 16];
         let mut b = [0u8; 8];
         for sample in 0..3 {
@@ -321,7 +324,7 @@ mod tests {
             mem,
             calls: Cell::new(0),
         };
-        let p = Prefetcher::new(&counting);
+        let p = Rc::new(Prefetcher::new(&counting));
         let open = p.open().unwrap();
         let mut peak_pages = 0;
         for i in 0..(2u64 << 20) / 64 {
@@ -346,7 +349,7 @@ mod tests {
             mem,
             calls: Cell::new(0),
         };
-        let p = Prefetcher::new(&counting);
+        let p = Rc::new(Prefetcher::new(&counting));
         p.begin().unwrap();
         let mut x = [0u8; 8];
         for at in [0x4ff0u64, 0x4010, 0x4800] {
@@ -364,7 +367,7 @@ mod tests {
     #[test]
     fn addresses_at_the_top_of_the_address_space_do_not_overflow() {
         let mem = FakeMemory::default();
-        let p = Prefetcher::new(&mem);
+        let p = Rc::new(Prefetcher::new(&mem));
         let mut x = [0u8; 32];
         for _ in 0..2 {
             p.begin().unwrap();
@@ -379,14 +382,14 @@ mod tests {
     fn sees_changes_made_between_samples() {
         let mut mem = FakeMemory::default();
         mem.write(0x1000, &[1; 64]);
-        let p = Prefetcher::new(&mem);
+        let p = Rc::new(Prefetcher::new(&mem));
         let mut x = [0u8; 4];
         p.begin().unwrap();
         p.read(0x1000, &mut x).unwrap();
         p.end();
         drop(p);
         mem.patch(0x1000, &[7, 7, 7, 7]);
-        let p = Prefetcher::new(&mem);
+        let p = Rc::new(Prefetcher::new(&mem));
         p.begin().unwrap();
         p.read(0x1000, &mut x).unwrap();
         assert_eq!(x, [7; 4]);
@@ -396,7 +399,7 @@ mod tests {
     fn ranges_that_vanished_are_read_again_and_fail_cleanly() {
         let mut mem = FakeMemory::default();
         mem.write(0x1000, &[1; 64]);
-        let p = Prefetcher::new(&mem);
+        let p = Rc::new(Prefetcher::new(&mem));
         let mut x = [0u8; 4];
         p.begin().unwrap();
         p.read(0x1000, &mut x).unwrap();

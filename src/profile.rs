@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use crate::output::escape;
-use crate::python::walk::{Code, Frame, Thread};
+use crate::python::walk::{Code, Frame, FrameKind, Thread};
 
 /// Code objects remembered by address before the map starts over (they are then found again
 /// by their text).
@@ -43,6 +43,8 @@ pub enum Observation<'a> {
 /// `thread_id`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ThreadKey {
+    /// The process (its root label, in `Profile::codes`), in a process tree.
+    pub process: Option<u32>,
     /// The kernel thread id, where the thread state records it (3.11+).
     pub native_id: Option<u32>,
     /// `PyThreadState.thread_id`, the pthread_t.
@@ -101,6 +103,11 @@ pub struct Profile {
     /// (microseconds since the epoch, event), when a time line is kept.
     pub timeline: Option<Vec<(u64, Event)>>,
     scratch: Vec<FrameId>,
+    /// Stacks start with their process (`record_in`): idle and failed samples are stacks too.
+    pub rooted: bool,
+    /// The `(idle)` and `(failed)` labels of rooted stacks.
+    idle_label: Rc<Code>,
+    failed_label: Rc<Code>,
 }
 
 impl Profile {
@@ -121,6 +128,9 @@ impl Profile {
             failed: 0,
             timeline: timeline.then(Vec::new),
             scratch: Vec::new(),
+            rooted: false,
+            idle_label: Frame::label("(idle)"),
+            failed_label: Frame::label("(failed)"),
         }
     }
 
@@ -140,15 +150,75 @@ impl Profile {
             #[cfg(test)]
             Observation::Stacks(stacks) => {
                 for frames in stacks {
-                    self.count(micros, frames, None);
+                    self.count(micros, None, frames, None);
                 }
             }
             Observation::Threads(threads) => {
                 for t in threads {
-                    let thread = self.by_thread.then(|| self.intern_thread(t));
-                    self.count(micros, &t.frames, thread);
+                    let thread = self.by_thread.then(|| self.intern_thread(t, None));
+                    self.count(micros, None, &t.frames, thread);
                 }
             }
+        }
+    }
+
+    /// Adds what one process of a process tree showed in a sample taken at `micros`: its
+    /// stacks, idle or failed, each under `root`, its label. The sample itself is counted
+    /// once for all processes (`tick`).
+    pub fn record_in(&mut self, root: &Rc<Code>, micros: u64, seen: Observation) {
+        self.rooted = true;
+        let label = match seen {
+            Observation::Idle if self.exclude_idle => return,
+            Observation::Idle => {
+                self.idle += 1;
+                self.idle_label.clone()
+            }
+            Observation::Failed => {
+                self.failed += 1;
+                self.failed_label.clone()
+            }
+            #[cfg(test)]
+            Observation::Stacks(stacks) => {
+                for frames in stacks {
+                    self.count(micros, Some(root), frames, None);
+                }
+                return;
+            }
+            Observation::Threads(threads) => {
+                for t in threads {
+                    let thread = self.by_thread.then(|| self.intern_thread(t, Some(root)));
+                    self.count(micros, Some(root), &t.frames, thread);
+                }
+                return;
+            }
+        };
+        let frame = Frame {
+            code: label,
+            line: 0,
+        };
+        self.count(micros, Some(root), std::slice::from_ref(&frame), None);
+    }
+
+    /// Idle and failed samples that are not stacks (a lone process's; in a tree they are
+    /// stacks under each process).
+    pub fn specials(&self) -> (u64, u64) {
+        match self.rooted {
+            true => (0, 0),
+            false => (self.idle, self.failed),
+        }
+    }
+
+    /// One sample of a process tree, whatever its processes showed.
+    pub fn tick(&mut self) {
+        self.samples += 1;
+    }
+
+    /// A thread's name in the outputs: `ThreadKey::label`, after its process's in a tree.
+    pub fn thread_label(&self, t: u32) -> String {
+        let key = &self.threads[t as usize];
+        match key.process {
+            Some(c) => format!("{}: {}", self.codes[c as usize].name, key.label()),
+            None => key.label(),
         }
     }
 
@@ -157,14 +227,21 @@ impl Profile {
         self.line_numbers
     }
 
-    fn count(&mut self, micros: u64, frames: &[Frame], thread: Option<u32>) {
-        let id = self.intern(frames, thread);
+    fn count(
+        &mut self,
+        micros: u64,
+        root: Option<&Rc<Code>>,
+        frames: &[Frame],
+        thread: Option<u32>,
+    ) {
+        let id = self.intern(root, frames, thread);
         self.stacks[id as usize].count += 1;
         self.push(micros, Event::Stack(id));
     }
 
-    fn intern_thread(&mut self, t: &Thread) -> u32 {
+    fn intern_thread(&mut self, t: &Thread, root: Option<&Rc<Code>>) -> u32 {
         let key = ThreadKey {
+            process: root.map(|r| self.code_id(r)),
             thread_id: t.thread_id,
             native_id: t.native_id,
             interp_id: t.interp_id,
@@ -184,13 +261,14 @@ impl Profile {
         }
     }
 
-    fn intern(&mut self, frames: &[Frame], thread: Option<u32>) -> u32 {
+    fn intern(&mut self, root: Option<&Rc<Code>>, frames: &[Frame], thread: Option<u32>) -> u32 {
         self.scratch.clear();
+        if let Some(root) = root {
+            let code = self.code_id(root);
+            self.scratch.push((code, 0));
+        }
         for f in frames.iter().rev() {
-            let code = match self.code_ids.get(&Rc::as_ptr(&f.code)) {
-                Some(&(_, id)) => id,
-                None => self.intern_code(&f.code),
-            };
+            let code = self.code_id(&f.code);
             let line = if self.line_numbers { f.line } else { 0 };
             self.scratch.push((code, line));
         }
@@ -207,6 +285,13 @@ impl Profile {
             count: 0,
         });
         id
+    }
+
+    fn code_id(&mut self, code: &Rc<Code>) -> u32 {
+        match self.code_ids.get(&Rc::as_ptr(code)) {
+            Some(&(_, id)) => id,
+            None => self.intern_code(code),
+        }
     }
 
     fn intern_code(&mut self, code: &Rc<Code>) -> u32 {
@@ -228,9 +313,13 @@ impl Profile {
         id
     }
 
-    /// `file:function:line` (or `file:function` without line numbers).
+    /// `file:function:line` (or `file:function` without line numbers); a label as it is.
     pub fn frame_text(&self, out: &mut String, (code, line): FrameId) {
         let c = &self.codes[code as usize];
+        if c.kind == FrameKind::Label {
+            out.push_str(&c.name);
+            return;
+        }
         out.push_str(&c.filename);
         out.push(':');
         out.push_str(&c.name);
@@ -244,7 +333,6 @@ impl Profile {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::python::walk::FrameKind;
 
     fn code(file: &str, name: &str) -> Rc<Code> {
         Rc::new(Code {

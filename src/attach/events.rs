@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::{ended, wait_stop, Ended, State, Tracee, Waited, LEADER_CHECK, RELEASE_WAIT};
+use super::{ended, mailbox, wait_stop, Ended, State, Tracee, Waited, LEADER_CHECK, RELEASE_WAIT};
 use crate::error::{Error, Result};
 use crate::proc;
 use crate::sys::ptrace::{self, Stop, WaitStatus};
@@ -24,7 +24,7 @@ impl Tracee {
     pub fn poll(&mut self) -> Result<Option<Ended>> {
         let mut exits = false;
         loop {
-            let (tid, status) = match ptrace::wait(-1, true) {
+            let (tid, status) = match mailbox::next(&|tid| self.owns(tid)) {
                 Ok(Some(event)) => event,
                 Ok(None) => break,
                 Err(e) if e.raw_os_error() == Some(libc::ECHILD) => {
@@ -35,10 +35,6 @@ impl Tracee {
                 }
                 Err(e) => return Err(Error::Fatal(format!("Failed to waitpid(): {e}"))),
             };
-            // The leader's exit counts even after it was dropped (a zombie it could not stop).
-            if !self.threads.contains_key(&tid) && tid != self.pid {
-                continue;
-            }
             match status {
                 WaitStatus::Stopped(Stop::Exec) => {
                     self.exec_seen();
@@ -170,7 +166,7 @@ impl Tracee {
             if now >= deadline || !std::path::Path::new(&format!("/proc/{}", self.pid)).exists() {
                 return Ended::Exited(None);
             }
-            match ptrace::wait_until(-1, (now + END_LOOK).min(deadline)) {
+            match mailbox::next_until(&|tid| self.owns(tid), (now + END_LOOK).min(deadline)) {
                 Ok(Some((tid, status @ (WaitStatus::Exited(_) | WaitStatus::Signaled(_))))) => {
                     let _ = self.forget(tid, Some(status));
                 }
@@ -203,11 +199,19 @@ impl Tracee {
         self.exec = true;
     }
 
+    /// Whether an event of thread `tid` is this process's: a thread it traces, or the leader,
+    /// whose exit counts even after it was dropped (a zombie it could not stop).
+    pub(super) fn owns(&self, tid: i32) -> bool {
+        tid == self.pid || self.threads.contains_key(&tid)
+    }
+
     /// Handles the exits reaped while a PTRACE_SEIZE waited (see `ptrace::seize`).
     pub(super) fn reaped(&mut self) -> Result<()> {
         for (tid, status) in ptrace::take_reaped() {
-            if self.threads.contains_key(&tid) || tid == self.pid {
+            if self.owns(tid) {
                 self.forget(tid, Some(status))?;
+            } else {
+                mailbox::keep(tid, status);
             }
         }
         Ok(())
@@ -262,18 +266,6 @@ impl Tracee {
                 Err(Error::TargetGone)
             }
         }
-    }
-
-    /// After an exec(): lets go of the old program and seizes the new one (`-t` follows the
-    /// command through exec()).
-    pub fn seize_again(&mut self) -> Result<()> {
-        self.detach_all(Instant::now() + RELEASE_WAIT);
-        self.exec = false;
-        self.ended = None;
-        self.leader_traced = true;
-        self.seize_leader()?;
-        self.image = proc::image(self.pid);
-        Ok(())
     }
 
     fn seize_leader(&mut self) -> Result<()> {

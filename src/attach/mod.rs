@@ -23,6 +23,7 @@ use crate::proc;
 use crate::sys::ptrace::{self, Stop, WaitStatus};
 
 mod events;
+pub mod mailbox;
 pub use events::exec_since;
 
 /// How long a thread that stopped late is waited for when pyflame lets go of the target.
@@ -97,7 +98,7 @@ enum Waited {
 }
 
 /// Counts for `--verbose`.
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Counts {
     /// Threads stopped (PTRACE_INTERRUPT sent).
     pub stops: u64,
@@ -121,6 +122,16 @@ pub struct Tracee {
     image: Option<[u64; 3]>,
     leader_checked: Instant,
     pub counts: Counts,
+}
+
+impl std::ops::Add for Counts {
+    type Output = Counts;
+    fn add(self, other: Counts) -> Counts {
+        Counts {
+            stops: self.stops + other.stops,
+            late: self.late + other.late,
+        }
+    }
 }
 
 impl Tracee {
@@ -325,7 +336,11 @@ impl Tracee {
 
 impl Drop for Tracee {
     fn drop(&mut self) {
+        let known: Vec<i32> = self.threads.keys().copied().collect();
         self.detach_all(Instant::now() + RELEASE_WAIT);
+        // Nobody will ask for the events of its threads any more (the leader's exit may still
+        // be asked for: `-t` reports its command's status).
+        mailbox::forget(&|tid| tid != self.pid && known.contains(&tid));
     }
 }
 
@@ -345,12 +360,12 @@ fn wait_stop(tid: i32, deadline: Instant) -> Waited {
     let spin = Instant::now();
     let mut early = None;
     while early.is_none() && spin.elapsed() < SPIN {
-        early = ptrace::wait(tid, true).ok().flatten();
+        early = mailbox::poll(tid).ok().flatten();
     }
     loop {
         let waited = match early.take() {
             Some(got) => Ok(Some(got)),
-            None => ptrace::wait_until(tid, deadline),
+            None => mailbox::wait_until(tid, deadline),
         };
         match waited {
             Ok(None) => return Waited::Late,

@@ -9,11 +9,13 @@ use crate::profile::Profile;
 
 pub fn render(p: &Profile) -> String {
     let mut out = String::new();
-    if p.idle > 0 {
-        out.push_str(&format!("(idle) {}\n", p.idle));
+    // In a process tree, each process's idle and failed samples are stacks under it.
+    let (idle, failed) = p.specials();
+    if idle > 0 {
+        out.push_str(&format!("(idle) {idle}\n"));
     }
-    if p.failed > 0 {
-        out.push_str(&format!("(failed) {}\n", p.failed));
+    if failed > 0 {
+        out.push_str(&format!("(failed) {failed}\n"));
     }
     let mut merged: BTreeMap<String, u64> = BTreeMap::new();
     let mut text = String::new();
@@ -87,5 +89,31 @@ mod tests {
         n.record(0, Observation::Idle);
         assert_eq!(render(&n), "t.py:<module>;t.py:outer;t.py:inner 2\n");
         assert_eq!(render(&Profile::new(true, false, false)), "");
+    }
+
+    #[test]
+    fn a_tree_has_a_root_per_process_and_its_idle_under_it() {
+        let root = |text: &str| crate::python::walk::Frame::label(text);
+        let (a, b) = (root("process 7 python3 a.py"), root("process 9 x;y\n"));
+        let spin = frames(&[("spin", 3), ("<module>", 9)]);
+        let mut p = Profile::new(true, false, false);
+        p.record_in(&a, 0, Observation::Stacks(std::slice::from_ref(&spin)));
+        p.record_in(&b, 0, Observation::Idle);
+        p.tick();
+        p.record_in(&a, 0, Observation::Failed);
+        p.record_in(&b, 0, Observation::Stacks(std::slice::from_ref(&spin)));
+        p.tick();
+        assert_eq!((p.samples, p.idle, p.failed), (2, 1, 1));
+        assert_eq!(
+            render(&p),
+            "process 7 python3 a.py;(failed) 1\n\
+             process 7 python3 a.py;t.py:<module>:9;t.py:spin:3 1\n\
+             process 9 x\\x3by\\n;(idle) 1\n\
+             process 9 x\\x3by\\n;t.py:<module>:9;t.py:spin:3 1\n"
+        );
+        // -x: idle processes leave no line.
+        let mut x = Profile::new(true, true, false);
+        x.record_in(&b, 0, Observation::Idle);
+        assert_eq!(render(&x), "");
     }
 }

@@ -137,11 +137,12 @@ fn items(p: &Profile, shape: Shape) -> Vec<Item<'_>> {
             }
         }
         _ => {
-            if p.idle > 0 {
-                items.push(special(Node::Idle, p.idle));
+            let (idle, failed) = p.specials();
+            if idle > 0 {
+                items.push(special(Node::Idle, idle));
             }
-            if p.failed > 0 {
-                items.push(special(Node::Failed, p.failed));
+            if failed > 0 {
+                items.push(special(Node::Failed, failed));
             }
             // Each stack's sort key (its tower, then its frames) in one buffer: comparing two
             // stacks compares two slices of it, without chasing pointers.

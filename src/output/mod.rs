@@ -69,6 +69,8 @@ pub struct RunInfo {
     pub interval: f64,
     /// `--threads`: counts are thread-samples.
     pub threads: bool,
+    /// Process trees: how many processes were sampled (None: one, the usual run).
+    pub processes: Option<usize>,
 }
 
 impl RunInfo {
@@ -76,7 +78,11 @@ impl RunInfo {
     /// line loses its start (the interpreter's path) rather than its end (the script).
     pub fn target(&self, max: usize) -> String {
         let head = format!("PID {}: ", self.pid);
-        let tail = format!(" (Python {})", self.python);
+        let tail = match self.processes {
+            Some(1) => format!(" (Python {}; 1 process)", self.python),
+            Some(n) => format!(" (Python {}; {n} processes)", self.python),
+            None => format!(" (Python {})", self.python),
+        };
         let room = max.saturating_sub(head.len() + tail.len()).max(20);
         let chars = self.command.chars().count();
         let command = if chars > room {

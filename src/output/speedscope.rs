@@ -9,6 +9,7 @@ use std::fmt::Write;
 
 use super::RunInfo;
 use crate::profile::{Event, FrameId, Profile};
+use crate::python::walk::FrameKind;
 
 pub const SCHEMA: &str = "https://www.speedscope.app/file-format-schema.json";
 
@@ -29,6 +30,9 @@ enum Group {
     Thread(Option<u32>),
     /// Idle and failed samples, which belong to no thread.
     NoThread,
+    /// The stacks of one process of a tree (those starting with this root label), and its
+    /// idle and failed samples.
+    Process(u32),
 }
 
 pub fn render(p: &Profile, run: &RunInfo) -> String {
@@ -61,9 +65,10 @@ pub fn render(p: &Profile, run: &RunInfo) -> String {
         }
         let name = match group {
             Group::All => run.target(200),
-            Group::Thread(Some(t)) => p.threads[t as usize].label(),
+            Group::Thread(Some(t)) => p.thread_label(t),
             Group::Thread(None) => "unnamed threads".to_string(),
             Group::NoThread => "(idle) and (failed)".to_string(),
+            Group::Process(root) => p.codes[root as usize].name.clone(),
         };
         profiles.push((name, samples, weights, total));
     }
@@ -82,6 +87,9 @@ pub fn render(p: &Profile, run: &RunInfo) -> String {
         }
         out.push_str("{\"name\":");
         match key {
+            Some((code, _)) if p.codes[*code as usize].kind == FrameKind::Label => {
+                string(&mut out, &p.codes[*code as usize].name);
+            }
             Some((code, line)) => {
                 let c = &p.codes[*code as usize];
                 string(&mut out, &c.name);
@@ -124,6 +132,18 @@ pub fn render(p: &Profile, run: &RunInfo) -> String {
 /// One profile for everything, or (with `--threads`, when the sampler named the threads)
 /// one per thread, ordered by thread id, and one for idle and failed samples if any.
 fn groups(p: &Profile, run: &RunInfo) -> Vec<Group> {
+    if p.rooted && (!run.threads || p.threads.is_empty()) {
+        // One per process, in the order of their labels (`process <PID> ...`, by PID).
+        let mut roots: Vec<u32> = p
+            .stacks
+            .iter()
+            .filter_map(|s| s.frames.first())
+            .map(|f| f.0)
+            .collect();
+        roots.sort_unstable_by_key(|&c| (pid_of(&p.codes[c as usize].name), c));
+        roots.dedup();
+        return roots.into_iter().map(Group::Process).collect();
+    }
     if !run.threads || p.threads.is_empty() {
         return vec![Group::All];
     }
@@ -133,7 +153,8 @@ fn groups(p: &Profile, run: &RunInfo) -> Vec<Group> {
         groups.push(Group::Thread(None));
     }
     groups.extend(threads.into_iter().map(|t| Group::Thread(Some(t as u32))));
-    if p.idle + p.failed > 0 {
+    let (idle, failed) = p.specials();
+    if idle + failed > 0 {
         groups.push(Group::NoThread);
     }
     groups
@@ -145,6 +166,9 @@ fn runs(p: &Profile, group: Group) -> Vec<(Seen, u64)> {
     let wanted = |seen: Seen| match (group, seen) {
         (Group::All, _) => true,
         (Group::Thread(t), Seen::Stack(id)) => p.stacks[id as usize].thread == t,
+        (Group::Process(root), Seen::Stack(id)) => {
+            p.stacks[id as usize].frames.first().map(|f| f.0) == Some(root)
+        }
         (Group::NoThread, Seen::Idle | Seen::Failed) => true,
         _ => false,
     };
@@ -167,7 +191,8 @@ fn runs(p: &Profile, group: Group) -> Vec<(Seen, u64)> {
             }
         }
         None => {
-            let specials = [(Seen::Idle, p.idle), (Seen::Failed, p.failed)];
+            let (idle, failed) = p.specials();
+            let specials = [(Seen::Idle, idle), (Seen::Failed, failed)];
             let stacks =
                 (p.stacks.iter().enumerate()).map(|(id, s)| (Seen::Stack(id as u32), s.count));
             runs.extend(
@@ -179,6 +204,13 @@ fn runs(p: &Profile, group: Group) -> Vec<(Seen, u64)> {
         }
     }
     runs
+}
+
+/// The PID in a process label (`process <PID> ...`), to order processes by.
+fn pid_of(label: &str) -> u64 {
+    let digits = label.trim_start_matches("process ");
+    let end = digits.find(' ').unwrap_or(digits.len());
+    digits[..end].parse().unwrap_or(u64::MAX)
 }
 
 /// `shared.frames`, in the order first used: a code and line, or a special name.

@@ -18,6 +18,8 @@ pub struct Status {
     start: Instant,
     last: Option<Instant>,
     target: String,
+    /// Processes being sampled, shown when more than one may be (process trees).
+    pub processes: Option<usize>,
 }
 
 impl Status {
@@ -32,6 +34,7 @@ impl Status {
             start: Instant::now(),
             last: None,
             target: format!("PID {pid} {cmd} (Python {python})"),
+            processes: None,
         }
     }
 
@@ -40,8 +43,13 @@ impl Status {
             return;
         }
         self.last = Some(Instant::now());
+        let processes = match self.processes {
+            Some(1) => " | 1 process".to_string(),
+            Some(n) => format!(" | {n} processes"),
+            None => String::new(),
+        };
         let line = format!(
-            "\rpyflame: {} | {:.1} s | {} samples ({} idle, {} failed) | {}\x1b[K",
+            "\rpyflame: {}{processes} | {:.1} s | {} samples ({} idle, {} failed) | {}\x1b[K",
             self.target,
             self.start.elapsed().as_secs_f64(),
             p.samples,

@@ -147,7 +147,10 @@ pub fn frame_label(out: &mut String, p: &Profile, r: &Rect) {
         Node::Root => out.push_str("all"),
         Node::Idle => out.push_str("(idle)"),
         Node::Failed => out.push_str("(failed)"),
-        Node::Thread(t) => out.push_str(&p.threads[t as usize].label()),
+        Node::Thread(t) => out.push_str(&p.thread_label(t)),
+        Node::Frame((code, _)) if p.codes[code as usize].kind == FrameKind::Label => {
+            out.push_str(&p.codes[code as usize].name);
+        }
         Node::Frame((code, line)) => {
             let c = &p.codes[code as usize];
             let _ = write!(out, "{} ({}", c.name, c.filename);
@@ -249,6 +252,14 @@ fn colour(p: &Profile, r: &Rect) -> String {
         Node::Idle => "#d4d4d4".to_string(),
         Node::Failed => "#d8b0b0".to_string(),
         Node::Thread(_) => "#b4b4d4".to_string(),
+        Node::Frame((code, _)) if p.codes[code as usize].kind == FrameKind::Label => {
+            // A process, or its idle and failed samples: like the root and the threads.
+            match p.codes[code as usize].name.as_str() {
+                "(idle)" => "#d4d4d4".to_string(),
+                "(failed)" => "#d8b0b0".to_string(),
+                _ => "#b4c8d4".to_string(),
+            }
+        }
         Node::Frame((code, _)) if p.codes[code as usize].kind != FrameKind::Python => {
             // What pyflame could not read or left out: grey, like the other non-frames.
             "#c0c0c0".to_string()

@@ -66,6 +66,7 @@ pub fn run_info() -> RunInfo {
         seconds: 2.0,
         interval: 0.01,
         threads: false,
+        processes: None,
     }
 }
 

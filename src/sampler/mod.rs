@@ -25,21 +25,16 @@
 //! stopping it, checked as `--nonblocking` checks. This file is the schedule; how a sample is
 //! read is in `read.rs` (GIL builds) and `running.rs` (free-threaded builds).
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::attach::{Ended, Tracee};
-use crate::budget;
+use crate::attach::Ended;
 use crate::error::{Error, Result};
-use crate::memory::RemoteMemory;
-use crate::prefetch::Prefetcher;
 use crate::profile::{Observation, Profile};
-use crate::python::layout::GilHolder;
-use crate::python::walk::{FrameKind, Gil, Leaf, Thread, Walker};
-use crate::python::Runtime;
+use crate::python::walk::{FrameKind, Thread};
 use crate::sys::signal;
-use crate::tasks::Tasks;
 
+mod process;
+pub use process::Process;
 mod read;
 mod running;
 mod settle;
@@ -84,34 +79,25 @@ pub enum Finish {
     Ended(Ended),
 }
 
-pub struct Sampler<'a> {
-    pid: i32,
-    tracee: &'a mut Tracee,
-    /// The memory the walker reads, batched per sample.
-    prefetch: &'a Prefetcher<'a, RemoteMemory>,
-    walker: Walker<'a>,
+/// The processes a run samples, and how they come and go (see `session::tree`).
+pub trait Processes {
+    /// Handles the events of every process (ends, exec()s, processes that appear) and drops
+    /// those that ended. Some(how) once none is left to sample: for a lone process, how it
+    /// ended.
+    fn update(&mut self) -> Result<Option<Ended>>;
+    /// The processes to sample now, in PID order.
+    fn live(&mut self) -> &mut [Process];
+    /// Lets go of every process: pyflame is about to be stopped by job control.
+    fn release(&mut self);
+    /// Seizes them again after `release`.
+    fn reattach(&mut self);
+}
+
+/// The schedule: when samples are due, and how far behind it pyflame fell.
+pub struct Sampler {
     plan: Plan,
-    /// The target's threads, as it numbers them and as pyflame does.
-    tasks: Tasks,
-    /// Where the GILs are, and since when that is known.
-    gils: Option<(Instant, Vec<Gil>)>,
-    /// A thread of this sample did not stop by its deadline: the sample is read unstopped.
-    late: bool,
-    /// Not before then may the target be stopped again: it runs at least as long as the
-    /// last sample held it stopped.
-    free_until: Instant,
-    /// How long the last sample that stopped threads held them.
-    held: Duration,
     /// Samples skipped for being too far behind the schedule, and how far behind it was.
     pub behind: Behind,
-    /// No GIL: sample the threads on a CPU.
-    free_threaded: bool,
-    /// /proc/PID/task/TID/stat of each thread seen, open (free-threaded builds).
-    stats: HashMap<i32, Option<std::fs::File>>,
-    /// The threads the last sample held stopped (see `unmoved.rs`).
-    unmoved: unmoved::Unmoved,
-    /// A thread found between two states that stayed so (see `settle.rs`).
-    still: Option<(u64, Leaf)>,
 }
 
 /// Microseconds since the epoch, the original's flamechart timestamps.
@@ -121,40 +107,21 @@ fn epoch_micros() -> u64 {
         .map_or(0, |d| d.as_micros() as u64)
 }
 
-impl<'a> Sampler<'a> {
-    pub fn new(
-        pid: i32,
-        tracee: &'a mut Tracee,
-        prefetch: &'a Prefetcher<'a, RemoteMemory>,
-        runtime: &Runtime,
-        plan: Plan,
-    ) -> Self {
-        let walker = Walker::new(prefetch, runtime.layout, runtime.roots);
+impl Sampler {
+    pub fn new(plan: Plan) -> Self {
         Sampler {
-            pid,
-            tracee,
-            prefetch,
-            walker,
             plan,
-            tasks: Tasks::new(pid),
-            gils: None,
-            late: false,
-            free_until: Instant::now(),
-            held: Duration::ZERO,
             behind: Behind::default(),
-            free_threaded: runtime.layout.gil == GilHolder::Disabled,
-            stats: HashMap::new(),
-            still: None,
-            unmoved: Default::default(),
         }
     }
 
-    /// Samples on the schedule until the time is up, the target ends, or pyflame is stopped.
-    /// `progress` is called after each sample.
+    /// Samples every process of `set` on the schedule until the time is up, none is left, or
+    /// pyflame is stopped. `progress` is called after each sample.
     pub fn run(
         &mut self,
+        set: &mut dyn Processes,
         profile: &mut Profile,
-        mut progress: impl FnMut(&Profile, &Self),
+        mut progress: impl FnMut(&Profile, &mut dyn Processes, &Self),
     ) -> Result<Finish> {
         let start = Instant::now();
         let interval = self.plan.interval.as_nanos().max(1);
@@ -175,39 +142,58 @@ impl<'a> Sampler<'a> {
             // thread's time (it otherwise left the target microseconds between stops, and a
             // signal handler no time to run). A schedule has its own bound, the gap.
             let free = match self.plan.interval.is_zero() {
-                true => self.free_until,
-                false => start,
+                true => set.live().iter().map(Process::free_until).max(),
+                false => None,
             };
             let due = match done {
                 Some(limit) => start + limit,
-                None => (start + offset).max(last + gap).max(free),
+                None => (start + offset).max(last + gap).max(free.unwrap_or(start)),
             };
-            match self.wait_until(due) {
-                Ok(None) if done.is_some() => return Ok(Finish::Done),
-                Ok(None) => {}
-                Ok(Some(finish)) => return Ok(finish),
-                Err(Error::TargetGone) => return Ok(Finish::Ended(self.ended())),
-                Err(e) => return Err(e),
+            match self.wait_until(set, due)? {
+                None if done.is_some() => return Ok(Finish::Done),
+                None => {}
+                Some(finish) => return Ok(finish),
             }
             last = Instant::now();
             let micros = epoch_micros();
-            match self.sample() {
-                Ok(threads) if threads.is_empty() => profile.record(micros, Observation::Idle),
-                Ok(threads) => profile.record(micros, Observation::Threads(&threads)),
-                Err(Error::Sample(_)) => {
-                    // The target may have ended or exec()'d during the read: then the read
-                    // failed because the process was going, not a failed sample.
-                    if let Some(ended) = self.tracee.poll()? {
-                        return Ok(Finish::Ended(ended));
+            let mut ticked = false;
+            for p in set.live().iter_mut().filter(|p| p.ended.is_none()) {
+                let seen = match p.sample() {
+                    Ok(threads) => Ok(threads),
+                    Err(Error::Sample(_)) => {
+                        // The target may have ended or exec()'d during the read: then the read
+                        // failed because the process was going, not a failed sample.
+                        if let Some(ended) = p.tracee.poll()? {
+                            p.ended = Some(ended);
+                            continue;
+                        }
+                        // Perhaps an interpreter went away: look the GILs up again.
+                        p.gils = None;
+                        Err(())
                     }
-                    // Perhaps an interpreter went away: look the GILs up again.
-                    self.gils = None;
-                    profile.record(micros, Observation::Failed);
+                    Err(Error::TargetGone) => {
+                        p.ended = Some(p.tracee.ended());
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                };
+                let seen = match &seen {
+                    Ok(threads) if threads.is_empty() => Observation::Idle,
+                    Ok(threads) => Observation::Threads(threads),
+                    Err(()) => Observation::Failed,
+                };
+                match &p.root {
+                    None => profile.record(micros, seen),
+                    Some(root) => {
+                        profile.record_in(root, micros, seen);
+                        ticked = true;
+                    }
                 }
-                Err(Error::TargetGone) => return Ok(Finish::Ended(self.ended())),
-                Err(e) => return Err(e),
             }
-            progress(profile, self);
+            if ticked {
+                profile.tick();
+            }
+            progress(profile, set, self);
             k += 1;
             let elapsed = start.elapsed();
             let now = (elapsed.as_nanos() / interval) as u64;
@@ -223,78 +209,26 @@ impl<'a> Sampler<'a> {
         }
     }
 
-    fn ended(&mut self) -> Ended {
-        self.tracee.ended()
-    }
-
-    /// How many threads were stopped for samples, and how many of those stops came late.
-    pub fn stops(&self) -> crate::attach::Counts {
-        self.tracee.counts
-    }
-
-    /// Handles the target's events and pyflame's signals, then sleeps until `due` doing the
+    /// Handles the processes' events and pyflame's signals, then sleeps until `due` doing the
     /// same. Events are handled even when `due` has passed.
-    fn wait_until(&mut self, due: Instant) -> Result<Option<Finish>> {
+    fn wait_until(&mut self, set: &mut dyn Processes, due: Instant) -> Result<Option<Finish>> {
         loop {
-            if self.tracee.exec_pending() {
-                return Ok(Some(Finish::Ended(Ended::Exec)));
-            }
-            if let Some(ended) = self.tracee.poll()? {
+            if let Some(ended) = set.update()? {
                 return Ok(Some(Finish::Ended(ended)));
             }
             match signal::wait_until(&signal::WAITED, due) {
                 None if Instant::now() >= due => return Ok(None),
                 None | Some(libc::SIGCHLD) => {}
-                Some(sig) if signal::SUSPEND.contains(&sig) => self.suspend()?,
+                Some(sig) if signal::SUSPEND.contains(&sig) => {
+                    // Let go of the target first, so that none of its threads can be left in a
+                    // ptrace-stop while pyflame is stopped; once continued, seize it again.
+                    set.release();
+                    signal::suspend_self();
+                    set.reattach();
+                }
                 Some(sig) => return Ok(Some(Finish::Stopped(sig))),
             }
         }
-    }
-
-    /// Job control asked pyflame to stop: let go of the target first, so that none of its
-    /// threads can be left in a ptrace-stop while pyflame is stopped, then stop; once
-    /// continued, seize it again (Err(TargetGone) if it ended or exec'd meanwhile).
-    fn suspend(&mut self) -> Result<()> {
-        self.tracee.release();
-        signal::suspend_self();
-        self.gils = None;
-        self.tracee.reattach()
-    }
-
-    /// One sample: the threads seen with a Python frame (none: idle).
-    pub fn sample(&mut self) -> Result<Vec<Thread>> {
-        self.walker.begin(budget::SAMPLE);
-        self.settled(Self::read).and_then(with_frames)
-    }
-
-    /// The threads of one read of the sample.
-    fn read(&mut self) -> Result<Vec<Thread>> {
-        self.late = false;
-        if self.free_threaded {
-            let all = self.plan.all_threads;
-            return match (all, self.plan.nonblocking) {
-                (true, false) => self.read_all_stopped(),
-                _ => self.sample_running(),
-            };
-        }
-        for _ in 0..ATTEMPTS {
-            let read = if self.plan.nonblocking {
-                self.read_unstopped()?
-            } else {
-                self.read_stopped()?
-            };
-            if let Some(threads) = read {
-                return Ok(threads);
-            }
-        }
-        if self.plan.nonblocking {
-            return Err(Error::Sample(
-                "the stacks kept changing during every attempt to read them".into(),
-            ));
-        }
-        // The GIL kept moving between threads faster than they could be stopped one by one:
-        // stop them all for this one sample, which is always consistent.
-        self.read_all_stopped()
     }
 }
 

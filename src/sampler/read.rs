@@ -11,7 +11,8 @@
 
 use std::time::Instant;
 
-use super::{Sampler, ATTEMPTS, GILS_TTL};
+use super::process::Process;
+use super::{ATTEMPTS, GILS_TTL};
 use crate::attach::Stopping;
 use crate::error::{Error, Result};
 use crate::memory::RemoteMemory;
@@ -19,9 +20,9 @@ use crate::prefetch::Open;
 use crate::python::walk::{Issues, RawThread, Thread, WalkError};
 
 /// Frame chains read while their threads were stopped, and the open batch they were read from.
-pub(super) type Snapshot<'a> = (Vec<RawThread>, Open<'a, 'a, RemoteMemory>);
+pub(super) type Snapshot = (Vec<RawThread>, Open<RemoteMemory>);
 
-impl<'a> Sampler<'a> {
+impl Process {
     /// The threads holding a GIL now.
     pub(super) fn holders(&mut self) -> Result<Vec<u64>> {
         let fresh = self
@@ -44,7 +45,7 @@ impl<'a> Sampler<'a> {
     /// done again without stopping anything (None: the stacks moved).
     pub(super) fn stopping(
         &mut self,
-        read: impl FnOnce(&mut Self, &mut Vec<i32>) -> Result<Option<Snapshot<'a>>>,
+        read: impl FnOnce(&mut Self, &mut Vec<i32>) -> Result<Option<Snapshot>>,
     ) -> Result<Option<Vec<Thread>>> {
         let mut stopped = Vec::new();
         let start = Instant::now();
@@ -219,9 +220,8 @@ impl<'a> Sampler<'a> {
     }
 
     /// Opens a batch of the previous sample's reads (see `Prefetcher`).
-    pub(super) fn open(&self) -> Result<Open<'a, 'a, RemoteMemory>> {
-        let prefetch: &'a _ = self.prefetch;
-        prefetch
+    pub(super) fn open(&self) -> Result<Open<RemoteMemory>> {
+        self.prefetch
             .open()
             .map_err(|e| Error::from(WalkError::read("memory")(e)))
     }

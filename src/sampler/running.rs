@@ -6,13 +6,14 @@ use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::time::Instant;
 
-use super::{Sampler, ATTEMPTS};
+use super::process::Process;
+use super::ATTEMPTS;
 use crate::attach::Stopping;
 use crate::error::{Error, Result};
 use crate::proc;
 use crate::python::walk::Thread;
 
-impl Sampler<'_> {
+impl Process {
     /// Free-threaded: the threads on a CPU now, stopped while they are read (unless
     /// `--nonblocking`, which checks their innermost frames instead; with `--threads`, it
     /// reads and checks every thread).

@@ -18,7 +18,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::Sampler;
+use super::process::Process;
 use crate::error::{Error, Result};
 use crate::python::walk::{Leaf, Thread};
 
@@ -30,7 +30,7 @@ const SETTLE_POLL: Duration = Duration::from_micros(20);
 /// Reads of one sample, at most: a stop often lands in such a window again.
 const SETTLE_READS: usize = 4;
 
-impl Sampler<'_> {
+impl Process {
     /// The threads `read` returns, read again (up to `SETTLE_READS` times in all) while they
     /// catch a running thread between two states, or the read fails.
     pub(super) fn settled(

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 
-use super::Sampler;
+use super::process::Process;
 use crate::python::walk::Thread;
 
 /// Threads whose schedstat is kept open, at most (a target's threads come and go).
@@ -61,7 +61,7 @@ impl Unmoved {
     }
 }
 
-impl Sampler<'_> {
+impl Process {
     /// The last sample's stacks, if it stopped exactly these GIL holders (running as these
     /// kernel threads) and none of them has run since.
     pub(super) fn unmoved(&self, holders: &[u64], tids: &[i32]) -> Option<Vec<Thread>> {

@@ -1,12 +1,13 @@
 //! `-d`: every thread's stack once, read within the dump's budget, and one line on stderr about
 //! what could not be read and why.
 
+use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use super::{describe, find_runtime};
+use super::{descendants, describe, find_runtime};
 use crate::attach::{exec_since, Tracee};
 use crate::budget::{self, Budget, Exhausted};
-use crate::cli::Args;
+use crate::cli::{Args, Target};
 use crate::error::{Error, Result};
 use crate::memory::RemoteMemory;
 use crate::output::{self, dump::DumpThread, Sink};
@@ -25,10 +26,81 @@ const SETTLE_READS: usize = 4;
 const SETTLE: Duration = Duration::from_millis(10);
 const SETTLE_POLL: Duration = Duration::from_micros(20);
 
-/// `-d`: stop every thread, read every stack within the dump's budget, resume, print, and say
-/// on stderr, in one line, what could not be read and why.
-pub fn dump(pid: i32, args: &Args) -> Result<()> {
+/// `-d`: one process, or (several `-p`, `--subprocesses`) each Python process of the tree under
+/// a `process <PID> <command line>` line, in PID order, separated by blank lines. A process of
+/// the tree that is not Python is passed over; one that cannot be read is named on stderr.
+pub fn dump(args: &Args) -> Result<()> {
     let sink = Sink::open(args.output.as_deref())?;
+    let Target::Pids(named) = &args.target else {
+        return Err(Error::fatal("-d needs -p"));
+    };
+    if named.len() == 1 && !args.subprocesses {
+        let mut out = Vec::new();
+        dump_one(named[0], args, &mut out)?;
+        return sink.write(&out);
+    }
+    let mut pids = named.clone();
+    if args.subprocesses {
+        pids.extend(descendants::descendants(named, &descendants::parents()));
+    }
+    pids.sort_unstable();
+    pids.dedup();
+    let mut out = Vec::new();
+    let mut first_error = None;
+    let mut dumped = 0;
+    for pid in pids {
+        // Only Python processes (a shell, a non-Python master is passed over silently); a PID
+        // given that is not Python is named.
+        let mem = RemoteMemory::new(proc::live_task(pid).unwrap_or(pid));
+        let python = match proc::maps(pid) {
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => Err(Error::Fatal(format!(
+                "Failed to read /proc/{pid}/maps: {} (it belongs to another user, or pyflame lacks CAP_SYS_PTRACE)",
+                crate::permissions::errno_text(&e)
+            ))),
+            Err(_) => continue,
+            Ok(_) => find_runtime(pid, args.abi, &mem).map(drop),
+        };
+        let mut section = Vec::new();
+        let result = python.and_then(|()| dump_one(pid, args, &mut section));
+        match result {
+            Ok(()) => {
+                if dumped > 0 {
+                    out.push(b'\n');
+                }
+                let command = proc::cmdline(pid).unwrap_or_default();
+                let label = super::tree::label(pid, &command);
+                let label = output::escape::name(&label.name);
+                out.extend_from_slice(format!("{label}\n").as_bytes());
+                out.extend_from_slice(&section);
+                dumped += 1;
+            }
+            Err(e) => {
+                let descendant = !named.contains(&pid);
+                let not_python = e.to_string().starts_with("Failed to locate libpython");
+                let quiet = (descendant && not_python) || matches!(e, Error::TargetGone);
+                if !quiet {
+                    eprintln!(
+                        "pyflame: PID {pid} is left out: {}",
+                        output::escape::message(&e.to_string())
+                    );
+                }
+                if named.contains(&pid) {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+    }
+    if dumped == 0 {
+        return Err(first_error.unwrap_or_else(|| {
+            Error::fatal("Failed to dump: none of the processes was a Python process")
+        }));
+    }
+    sink.write(&out)
+}
+
+/// `-d` of one process: stop every thread, read every stack within the dump's budget, resume,
+/// write the dump to `out`, and say on stderr, in one line, what could not be read and why.
+fn dump_one(pid: i32, args: &Args, out: &mut Vec<u8>) -> Result<()> {
     // An exec() while the dump is read is reported, not read as the old program.
     let mut tracee = Tracee::seize(pid, ptrace::PTRACE_O_TRACEEXEC)?;
     // Through a thread that has not exited (a leader that called pthread_exit has no memory).
@@ -53,8 +125,8 @@ pub fn dump(pid: i32, args: &Args) -> Result<()> {
         GilHolder::Disabled => proc::running_tasks(pid).unwrap_or_default(),
         _ => Vec::new(),
     };
-    let prefetch = Prefetcher::new(&mem);
-    let mut walker = Walker::new(&prefetch, runtime.layout, runtime.roots);
+    let prefetch = Rc::new(Prefetcher::new(&mem));
+    let mut walker = Walker::new(&*prefetch, runtime.layout, runtime.roots);
     walker.begin(budget::DUMP);
     let failed = |why: String| {
         Error::Fatal(format!(
@@ -188,7 +260,8 @@ pub fn dump(pid: i32, args: &Args) -> Result<()> {
             outer_tid: task.filter(|k| k.outer != k.inner).map(|k| k.outer as u32),
         })
         .collect();
-    sink.write_with(|out| output::dump::write(out, &rows))?;
+    output::dump::write(out, &rows)
+        .map_err(|e| Error::Fatal(format!("cannot write the dump: {e}")))?;
     if let Some(note) = dump_note(&threads, &issues, walker.budget(), late, unstopped) {
         eprintln!("pyflame: PID {pid}: {}", output::escape::message(&note));
     }

@@ -10,19 +10,17 @@ use crate::cli::{Args, Target};
 use crate::error::{Error, Result};
 use crate::memory::RemoteMemory;
 use crate::output::{self, status::Status, RunInfo, Sink};
-use crate::prefetch::Prefetcher;
 use crate::proc;
 use crate::profile::Profile;
-use crate::python::walk::Walker;
-use crate::python::{self, layout::GilHolder, Runtime};
+use crate::python::{self, Runtime};
 use crate::sampler::{Finish, Plan, Sampler};
-use crate::sys::{self, ptrace, signal};
+use crate::sys::{self, ptrace};
 
+mod descendants;
 mod dump;
+mod tree;
 pub use dump::dump;
-
-/// How long `-t` waits for a command to map a Python runtime before giving up.
-const TRACE_STARTUP: Duration = Duration::from_secs(10);
+use tree::Tree;
 
 /// The Python runtime of `pid` (a 32-bit program is refused with the original's words).
 pub(super) fn find_runtime(pid: i32, abi: Option<(u8, u8)>, mem: &RemoteMemory) -> Result<Runtime> {
@@ -50,71 +48,82 @@ pub(super) fn describe(args: &Args, pid: i32, runtime: &Runtime) {
     }
 }
 
-/// Sampling (`-p PID` or `-t command`): returns pyflame's exit status.
+/// Sampling (`-p PID`, several, or `-t command`, with or without their descendants): returns
+/// pyflame's exit status.
 pub fn record(args: &Args) -> Result<ExitCode> {
     let sink = Sink::open(args.output.as_deref())?;
-    let (mut tracee, pid, traced) = match &args.target {
-        Target::Pid(pid) => (
-            Tracee::seize(*pid, ptrace::PTRACE_O_TRACEEXEC)?,
-            *pid,
-            false,
-        ),
+    let plan = Plan {
+        interval: args.interval(),
+        duration: args.duration(),
+        all_threads: args.threads,
+        nonblocking: args.nonblocking,
+    };
+    let (named, command, tracee) = match &args.target {
+        Target::Pids(pids) => (pids.clone(), None, None),
         Target::Trace(command) => {
             let (tracee, pid) = start(command)?;
-            (tracee, pid, true)
+            (vec![pid], Some(pid), Some(tracee))
         }
     };
+    let pid = named[0];
+    let mut tree = Tree::new(args, plan, named, command);
+    tree.start(tracee)?;
     let mut profile = Profile::new(!args.no_line_numbers, args.exclude_idle, args.flamechart);
     profile.by_thread = args.threads;
+    let python = tree
+        .first
+        .as_ref()
+        .map_or("?", |(v, _)| v.as_str())
+        .to_string();
+    let mut status = Status::new(pid, &python);
+    let rooted = tree.rooted();
+    let mut sampler = Sampler::new(plan);
+    let started = Instant::now();
+    let finish = sampler.run(&mut tree, &mut profile, |p, set, s| {
+        let live = set.live();
+        status.processes = rooted.then_some(live.len());
+        let stops = live.iter().fold(Default::default(), |a, p| a + p.stops());
+        status.update(p, stops, s.behind)
+    });
+    let seconds = started.elapsed().as_secs_f64();
+    status.clear();
+    let stops = tree.stops();
+    let (seen, first, command_end) = (tree.seen, tree.first.take(), tree.command_end);
+    let nothing = tree.nothing_sampled();
+    // Lets go of every process.
+    drop(tree);
+    let finish = finish?;
+    if let (Some(e), false) = (nothing, matches!(finish, Finish::Stopped(_))) {
+        return Err(e);
+    }
+    if args.verbose {
+        let summary = status.summary(&profile, seconds, stops, sampler.behind);
+        eprintln!("pyflame: PID {pid}: {summary}");
+    }
+    if finish == Finish::Ended(Ended::Exec) && command.is_none() && !args.subprocesses {
+        eprintln!("pyflame: PID {pid} called exec() and is no longer the program being profiled; the profile covers the time before");
+    }
+    // The command's status when its exit was not seen while it was traced (it exited while
+    // pyflame let go of it).
+    let command_end = match command_end {
+        Some(Ended::Exited(Some(code))) => Ended::Exited(Some(code)),
+        Some(Ended::Killed(sig)) => Ended::Killed(sig),
+        _ if command.is_some() => child_exit(pid),
+        _ => Ended::Exited(None),
+    };
     let mut run = RunInfo {
         pid,
         command: String::new(),
         python: "?".to_string(),
-        seconds: 0.0,
+        seconds,
         interval: args.rate,
         threads: args.threads,
+        processes: rooted.then_some(seen),
     };
-    let mut following = false;
-    let finish = loop {
-        // Through a thread that has not exited (a leader that called pthread_exit has none).
-        let mem_pid = proc::live_task(pid).unwrap_or(pid);
-        let mem = RemoteMemory::new(mem_pid);
-        let runtime = match traced {
-            true => wait_for_python(pid, &mut tracee, args, &mem, following)?,
-            false => match find_runtime(mem_pid, args.abi, &mem) {
-                Ok(runtime) => Ok(runtime),
-                // An exec() under way: what was found is a mix of two programs.
-                Err(_) if tracee.execed() || tracee.exec_completes() => {
-                    Err(Finish::Ended(Ended::Exec))
-                }
-                Err(e) => return Err(e),
-            },
-        };
-        let finish = match runtime {
-            Ok(runtime) => sample(&mut tracee, &mem, &runtime, args, &mut profile, &mut run)?,
-            Err(finish) => finish,
-        };
-        // `-t` profiles the command until it exits, through every exec() (a launcher, a
-        // re-exec after start-up, os.execv from any thread): the process is seized again.
-        if traced && finish == Finish::Ended(Ended::Exec) {
-            if tracee.seize_again().is_err() {
-                break Finish::Ended(tracee.ended());
-            }
-            following = true;
-            continue;
-        }
-        break finish;
-    };
-    drop(tracee);
-    if finish == Finish::Ended(Ended::Exec) {
-        eprintln!("pyflame: PID {pid} called exec() and is no longer the program being profiled; the profile covers the time before");
+    if let Some((python, command)) = first {
+        run.python = python;
+        run.command = output::escape::message(&command).into_owned();
     }
-    // The command's status when the exit was not seen while it was traced (it exited
-    // while pyflame let go of it).
-    let finish = match finish {
-        Finish::Ended(Ended::Exited(None)) if traced => Finish::Ended(child_exit(pid)),
-        finish => finish,
-    };
     if run.command.is_empty() {
         if let Target::Trace(command) = &args.target {
             let words: Vec<_> = command.iter().map(|w| w.to_string_lossy()).collect();
@@ -123,59 +132,20 @@ pub fn record(args: &Args) -> Result<ExitCode> {
     }
     let text = output::render_profile(args.format, &profile, &run, args.per_thread);
     sink.write(text.as_bytes())?;
-    Ok(match finish {
-        Finish::Ended(Ended::Exited(Some(code))) if traced => ExitCode::from(code as u8),
-        Finish::Ended(Ended::Killed(signal)) if traced => {
+    Ok(match command_end {
+        Ended::Exited(Some(code)) if command.is_some() => ExitCode::from(code as u8),
+        Ended::Killed(signal) if command.is_some() => {
             ExitCode::from(128u8.wrapping_add(signal as u8))
         }
         _ => ExitCode::SUCCESS,
     })
 }
 
-/// Samples one program image of the process until the time is up, it ends or exec()s, or
-/// pyflame is stopped.
-fn sample(
-    tracee: &mut Tracee,
-    mem: &RemoteMemory,
-    runtime: &Runtime,
-    args: &Args,
-    profile: &mut Profile,
-    run: &mut RunInfo,
-) -> Result<Finish> {
-    let pid = tracee.pid();
-    describe(args, pid, runtime);
-    if run.python == "?" {
-        // Read now: under -t, launchers (pyenv's shims) have exec'd the interpreter.
-        let command = proc::cmdline(pid).unwrap_or_default();
-        run.command = output::escape::message(&command).into_owned();
-        run.python = runtime.version.to_string();
-    }
-    let plan = Plan {
-        interval: args.interval(),
-        duration: args.duration(),
-        all_threads: args.threads,
-        nonblocking: args.nonblocking,
-    };
-    let prefetch = Prefetcher::new(mem);
-    let mut status = Status::new(pid, &runtime.version.to_string());
-    let mut sampler = Sampler::new(pid, tracee, &prefetch, runtime, plan);
-    let started = Instant::now();
-    let finish = sampler.run(profile, |p, s| status.update(p, s.stops(), s.behind));
-    let seconds = started.elapsed().as_secs_f64();
-    run.seconds += seconds;
-    status.clear();
-    if args.verbose {
-        let summary = status.summary(profile, seconds, sampler.stops(), sampler.behind);
-        eprintln!("pyflame: PID {pid}: {summary}");
-    }
-    finish
-}
-
 /// `-t`: the exit of the command, pyflame's child, once it is no longer traced (bounded: a
 /// command still running is left to run).
 fn child_exit(pid: i32) -> Ended {
     let deadline = Instant::now() + Duration::from_secs(2);
-    match ptrace::wait_until(pid, deadline) {
+    match crate::attach::mailbox::wait_until(pid, deadline) {
         Ok(Some((_, ptrace::WaitStatus::Exited(code)))) => Ended::Exited(Some(code)),
         Ok(Some((_, ptrace::WaitStatus::Signaled(signal)))) => Ended::Killed(signal),
         _ => Ended::Exited(None),
@@ -213,82 +183,4 @@ fn start(command: &[OsString]) -> Result<(Tracee, i32)> {
         }
     }
     Ok((Tracee::adopt(pid, ptrace::PTRACE_O_TRACEEXEC)?, pid))
-}
-
-/// `-t`: lets the command run until its Python interpreter is initialized. Err(finish) when
-/// it ended (or pyflame was stopped) first. `following`: after an exec() of a command already
-/// profiled, which may never be Python again: waited for until it ends.
-fn wait_for_python(
-    pid: i32,
-    tracee: &mut Tracee,
-    args: &Args,
-    mem: &RemoteMemory,
-    following: bool,
-) -> Result<std::result::Result<Runtime, Finish>> {
-    let give_up = Instant::now() + TRACE_STARTUP;
-    let mut seen_python = false;
-    let poll = args
-        .interval()
-        .clamp(Duration::from_millis(1), Duration::from_millis(20));
-    loop {
-        match tracee.poll()? {
-            // A shell script or a launcher (pyenv's shims) execs the real interpreter.
-            Some(Ended::Exec) if tracee.seize_again().is_err() => {
-                return Ok(Err(Finish::Ended(tracee.ended())))
-            }
-            Some(Ended::Exec) => {}
-            Some(ended) if seen_python || following => return Ok(Err(Finish::Ended(ended))),
-            Some(ended) => {
-                let how = match ended {
-                    Ended::Killed(sig) => format!("was killed by signal {sig}"),
-                    Ended::Exited(Some(code)) => format!("exited with status {code}"),
-                    _ => "exited".to_string(),
-                };
-                return Err(Error::Fatal(format!(
-                    "Failed to locate libpython: the command {how} before a Python interpreter was found in it"
-                )));
-            }
-            None => {}
-        }
-        match find_runtime(pid, args.abi, mem) {
-            Ok(runtime) => {
-                seen_python = true;
-                let walker = Walker::new(mem, runtime.layout, runtime.roots);
-                // Initialized: an interpreter exists and its GIL is set up (free-threaded:
-                // its first thread state exists). Memory that cannot be read at all (a seccomp
-                // filter) will not become readable by waiting.
-                let interps = match walker.interpreters().map_err(Error::from) {
-                    Err(Error::Fatal(why)) => return Err(Error::Fatal(why)),
-                    other => other.unwrap_or_default(),
-                };
-                let initialized = match runtime.layout.gil {
-                    GilHolder::Disabled => interps
-                        .first()
-                        .is_some_and(|&i| walker.thread_states(i).is_ok_and(|t| !t.is_empty())),
-                    _ => !interps.is_empty() && walker.gils().is_ok_and(|g| !g.is_empty()),
-                };
-                if initialized {
-                    return Ok(Ok(runtime));
-                }
-            }
-            Err(e) if !seen_python && !following && Instant::now() > give_up => {
-                return Err(Error::Fatal(format!(
-                    "{e} (waited {} s for the command to load one; pyflame does not follow child processes)",
-                    TRACE_STARTUP.as_secs()
-                )));
-            }
-            Err(_) => {}
-        }
-        match signal::wait_until(&signal::WAITED, Instant::now() + poll) {
-            None | Some(libc::SIGCHLD) => {}
-            Some(sig) if signal::SUSPEND.contains(&sig) => {
-                tracee.release();
-                signal::suspend_self();
-                if tracee.reattach().is_err() {
-                    return Ok(Err(Finish::Ended(tracee.ended())));
-                }
-            }
-            Some(sig) => return Ok(Err(Finish::Stopped(sig))),
-        }
-    }
 }

@@ -218,7 +218,7 @@ impl Walker<'_> {
     /// this may be done after the thread was resumed), with the markers of what was left out.
     pub(super) fn name_chain(&mut self, raw: &RawStack) -> Result<Vec<Frame>, WalkError> {
         let mem = Charged {
-            mem: self.mem,
+            mem: self.mem.get(),
             budget: &self.budget,
         };
         let mut frames = self.codes.frames(

@@ -122,6 +122,9 @@ pub enum FrameKind {
     Cycle,
     /// The walk ran out of budget before the outermost frame.
     NotRead,
+    /// Not a frame but a label the writers show as it is, alone (without file or line): a
+    /// process at the root of its stacks (process trees), or its `(idle)` and `(failed)`.
+    Label,
 }
 
 /// A code object's text, shared by every frame that runs it.
@@ -150,9 +153,18 @@ impl Frame {
             FrameKind::Omitted => "<frames omitted>",
             FrameKind::Cycle => "<cycle>",
             FrameKind::NotRead => "<frames not read>",
-            FrameKind::Python | FrameKind::Unreadable => UNREADABLE,
+            FrameKind::Python | FrameKind::Unreadable | FrameKind::Label => UNREADABLE,
         };
         Frame::special("<pyflame>", name, kind)
+    }
+
+    /// A label (see `FrameKind::Label`).
+    pub fn label(text: &str) -> Rc<Code> {
+        Rc::new(Code {
+            filename: String::new(),
+            name: text.to_string(),
+            kind: FrameKind::Label,
+        })
     }
 
     fn special(filename: &str, name: &str, kind: FrameKind) -> Frame {
@@ -248,17 +260,46 @@ pub struct Leaf {
 }
 
 pub struct Walker<'m> {
-    mem: &'m dyn Memory,
+    mem: Source<'m>,
     layout: Layout,
     roots: Roots,
     codes: Codes,
     budget: Budget,
 }
 
+/// The memory a walker reads: borrowed, or shared with its owner (a sampled process, which
+/// also opens batches on it).
+enum Source<'m> {
+    Borrowed(&'m dyn Memory),
+    Shared(Rc<dyn Memory>),
+}
+
+impl Source<'_> {
+    fn get(&self) -> &dyn Memory {
+        match self {
+            Source::Borrowed(mem) => *mem,
+            Source::Shared(mem) => &**mem,
+        }
+    }
+}
+
+impl Walker<'static> {
+    /// A walker over memory it shares with its owner.
+    pub fn shared(mem: Rc<dyn Memory>, layout: Layout, roots: Roots) -> Self {
+        Walker {
+            mem: Source::Shared(mem),
+            layout,
+            roots,
+            codes: Codes::default(),
+            budget: Budget::new(budget::DUMP),
+        }
+    }
+}
+
 impl<'m> Walker<'m> {
     pub fn new(mem: &'m dyn Memory, layout: Layout, roots: Roots) -> Self {
         Walker {
-            mem,
+            mem: Source::Borrowed(mem),
             layout,
             roots,
             codes: Codes::default(),
@@ -279,7 +320,7 @@ impl<'m> Walker<'m> {
     /// The target's memory, each read charged to the budget.
     fn mem(&self) -> Charged<'_> {
         Charged {
-            mem: self.mem,
+            mem: self.mem.get(),
             budget: &self.budget,
         }
     }

@@ -200,6 +200,7 @@ impl Walker<'_> {
         let n = parts.len();
         if self
             .mem
+            .get()
             .read_many(&mut parts)
             .map_err(WalkError::read("PyThreadState"))?
             < n

@@ -1,0 +1,148 @@
+//! One sampled process: its attach guard, its memory and walker, and what the sampler keeps
+//! about it from one sample to the next (where its GILs are, which threads it last stopped,
+//! how long it must now run free). The schedule loop (`mod.rs`) holds any number of these;
+//! how one is read is in `read.rs`, `running.rs`, `settle.rs` and `unmoved.rs`.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use super::{unmoved, with_frames, Plan, ATTEMPTS};
+use crate::attach::{Ended, Tracee};
+use crate::budget;
+use crate::error::{Error, Result};
+use crate::memory::RemoteMemory;
+use crate::prefetch::Prefetcher;
+use crate::proc;
+use crate::python::layout::GilHolder;
+use crate::python::walk::{Code, Gil, Leaf, Thread, Walker};
+use crate::python::Runtime;
+use crate::tasks::Tasks;
+
+pub struct Process {
+    pub(super) pid: i32,
+    pub(super) tracee: Tracee,
+    /// The memory the walker reads, batched per sample.
+    pub(super) prefetch: Rc<Prefetcher<RemoteMemory>>,
+    pub(super) walker: Walker<'static>,
+    pub(super) plan: Plan,
+    /// The frame each of its stacks starts with (process trees), None for a lone process.
+    pub root: Option<Rc<Code>>,
+    /// Set once a sample found that it ended or exec()'d: it is not sampled again.
+    pub ended: Option<Ended>,
+    /// The target's threads, as it numbers them and as pyflame does.
+    pub(super) tasks: Tasks,
+    /// Where the GILs are, and since when that is known.
+    pub(super) gils: Option<(Instant, Vec<Gil>)>,
+    /// A thread of this sample did not stop by its deadline: the sample is read unstopped.
+    pub(super) late: bool,
+    /// Not before then may the target be stopped again: it runs at least as long as the
+    /// last sample held it stopped.
+    pub(super) free_until: Instant,
+    /// How long the last sample that stopped threads held them.
+    pub(super) held: Duration,
+    /// No GIL: sample the threads on a CPU.
+    pub(super) free_threaded: bool,
+    /// /proc/PID/task/TID/stat of each thread seen, open (free-threaded builds).
+    pub(super) stats: HashMap<i32, Option<std::fs::File>>,
+    /// The threads the last sample held stopped (see `unmoved.rs`).
+    pub(super) unmoved: unmoved::Unmoved,
+    /// A thread found between two states that stayed so (see `settle.rs`).
+    pub(super) still: Option<(u64, Leaf)>,
+}
+
+impl Process {
+    /// A process seized as `tracee`, whose Python runtime is `runtime`.
+    pub fn new(tracee: Tracee, runtime: &Runtime, plan: Plan, root: Option<Rc<Code>>) -> Self {
+        let pid = tracee.pid();
+        // Through a thread that has not exited (a leader that called pthread_exit has none).
+        let mem = RemoteMemory::new(proc::live_task(pid).unwrap_or(pid));
+        let prefetch = Rc::new(Prefetcher::new(mem));
+        let walker = Walker::shared(prefetch.clone(), runtime.layout, runtime.roots);
+        Process {
+            pid,
+            tracee,
+            prefetch,
+            walker,
+            plan,
+            root,
+            ended: None,
+            tasks: Tasks::new(pid),
+            gils: None,
+            late: false,
+            free_until: Instant::now(),
+            held: Duration::ZERO,
+            free_threaded: runtime.layout.gil == GilHolder::Disabled,
+            stats: HashMap::new(),
+            still: None,
+            unmoved: Default::default(),
+        }
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
+    pub fn tracee(&mut self) -> &mut Tracee {
+        &mut self.tracee
+    }
+
+    /// How many threads were stopped for samples, and how many of those stops came late.
+    pub fn stops(&self) -> crate::attach::Counts {
+        self.tracee.counts
+    }
+
+    /// Not before then may the process be stopped again (see `Sampler::run`).
+    pub fn free_until(&self) -> Instant {
+        self.free_until
+    }
+
+    /// Job control is about to stop pyflame: let go of the process.
+    pub fn release(&mut self) {
+        self.tracee.release();
+        self.gils = None;
+    }
+
+    /// Seizes it again after `release`; notes its end if it ended or exec()'d meanwhile.
+    pub fn reattach(&mut self) {
+        if self.tracee.reattach().is_err() {
+            self.ended = Some(self.tracee.ended());
+        }
+    }
+
+    /// One sample: the threads seen with a Python frame (none: idle).
+    pub fn sample(&mut self) -> Result<Vec<Thread>> {
+        self.walker.begin(budget::SAMPLE);
+        self.settled(Self::read).and_then(with_frames)
+    }
+
+    /// The threads of one read of the sample.
+    fn read(&mut self) -> Result<Vec<Thread>> {
+        self.late = false;
+        if self.free_threaded {
+            let all = self.plan.all_threads;
+            return match (all, self.plan.nonblocking) {
+                (true, false) => self.read_all_stopped(),
+                _ => self.sample_running(),
+            };
+        }
+        for _ in 0..ATTEMPTS {
+            let read = if self.plan.nonblocking {
+                self.read_unstopped()?
+            } else {
+                self.read_stopped()?
+            };
+            if let Some(threads) = read {
+                return Ok(threads);
+            }
+        }
+        if self.plan.nonblocking {
+            return Err(Error::Sample(
+                "the stacks kept changing during every attempt to read them".into(),
+            ));
+        }
+        // The GIL kept moving between threads faster than they could be stopped one by one:
+        // stop them all for this one sample, which is always consistent.
+        self.read_all_stopped()
+    }
+}

@@ -1,0 +1,439 @@
+//! The processes one run samples, as they come and go: the PIDs given (`-p`, several allowed)
+//! or the `-t` command and, with `--subprocesses`, every process descending from them.
+//!
+//! A process is sampled once it is a Python process whose interpreter is initialised; until
+//! then it waits here, looked at again when its program image or its mapped Python files
+//! change (an exec(), a late libpython), and for the `-t` command at the sampling rate.
+//! Descendants are found by passes over /proc (`descendants.rs`), not by tracing fork(): a
+//! process pyflame never seizes keeps its parent's waitpid() exactly as it was, and one seized
+//! is let go of as soon as it exits or execs. A process that exits is dropped silently; one
+//! that cannot be seized (permissions, another tracer) is named once on stderr and not tried
+//! again.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use super::descendants;
+use super::find_runtime;
+use crate::attach::{mailbox, Counts, Ended, Tracee};
+use crate::cli::Args;
+use crate::error::{Error, Result};
+use crate::memory::RemoteMemory;
+use crate::output;
+use crate::proc;
+use crate::python::walk::{Code, Frame, Walker};
+use crate::python::{layout::GilHolder, Runtime};
+use crate::sampler::{Plan, Process, Processes};
+use crate::sys::ptrace::{self, WaitStatus};
+
+/// How often, at least, /proc is looked at for new descendants; a pass that costs more is
+/// spaced by `SCAN_SHARE` times its cost, so that it never takes more than 5% of a CPU.
+const SCAN_EVERY: Duration = Duration::from_millis(100);
+const SCAN_SHARE: u32 = 20;
+/// How long `-t` waits for its command to become Python before giving up (without
+/// `--subprocesses`, where a child may be the Python one).
+pub const TRACE_STARTUP: Duration = Duration::from_secs(10);
+/// A process label keeps this many characters of the command line.
+const LABEL_CHARS: usize = 80;
+
+/// What is known of a process not sampled: its program image and how many of its mappings
+/// name Python (None: look again at every pass, an interpreter still starting).
+type Look = Option<(Option<[u64; 3]>, usize)>;
+
+pub struct Tree<'a> {
+    args: &'a Args,
+    plan: Plan,
+    /// The PIDs given, or the command's.
+    named: Vec<i32>,
+    /// `-t`: the command, pyflame's child.
+    command: Option<i32>,
+    /// Stacks start with their process: `--subprocesses`, or several PIDs.
+    rooted: bool,
+    /// exec() is followed: the process is looked at again (`-t`, `--subprocesses`).
+    follow: bool,
+    live: Vec<Process>,
+    waiting: BTreeMap<i32, Look>,
+    refused: BTreeSet<i32>,
+    next_scan: Instant,
+    poll_every: Duration,
+    started: Instant,
+    /// How the last process to end ended (a lone process: how the run ended).
+    last_end: Option<Ended>,
+    /// `-t`: how the command ended, when that was seen.
+    pub command_end: Option<Ended>,
+    /// Processes sampled so far, counting each program image.
+    pub seen: usize,
+    /// The first runtime sampled: its version and the command line of its process.
+    pub first: Option<(String, String)>,
+    /// Why the first PID given could not be sampled, for the error if none could be.
+    why_not: Option<Error>,
+    /// The stops of the processes no longer sampled.
+    stopped_before: Counts,
+}
+
+impl<'a> Tree<'a> {
+    pub fn new(args: &'a Args, plan: Plan, named: Vec<i32>, command: Option<i32>) -> Self {
+        let rooted = args.subprocesses || named.len() > 1;
+        Tree {
+            args,
+            plan,
+            named,
+            command,
+            rooted,
+            follow: command.is_some() || args.subprocesses,
+            live: Vec::new(),
+            waiting: BTreeMap::new(),
+            refused: BTreeSet::new(),
+            next_scan: Instant::now(),
+            poll_every: args
+                .interval()
+                .clamp(Duration::from_millis(1), Duration::from_millis(20)),
+            started: Instant::now(),
+            last_end: None,
+            command_end: None,
+            seen: 0,
+            first: None,
+            why_not: None,
+            stopped_before: Counts::default(),
+        }
+    }
+
+    /// Takes the PIDs given. A lone PID that is not Python or cannot be seized is the run's
+    /// error, as it always was; with several, each is named on stderr once, and the error
+    /// comes only if none can be sampled. With `--subprocesses` a PID that is not Python
+    /// (yet) waits: its descendants may be.
+    pub fn start(&mut self, tracee: Option<Tracee>) -> Result<()> {
+        if let Some(tracee) = tracee {
+            // `-t`: the command, seized at its exec; sampled as soon as it is Python.
+            let pid = tracee.pid();
+            match self.python(pid) {
+                Ok(Some(runtime)) => self.add(tracee, &runtime),
+                _ => {
+                    drop(tracee);
+                    self.waiting.insert(pid, None);
+                }
+            }
+            return Ok(());
+        }
+        for pid in self.named.clone() {
+            match self.try_add(pid) {
+                Ok(true) => {}
+                Ok(false) if self.args.subprocesses => {
+                    self.waiting.insert(pid, None);
+                }
+                Ok(false) => {
+                    let e = self.why_not.clone().unwrap_or(Error::TargetGone);
+                    self.refuse(pid, &e);
+                }
+                Err(e) if self.named.len() == 1 && !self.args.subprocesses => return Err(e),
+                Err(e) => {
+                    self.refuse(pid, &e);
+                    self.why_not.get_or_insert(e);
+                }
+            }
+        }
+        if self.live.is_empty() && !self.args.subprocesses {
+            return Err(self.why_not.take().unwrap_or(Error::TargetGone));
+        }
+        Ok(())
+    }
+
+    /// After the run: an error if no process could be sampled at all.
+    pub fn nothing_sampled(&mut self) -> Option<Error> {
+        if self.seen > 0 {
+            return None;
+        }
+        Some(self.why_not.take().unwrap_or_else(|| {
+            let pids: Vec<String> = self.named.iter().map(|p| p.to_string()).collect();
+            Error::Fatal(format!(
+                "Failed to locate libpython in PID {} or any process descending from it: none was a Python process while pyflame ran",
+                pids.join(", ")
+            ))
+        }))
+    }
+
+    /// The Python runtime of `pid` if it has an initialised interpreter; Ok(None) if it is not
+    /// Python (yet); Err if it cannot be looked at (permissions, 32-bit).
+    fn python(&mut self, pid: i32) -> Result<Option<Runtime>> {
+        let mem_pid = proc::live_task(pid).unwrap_or(pid);
+        if let Err(e) = proc::maps(mem_pid) {
+            return match e.kind() {
+                std::io::ErrorKind::PermissionDenied => Err(Error::Fatal(format!(
+                    "Failed to read /proc/{pid}/maps: {} (it belongs to another user, or pyflame lacks CAP_SYS_PTRACE)",
+                    crate::permissions::errno_text(&e)
+                ))),
+                _ => Ok(None),
+            };
+        }
+        let mem = RemoteMemory::new(mem_pid);
+        let named = self.named.contains(&pid) && self.command.is_none();
+        let runtime = match find_runtime(mem_pid, self.args.abi, &mem) {
+            Ok(runtime) => runtime,
+            Err(e) if self.named == [pid] && !self.args.subprocesses && self.command.is_none() => {
+                return Err(e)
+            }
+            Err(e) => {
+                if self.named.contains(&pid) {
+                    self.why_not = Some(e);
+                }
+                return Ok(None);
+            }
+        };
+        // A PID given is sampled as it is (idle until its interpreter is ready); a process
+        // that appears is taken once its interpreter is initialised.
+        Ok((named || initialized(&runtime, &mem)).then_some(runtime))
+    }
+
+    /// Seizes `pid` and samples it if it is Python. Ok(false): not Python (yet).
+    fn try_add(&mut self, pid: i32) -> Result<bool> {
+        let Some(runtime) = self.python(pid)? else {
+            return Ok(false);
+        };
+        let tracee = Tracee::seize(pid, ptrace::PTRACE_O_TRACEEXEC)?;
+        self.add(tracee, &runtime);
+        Ok(true)
+    }
+
+    fn add(&mut self, tracee: Tracee, runtime: &Runtime) {
+        let pid = tracee.pid();
+        super::describe(self.args, pid, runtime);
+        let command = proc::cmdline(pid).unwrap_or_default();
+        let root = self.rooted.then(|| label(pid, &command));
+        if self.first.is_none() {
+            self.first = Some((runtime.version.to_string(), command));
+        }
+        self.seen += 1;
+        self.waiting.remove(&pid);
+        let at = self.live.partition_point(|p| p.pid() < pid);
+        self.live
+            .insert(at, Process::new(tracee, runtime, self.plan, root));
+    }
+
+    /// Names a process that cannot be sampled, once.
+    fn refuse(&mut self, pid: i32, why: &Error) {
+        self.waiting.remove(&pid);
+        if self.refused.insert(pid) {
+            let why = why.to_string();
+            eprintln!(
+                "pyflame: PID {pid} is left out: {}",
+                output::escape::message(&why)
+            );
+        }
+    }
+
+    /// A sampled process ended or exec()'d.
+    fn ended(&mut self, pid: i32, ended: Ended) {
+        self.last_end = Some(ended);
+        match ended {
+            Ended::Exec if self.follow => {
+                self.waiting.insert(pid, None);
+            }
+            _ if Some(pid) == self.command => self.command_end = Some(ended),
+            _ => {}
+        }
+    }
+
+    /// Looks for processes to sample: the ones waiting whose program changed, and new
+    /// descendants; notes the end of the `-t` command while it is not traced.
+    fn scan(&mut self) -> Result<()> {
+        let now = Instant::now();
+        if now < self.next_scan {
+            return Ok(());
+        }
+        let start = Instant::now();
+        self.command_gone();
+        let mut candidates: Vec<i32> = Vec::new();
+        if self.args.subprocesses {
+            let mut roots = self.named.clone();
+            roots.extend(self.command);
+            let parents = descendants::parents();
+            for pid in descendants::descendants(&roots, &parents) {
+                let known = self.live.iter().any(|p| p.pid() == pid);
+                if !known && !self.refused.contains(&pid) && !self.waiting.contains_key(&pid) {
+                    self.waiting.insert(pid, None);
+                }
+            }
+        }
+        for (&pid, &look) in &self.waiting {
+            if look.is_none() || look != fingerprint(pid) {
+                candidates.push(pid);
+            }
+        }
+        for pid in candidates {
+            if !alive(pid) {
+                self.waiting.remove(&pid);
+                continue;
+            }
+            let before = fingerprint(pid);
+            match self.try_add(pid) {
+                Ok(true) => {}
+                // Not Python: looked at again when its program or its mappings change.
+                // One that maps a Python file is looked at every pass: an interpreter starting.
+                Ok(false) => {
+                    let look = before.filter(|&(_, python)| python == 0);
+                    self.waiting.insert(pid, look);
+                }
+                Err(e) => self.refuse(pid, &e),
+            }
+        }
+        let cost = start.elapsed();
+        let every = match self.command.is_some_and(|c| self.waiting.contains_key(&c)) {
+            true => self.poll_every,
+            false => SCAN_EVERY.max(cost * SCAN_SHARE),
+        };
+        self.next_scan = Instant::now() + every;
+        Ok(())
+    }
+
+    /// `-t`: the command's exit while it is not traced (not Python yet, or between two
+    /// programs).
+    fn command_gone(&mut self) {
+        let Some(pid) = self.command else { return };
+        if self.command_end.is_some() || self.live.iter().any(|p| p.pid() == pid) {
+            return;
+        }
+        match mailbox::poll(pid) {
+            Ok(Some((_, WaitStatus::Exited(code)))) => {
+                self.command_end = Some(Ended::Exited(Some(code)))
+            }
+            Ok(Some((_, WaitStatus::Signaled(sig)))) => self.command_end = Some(Ended::Killed(sig)),
+            Ok(_) => return,
+            Err(_) => self.command_end = Some(Ended::Exited(None)),
+        }
+        self.waiting.remove(&pid);
+    }
+
+    /// Some(how) once nothing is left to sample.
+    fn finished(&mut self) -> Result<Option<Ended>> {
+        if !self.live.is_empty() {
+            return Ok(None);
+        }
+        if let Some(command) = self.command {
+            let Some(end) = self.command_end else {
+                let waited = self.started.elapsed();
+                if self.seen == 0 && !self.args.subprocesses && waited > TRACE_STARTUP {
+                    let why =
+                        match find_runtime(command, self.args.abi, &RemoteMemory::new(command)) {
+                            Err(e) => e.to_string(),
+                            Ok(_) => "its Python interpreter did not finish starting".into(),
+                        };
+                    return Err(Error::Fatal(format!(
+                        "{why} (waited {} s for the command to load one; with --subprocesses, pyflame profiles the Python processes it starts)",
+                        TRACE_STARTUP.as_secs()
+                    )));
+                }
+                return Ok(None);
+            };
+            if self.seen == 0 && !self.args.subprocesses {
+                let how = match end {
+                    Ended::Killed(sig) => format!("was killed by signal {sig}"),
+                    Ended::Exited(Some(code)) => format!("exited with status {code}"),
+                    _ => "exited".to_string(),
+                };
+                return Err(Error::Fatal(format!(
+                    "Failed to locate libpython: the command {how} before a Python interpreter was found in it"
+                )));
+            }
+            return Ok(Some(end));
+        }
+        if self.args.subprocesses && self.named.iter().any(|&p| alive(p)) {
+            return Ok(None);
+        }
+        Ok(Some(self.last_end.unwrap_or(Ended::Exited(None))))
+    }
+
+    /// Threads stopped for samples, in every process sampled.
+    pub fn stops(&self) -> Counts {
+        let live = self.live.iter().map(Process::stops);
+        live.fold(self.stopped_before, |a, b| a + b)
+    }
+
+    /// Whether stacks start with their process.
+    pub fn rooted(&self) -> bool {
+        self.rooted
+    }
+}
+
+impl Processes for Tree<'_> {
+    fn update(&mut self) -> Result<Option<Ended>> {
+        for p in self.live.iter_mut().filter(|p| p.ended.is_none()) {
+            if let Some(ended) = p.tracee().poll()? {
+                p.ended = Some(ended);
+            }
+        }
+        let mut i = 0;
+        while i < self.live.len() {
+            match self.live[i].ended {
+                Some(ended) => {
+                    // Dropping it lets go of it (an exec() stop is resumed).
+                    let gone = self.live.remove(i);
+                    self.stopped_before = self.stopped_before + gone.stops();
+                    let pid = gone.pid();
+                    drop(gone);
+                    self.ended(pid, ended);
+                }
+                None => i += 1,
+            }
+        }
+        self.scan()?;
+        self.finished()
+    }
+
+    fn live(&mut self) -> &mut [Process] {
+        &mut self.live
+    }
+
+    fn release(&mut self) {
+        for p in &mut self.live {
+            p.release();
+        }
+    }
+
+    fn reattach(&mut self) {
+        for p in &mut self.live {
+            p.reattach();
+        }
+    }
+}
+
+/// `process <PID> <command line>`, the root frame of a process's stacks (escaped with every
+/// other name when it enters the profile).
+pub fn label(pid: i32, command: &str) -> Rc<Code> {
+    let mut text = format!("process {pid}");
+    if !command.is_empty() {
+        text.push(' ');
+        text.extend(command.chars().take(LABEL_CHARS));
+        if command.chars().nth(LABEL_CHARS).is_some() {
+            text.push('\u{2026}');
+        }
+    }
+    Frame::label(&text)
+}
+
+/// Whether the interpreter of `runtime` is initialised: an interpreter exists and its GIL is
+/// set up (free-threaded: its first thread state exists).
+pub fn initialized(runtime: &Runtime, mem: &RemoteMemory) -> bool {
+    let walker = Walker::new(mem, runtime.layout, runtime.roots);
+    let Ok(interps) = walker.interpreters() else {
+        return false;
+    };
+    match runtime.layout.gil {
+        GilHolder::Disabled => interps
+            .first()
+            .is_some_and(|&i| walker.thread_states(i).is_ok_and(|t| !t.is_empty())),
+        _ => !interps.is_empty() && walker.gils().is_ok_and(|g| !g.is_empty()),
+    }
+}
+
+/// Whether `pid` exists and is not a zombie.
+fn alive(pid: i32) -> bool {
+    proc::status(pid).is_ok_and(|s| !matches!(s.state, 'Z' | 'X'))
+}
+
+/// What `Look` remembers of a process.
+fn fingerprint(pid: i32) -> Option<(Option<[u64; 3]>, usize)> {
+    let maps = proc::maps(pid).ok()?;
+    let python = maps.iter().filter(|m| m.path.contains("python")).count();
+    Some((proc::image(pid), python))
+}
