@@ -537,15 +537,19 @@ fn as_user(uid: &str) -> Command {
     cmd
 }
 
-/// An interpreter both users can run tree_spin.py with.
+/// An interpreter both users can run tree_spin.py with, started by a shell as in the test (a
+/// direct `setpriv ... PYTHON` may resolve a path the user cannot reach: setpriv still holds
+/// root's capabilities when it execs).
 fn python_for_both(spin: &Path) -> Option<&'static Interp> {
     interpreters().iter().find(|py| {
+        let shell = format!(
+            "exec {} -E -s -B {} one 0",
+            sh_quote(&path_text(&py.path)),
+            sh_quote(&path_text(spin))
+        );
         [USER, OTHER_USER].iter().all(|uid| {
             as_user(uid)
-                .arg(&py.path)
-                .args(["-E", "-s", "-B"])
-                .arg(spin)
-                .args(["one", "0"])
+                .args(["--inh-caps=-all", "--ambient-caps=-all", "sh", "-c", &shell])
                 .output()
                 .is_ok_and(|o| o.status.success())
         })

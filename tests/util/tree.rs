@@ -275,9 +275,13 @@ pub fn root_text(pid: u32, args: &[String]) -> String {
     format!("process {pid} {escaped}")
 }
 
-/// The arguments of a live process (/proc/PID/cmdline); None once it has gone.
+/// The arguments of a live process (/proc/PID/cmdline); None once it has gone (or is a zombie,
+/// whose command line is empty).
 pub fn cmdline(pid: u32) -> Option<Vec<String>> {
     let raw = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    if raw.is_empty() {
+        return None;
+    }
     let raw = raw.strip_suffix(b"\0").unwrap_or(&raw);
     Some(
         raw.split(|&b| b == 0)
