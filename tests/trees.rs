@@ -26,6 +26,7 @@ use crate::util::{assert_target_running, per_interpreter, pyflame, Interp};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 const SPINNERS: [&str; 3] = ["spin_a", "spin_b", "spin_c"];
 
@@ -345,7 +346,8 @@ per_interpreter!(shell_starts_two_scripts);
 
 /// `-t sh -c 'PY a & PY b; wait; exit 3'` with --subprocesses: the shell is passed over, each
 /// script's function is under its own root (exactly its command line, cut), and pyflame exits
-/// with the shell's status 3 once both scripts have exited.
+/// with the shell's status 3 once both scripts have exited. Then a shell that exits while its
+/// script still runs: pyflame runs until the script has exited, and exits with status 3.
 fn shell_starts_two_scripts(py: &Interp) {
     let spin = script_path("tree_spin.py");
     let (py_q, spin_q) = (sh_quote(&path_text(&py.path)), sh_quote(&path_text(&spin)));
@@ -388,6 +390,31 @@ fn shell_starts_two_scripts(py: &Interp) {
     assert!(
         scripts[0] != scripts[1] && p.pids() == set(&scripts),
         "two scripts, two roots, nothing else (not the shell)\n{}{context}",
+        out.describe()
+    );
+
+    // The shell exits (status 3) a second after starting a script that spins for 3 s:
+    // pyflame follows the script to its end, then exits with the shell's status.
+    let shell = format!("{py_q} -E -s -B {spin_q} three 3 & sleep 1; exit 3");
+    let started = Instant::now();
+    let out = pyflame(&["--subprocesses", "-r", "0.005", "-t", "sh", "-c", &shell]);
+    let elapsed = started.elapsed();
+    let context = format!("\n--- command ---\nsh -c {shell}\npyflame took {elapsed:?}\n");
+    assert!(
+        out.status.code() == Some(3) && out.stderr.is_empty(),
+        "pyflame -t must exit with the shell's status 3, with an empty stderr\n{}{context}",
+        out.describe()
+    );
+    let p = tree_profile(&out, &context);
+    let pids = p.pids_with_function("spin_three");
+    assert!(
+        pids.len() == 1 && p.pids() == pids,
+        "spin_three under the script's root, and nothing else\n{}{context}",
+        out.describe()
+    );
+    assert!(
+        elapsed >= Duration::from_secs(3),
+        "pyflame ended before the script it profiled (it spins for 3 s)\n{}{context}",
         out.describe()
     );
 }
