@@ -11,6 +11,8 @@ pub struct Mapping {
     pub end: u64,
     pub perms: String,
     pub offset: u64,
+    /// The device of the file (`major:minor`, as the kernel writes it), with `inode` naming it.
+    pub dev: String,
     pub inode: u64,
     /// The pathname as the target sees it (in its own mount namespace); empty for anonymous
     /// mappings. A file deleted or replaced since it was mapped ends in " (deleted)".
@@ -51,7 +53,7 @@ fn parse_mapping(line: &str) -> Option<Mapping> {
     let (start, end) = field().split_once('-')?;
     let perms = field().to_string();
     let offset = u64::from_str_radix(field(), 16).ok()?;
-    let _dev = field();
+    let dev = field().to_string();
     let inode = field().parse().ok()?;
     let path = rest.trim_start_matches(' ').to_string();
     Some(Mapping {
@@ -59,6 +61,7 @@ fn parse_mapping(line: &str) -> Option<Mapping> {
         end: u64::from_str_radix(end, 16).ok()?,
         perms,
         offset,
+        dev,
         inode,
         path,
     })

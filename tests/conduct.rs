@@ -10,7 +10,9 @@
 //! - `ctrl_z`: SIGTSTP and SIGCONT to pyflame;
 //! - `rates`: the idle share at 10 kHz against `--nonblocking`'s, slow rates that end;
 //! - `leader`: a main thread that called pthread_exit(), and `-t` on a command that
-//!   re-executes itself.
+//!   re-executes itself;
+//! - `pair`: signals to two processes sampled at once (`-p A,B`), whose events share one
+//!   wait queue.
 //!
 //! Every pyflame run has a deadline (a run past it fails the test, naming pyflame's kernel
 //! wait channel) and every process is killed when its guard drops. The interpreters of
@@ -22,4 +24,5 @@ mod ctrl_z;
 mod dstate;
 mod exec;
 mod leader;
+mod pair;
 mod rates;

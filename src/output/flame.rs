@@ -219,7 +219,7 @@ pub fn thread_order(p: &Profile) -> Vec<usize> {
 
 /// The indices `0..n` in the order `cmp` gives them. Every sort here goes through this one
 /// function, so the binary has one copy of the sorting code (each closure type would add one).
-fn sorted(n: usize, cmp: &dyn Fn(usize, usize) -> Ordering) -> Vec<usize> {
+pub(super) fn sorted(n: usize, cmp: &dyn Fn(usize, usize) -> Ordering) -> Vec<usize> {
     let mut indices: Vec<usize> = (0..n).collect();
     indices.sort_unstable_by(|&a, &b| cmp(a, b));
     indices

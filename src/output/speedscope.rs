@@ -134,15 +134,20 @@ pub fn render(p: &Profile, run: &RunInfo) -> String {
 fn groups(p: &Profile, run: &RunInfo) -> Vec<Group> {
     if p.rooted && (!run.threads || p.threads.is_empty()) {
         // One per process, in the order of their labels (`process <PID> ...`, by PID).
-        let mut roots: Vec<u32> = p
+        let roots: Vec<u32> = p
             .stacks
             .iter()
             .filter_map(|s| s.frames.first())
             .map(|f| f.0)
             .collect();
-        roots.sort_unstable_by_key(|&c| (pid_of(&p.codes[c as usize].name), c));
-        roots.dedup();
-        return roots.into_iter().map(Group::Process).collect();
+        let key = |i: usize| (pid_of(&p.codes[roots[i] as usize].name), roots[i]);
+        let order = super::flame::sorted(roots.len(), &|a, b| key(a).cmp(&key(b)));
+        let mut groups: Vec<Group> = order
+            .into_iter()
+            .map(|i| Group::Process(roots[i]))
+            .collect();
+        groups.dedup();
+        return groups;
     }
     if !run.threads || p.threads.is_empty() {
         return vec![Group::All];

@@ -157,3 +157,58 @@ fn time_order_is_kept() {
     );
     assert!(json.contains("\"endValue\":8,"));
 }
+
+#[test]
+fn a_process_tree_has_a_profile_per_process() {
+    use crate::python::walk::Frame;
+    let (a, b) = (
+        Frame::label("process 7 python3 a.py"),
+        Frame::label("process 12 python3 \"b\".py"),
+    );
+    let work = frames(&[("a.py", "main", 1), ("a.py", "work", 5)]);
+    let mut p = Profile::new(true, false, false);
+    for _ in 0..3 {
+        p.record_in(&b, 0, Observation::Stacks(std::slice::from_ref(&work)));
+        p.record_in(&a, 0, Observation::Idle);
+        p.tick();
+    }
+    p.record_in(&a, 0, Observation::Stacks(std::slice::from_ref(&work)));
+    p.record_in(&b, 0, Observation::Failed);
+    p.tick();
+    let mut run = run_info();
+    run.processes = Some(2);
+    let json = render(&p, &run);
+    // The labels are frames without a file, and each process's idle and failed samples are
+    // its own stacks.
+    assert!(
+        json.contains("{\"name\":\"process 7 python3 a.py\"}"),
+        "{json}"
+    );
+    assert!(json.contains("(Python 3.12.1; 2 processes)"), "{json}");
+    if let Some(parsed) = parsed(&json) {
+        assert_eq!(
+            parsed,
+            "process 7 python3 a.py: 4\nprocess 12 python3 \"b\".py: 4\n"
+        );
+    }
+    // With --threads: one profile per thread, named after its process.
+    let mut t = Profile::new(true, false, false);
+    t.record_in(
+        &a,
+        0,
+        Observation::Threads(&[thread(3, &[("a.py", "main", 1)])]),
+    );
+    t.record_in(
+        &b,
+        0,
+        Observation::Threads(&[thread(3, &[("a.py", "main", 1)])]),
+    );
+    run.threads = true;
+    if let Some(parsed) = parsed(&render(&t, &run)) {
+        assert_eq!(
+            parsed,
+            "process 7 python3 a.py: thread 3 tid=1003: 1\n\
+             process 12 python3 \"b\".py: thread 3 tid=1003: 1\n"
+        );
+    }
+}

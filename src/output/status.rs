@@ -18,6 +18,8 @@ pub struct Status {
     start: Instant,
     last: Option<Instant>,
     target: String,
+    /// Whether the target line still lacks the Python version (`-t`, before it was found).
+    unknown_python: bool,
     /// Processes being sampled, shown when more than one may be (process trees).
     pub processes: Option<usize>,
 }
@@ -34,6 +36,7 @@ impl Status {
             start: Instant::now(),
             last: None,
             target: format!("PID {pid} {cmd} (Python {python})"),
+            unknown_python: python == "?",
             processes: None,
         }
     }
@@ -69,6 +72,16 @@ impl Status {
             p.failed,
             cost(stops, behind)
         )
+    }
+
+    /// The Python version, once known (`-t`: the command became Python after the start).
+    pub fn python(&mut self, python: &str) {
+        if self.unknown_python {
+            self.unknown_python = false;
+            self.target = self
+                .target
+                .replace("(Python ?)", &format!("(Python {python})"));
+        }
     }
 
     pub fn clear(&mut self) {

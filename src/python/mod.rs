@@ -126,6 +126,42 @@ pub fn find(
     )))
 }
 
+/// Runtimes already found, by the files they were found in (device and inode) and where those
+/// are mapped: a process forked from one already seen (a pre-fork server's worker, a pool's)
+/// maps the same files at the same addresses, and its runtime needs no ELF reading or version
+/// detection again.
+#[derive(Default)]
+pub struct Known(Vec<(Vec<MappedAt>, Runtime)>);
+
+/// A file (device, inode) mapped at an address from an offset.
+type MappedAt = (String, u64, u64, u64);
+
+/// Runtimes `Known` remembers (the oldest is forgotten first).
+const MAX_KNOWN: usize = 32;
+
+/// `find`, through what `known` remembers.
+pub fn find_known(
+    pid: i32,
+    maps: &[Mapping],
+    abi: Option<(u8, u8)>,
+    mem: &dyn Memory,
+    known: &mut Known,
+) -> Result<Runtime> {
+    let key: Vec<_> = candidates(pid, maps)
+        .iter()
+        .map(|m| (m.dev.clone(), m.inode, m.start, m.offset))
+        .collect();
+    if let Some((_, runtime)) = known.0.iter().find(|(k, _)| *k == key) {
+        return Ok(runtime.clone());
+    }
+    let runtime = find(pid, maps, abi, mem)?;
+    if known.0.len() >= MAX_KNOWN {
+        known.0.remove(0);
+    }
+    known.0.push((key, runtime.clone()));
+    Ok(runtime)
+}
+
 /// The files worth inspecting, most likely first: libpython, the executable, then other
 /// shared objects with "python" in their name (embedders such as uWSGI plugins). One mapping
 /// per file: its first executable mapping, which the dynamic loader made (a stray mmap of the

@@ -28,6 +28,8 @@ pub struct Process {
     pub(super) plan: Plan,
     /// The frame each of its stacks starts with (process trees), None for a lone process.
     pub root: Option<Rc<Code>>,
+    /// The Python version it runs.
+    pub version: String,
     /// Set once a sample found that it ended or exec()'d: it is not sampled again.
     pub ended: Option<Ended>,
     /// The target's threads, as it numbers them and as pyflame does.
@@ -66,6 +68,7 @@ impl Process {
             walker,
             plan,
             root,
+            version: runtime.version.to_string(),
             ended: None,
             tasks: Tasks::new(pid),
             gils: None,

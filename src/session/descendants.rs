@@ -1,11 +1,18 @@
-//! Which processes descend from the ones pyflame was given, from /proc: every process's parent
+//! Which processes descend from the ones pyflame was given, and what each is (alive, Python
+//! with an initialised interpreter, changed since last looked at), from /proc: every process's parent
 //! (field 4 of /proc/PID/stat), read in one pass over /proc. The kernel's
 //! /proc/PID/task/TID/children would be cheaper but needs CONFIG_PROC_CHILDREN, which many
 //! kernels lack; a pass costs about 10 µs per process on the host, and `Tree` spaces passes
 //! by their cost.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
+use std::rc::Rc;
+
+use crate::error::{Error, Result};
+use crate::memory::RemoteMemory;
+use crate::proc;
+use crate::python::walk::{Code, Frame, Walker};
+use crate::python::{layout::GilHolder, Runtime};
 
 /// The parent of a process, from its /proc/PID/stat (None: not readable or malformed).
 pub fn parent_of(stat: &[u8]) -> Option<i32> {
@@ -15,9 +22,9 @@ pub fn parent_of(stat: &[u8]) -> Option<i32> {
     rest.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// Every process's parent, as /proc shows them now.
-pub fn parents() -> BTreeMap<i32, i32> {
-    let mut parents = BTreeMap::new();
+/// Every process with its parent, as /proc shows them now.
+pub fn parents() -> Vec<(i32, i32)> {
+    let mut parents = Vec::new();
     let Ok(dir) = fs::read_dir("/proc") else {
         return parents;
     };
@@ -33,35 +40,90 @@ pub fn parents() -> BTreeMap<i32, i32> {
             .ok()
             .and_then(|s| parent_of(&s))
         {
-            parents.insert(pid, ppid);
+            parents.push((pid, ppid));
         }
     }
     parents
 }
 
 /// The processes that descend from `roots` (not the roots themselves), in PID order.
-pub fn descendants(roots: &[i32], parents: &BTreeMap<i32, i32>) -> Vec<i32> {
-    let mut children: BTreeMap<i32, Vec<i32>> = BTreeMap::new();
-    for (&pid, &ppid) in parents {
-        children.entry(ppid).or_default().push(pid);
-    }
-    let mut found = BTreeSet::new();
+pub fn descendants(roots: &[i32], parents: &[(i32, i32)]) -> Vec<i32> {
+    let mut found: Vec<i32> = Vec::new();
     let mut todo: Vec<i32> = roots.to_vec();
     // Each process is visited once: a loop in what /proc said (a PID reused during the pass)
     // cannot make this run forever.
     while let Some(pid) = todo.pop() {
-        for &child in children.get(&pid).map_or(&[][..], |c| c.as_slice()) {
-            if !roots.contains(&child) && found.insert(child) {
+        for &(child, _) in parents.iter().filter(|&&(_, parent)| parent == pid) {
+            if !roots.contains(&child) && !found.contains(&child) {
+                found.push(child);
                 todo.push(child);
             }
         }
     }
-    found.into_iter().collect()
+    found.sort_unstable();
+    found
+}
+
+/// Whether the interpreter of `runtime` is initialised: an interpreter exists and its GIL is
+/// set up (free-threaded: its first thread state exists).
+/// Memory that cannot be read at all (a seccomp filter) is an error: it will not become
+/// readable by waiting.
+pub fn initialized(runtime: &Runtime, mem: &RemoteMemory) -> Result<bool> {
+    let walker = Walker::new(mem, runtime.layout, runtime.roots);
+    let interps = match walker.interpreters().map_err(Error::from) {
+        Err(Error::Fatal(why)) => return Err(Error::Fatal(why)),
+        Err(_) => return Ok(false),
+        Ok(interps) => interps,
+    };
+    Ok(match runtime.layout.gil {
+        GilHolder::Disabled => interps
+            .first()
+            .is_some_and(|&i| walker.thread_states(i).is_ok_and(|t| !t.is_empty())),
+        _ => !interps.is_empty() && walker.gils().is_ok_and(|g| !g.is_empty()),
+    })
+}
+
+/// Whether `pid` exists and is not a zombie.
+pub fn alive(pid: i32) -> bool {
+    proc::status(pid).is_ok_and(|s| !matches!(s.state, 'Z' | 'X'))
+}
+
+/// What `Look` remembers of a process.
+pub fn fingerprint(pid: i32) -> Option<(Option<[u64; 3]>, usize)> {
+    let maps = proc::maps(pid).ok()?;
+    let python = maps.iter().filter(|m| m.path.contains("python")).count();
+    Some((proc::image(pid), python))
+}
+
+/// A process label keeps this many characters of the command line.
+const LABEL_CHARS: usize = 80;
+
+/// `process <PID> <command line>`, the root frame of a process's stacks (escaped with every
+/// other name when it enters the profile).
+pub fn label(pid: i32, command: &str) -> Rc<Code> {
+    let mut text = format!("process {pid}");
+    if !command.is_empty() {
+        text.push(' ');
+        text.extend(command.chars().take(LABEL_CHARS));
+        if command.chars().nth(LABEL_CHARS).is_some() {
+            text.push('\u{2026}');
+        }
+    }
+    Frame::label(&text)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn labels_cut_long_command_lines() {
+        assert_eq!(label(7, "").name, "process 7");
+        assert_eq!(label(7, "python3 a.py").name, "process 7 python3 a.py");
+        let long = "x".repeat(100);
+        let cut = label(7, &long).name.clone();
+        assert_eq!(cut, format!("process 7 {}\u{2026}", "x".repeat(80)));
+    }
 
     #[test]
     fn parent_from_stat() {
@@ -71,7 +133,7 @@ mod tests {
 
     #[test]
     fn descendants_of_roots() {
-        let parents: BTreeMap<i32, i32> = [
+        let parents = [
             (1, 0),
             (10, 1),
             (11, 10),
@@ -79,14 +141,12 @@ mod tests {
             (13, 10),
             (20, 1),
             (30, 30),
-        ]
-        .into_iter()
-        .collect();
+        ];
         assert_eq!(descendants(&[10], &parents), [11, 12, 13]);
         assert_eq!(descendants(&[11, 20], &parents), [12]);
         assert_eq!(descendants(&[30], &parents), Vec::<i32>::new());
         // The live system: pyflame's own test process has this thread's process as a root.
         let me = std::process::id() as i32;
-        assert!(super::parents().contains_key(&me));
+        assert!(super::parents().iter().any(|&(pid, _)| pid == me));
     }
 }

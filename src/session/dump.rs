@@ -68,7 +68,7 @@ pub fn dump(args: &Args) -> Result<()> {
                     out.push(b'\n');
                 }
                 let command = proc::cmdline(pid).unwrap_or_default();
-                let label = super::tree::label(pid, &command);
+                let label = descendants::label(pid, &command);
                 let label = output::escape::name(&label.name);
                 out.extend_from_slice(format!("{label}\n").as_bytes());
                 out.extend_from_slice(&section);
@@ -125,7 +125,7 @@ fn dump_one(pid: i32, args: &Args, out: &mut Vec<u8>) -> Result<()> {
         GilHolder::Disabled => proc::running_tasks(pid).unwrap_or_default(),
         _ => Vec::new(),
     };
-    let prefetch = Rc::new(Prefetcher::new(&mem));
+    let prefetch = Rc::new(Prefetcher::new(mem));
     let mut walker = Walker::new(&*prefetch, runtime.layout, runtime.roots);
     walker.begin(budget::DUMP);
     let failed = |why: String| {

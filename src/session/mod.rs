@@ -24,6 +24,16 @@ use tree::Tree;
 
 /// The Python runtime of `pid` (a 32-bit program is refused with the original's words).
 pub(super) fn find_runtime(pid: i32, abi: Option<(u8, u8)>, mem: &RemoteMemory) -> Result<Runtime> {
+    find_known(pid, abi, mem, &mut python::Known::default())
+}
+
+/// `find_runtime`, through the runtimes already found in other processes.
+pub(super) fn find_known(
+    pid: i32,
+    abi: Option<(u8, u8)>,
+    mem: &RemoteMemory,
+    known: &mut python::Known,
+) -> Result<Runtime> {
     if let Ok(class @ 1) = proc::exe_class(pid) {
         let exe = proc::exe(pid).map_or_else(|_| "?".into(), |p| p.display().to_string());
         return Err(Error::Fatal(format!(
@@ -35,7 +45,7 @@ pub(super) fn find_runtime(pid: i32, abi: Option<(u8, u8)>, mem: &RemoteMemory) 
             "Failed to read /proc/{pid}/maps: the process exited"
         ))
     })?;
-    python::find(pid, &maps, abi, mem)
+    python::find_known(pid, &maps, abi, mem, known)
 }
 
 /// `--verbose`: one line on stderr about the runtime found.
@@ -82,6 +92,9 @@ pub fn record(args: &Args) -> Result<ExitCode> {
     let finish = sampler.run(&mut tree, &mut profile, |p, set, s| {
         let live = set.live();
         status.processes = rooted.then_some(live.len());
+        if let Some(first) = live.first() {
+            status.python(&first.version);
+        }
         let stops = live.iter().fold(Default::default(), |a, p| a + p.stops());
         status.update(p, stops, s.behind)
     });

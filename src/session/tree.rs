@@ -10,20 +10,17 @@
 //! that cannot be seized (permissions, another tracer) is named once on stderr and not tried
 //! again.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use super::descendants;
-use super::find_runtime;
+use super::descendants::{self, alive, fingerprint, initialized, label};
+use super::{find_known, find_runtime};
 use crate::attach::{mailbox, Counts, Ended, Tracee};
 use crate::cli::Args;
 use crate::error::{Error, Result};
 use crate::memory::RemoteMemory;
 use crate::output;
 use crate::proc;
-use crate::python::walk::{Code, Frame, Walker};
-use crate::python::{layout::GilHolder, Runtime};
+use crate::python::{self, Runtime};
 use crate::sampler::{Plan, Process, Processes};
 use crate::sys::ptrace::{self, WaitStatus};
 
@@ -34,8 +31,6 @@ const SCAN_SHARE: u32 = 20;
 /// How long `-t` waits for its command to become Python before giving up (without
 /// `--subprocesses`, where a child may be the Python one).
 pub const TRACE_STARTUP: Duration = Duration::from_secs(10);
-/// A process label keeps this many characters of the command line.
-const LABEL_CHARS: usize = 80;
 
 /// What is known of a process not sampled: its program image and how many of its mappings
 /// name Python (None: look again at every pass, an interpreter still starting).
@@ -53,8 +48,10 @@ pub struct Tree<'a> {
     /// exec() is followed: the process is looked at again (`-t`, `--subprocesses`).
     follow: bool,
     live: Vec<Process>,
-    waiting: BTreeMap<i32, Look>,
-    refused: BTreeSet<i32>,
+    /// Processes of the tree not sampled, with what was seen of them.
+    waiting: Vec<(i32, Look)>,
+    /// Processes that could not be seized, named once and not tried again.
+    refused: Vec<i32>,
     next_scan: Instant,
     poll_every: Duration,
     started: Instant,
@@ -70,6 +67,8 @@ pub struct Tree<'a> {
     why_not: Option<Error>,
     /// The stops of the processes no longer sampled.
     stopped_before: Counts,
+    /// The runtimes found so far, for the processes forked from those.
+    known: python::Known,
 }
 
 impl<'a> Tree<'a> {
@@ -83,8 +82,8 @@ impl<'a> Tree<'a> {
             rooted,
             follow: command.is_some() || args.subprocesses,
             live: Vec::new(),
-            waiting: BTreeMap::new(),
-            refused: BTreeSet::new(),
+            waiting: Vec::new(),
+            refused: Vec::new(),
             next_scan: Instant::now(),
             poll_every: args
                 .interval()
@@ -96,6 +95,7 @@ impl<'a> Tree<'a> {
             first: None,
             why_not: None,
             stopped_before: Counts::default(),
+            known: python::Known::default(),
         }
     }
 
@@ -109,9 +109,10 @@ impl<'a> Tree<'a> {
             let pid = tracee.pid();
             match self.python(pid) {
                 Ok(Some(runtime)) => self.add(tracee, &runtime),
+                Err(e) if !self.args.subprocesses => return Err(e),
                 _ => {
                     drop(tracee);
-                    self.waiting.insert(pid, None);
+                    self.wait(pid, None);
                 }
             }
             return Ok(());
@@ -120,7 +121,7 @@ impl<'a> Tree<'a> {
             match self.try_add(pid) {
                 Ok(true) => {}
                 Ok(false) if self.args.subprocesses => {
-                    self.waiting.insert(pid, None);
+                    self.wait(pid, None);
                 }
                 Ok(false) => {
                     let e = self.why_not.clone().unwrap_or(Error::TargetGone);
@@ -168,7 +169,7 @@ impl<'a> Tree<'a> {
         }
         let mem = RemoteMemory::new(mem_pid);
         let named = self.named.contains(&pid) && self.command.is_none();
-        let runtime = match find_runtime(mem_pid, self.args.abi, &mem) {
+        let runtime = match find_known(mem_pid, self.args.abi, &mem, &mut self.known) {
             Ok(runtime) => runtime,
             Err(e) if self.named == [pid] && !self.args.subprocesses && self.command.is_none() => {
                 return Err(e)
@@ -182,7 +183,7 @@ impl<'a> Tree<'a> {
         };
         // A PID given is sampled as it is (idle until its interpreter is ready); a process
         // that appears is taken once its interpreter is initialised.
-        Ok((named || initialized(&runtime, &mem)).then_some(runtime))
+        Ok((named || initialized(&runtime, &mem)?).then_some(runtime))
     }
 
     /// Seizes `pid` and samples it if it is Python. Ok(false): not Python (yet).
@@ -204,16 +205,35 @@ impl<'a> Tree<'a> {
             self.first = Some((runtime.version.to_string(), command));
         }
         self.seen += 1;
-        self.waiting.remove(&pid);
+        self.unwait(pid);
         let at = self.live.partition_point(|p| p.pid() < pid);
         self.live
             .insert(at, Process::new(tracee, runtime, self.plan, root));
     }
 
+    /// Whether `pid` is all the run is about: the `-t` command or the one PID given, without
+    /// `--subprocesses`.
+    fn lone(&self, pid: i32) -> bool {
+        !self.args.subprocesses && (Some(pid) == self.command || self.named == [pid])
+    }
+
+    /// Notes what was seen of a process not sampled.
+    fn wait(&mut self, pid: i32, look: Look) {
+        match self.waiting.iter_mut().find(|w| w.0 == pid) {
+            Some(w) => w.1 = look,
+            None => self.waiting.push((pid, look)),
+        }
+    }
+
+    fn unwait(&mut self, pid: i32) {
+        self.waiting.retain(|w| w.0 != pid);
+    }
+
     /// Names a process that cannot be sampled, once.
     fn refuse(&mut self, pid: i32, why: &Error) {
-        self.waiting.remove(&pid);
-        if self.refused.insert(pid) {
+        self.unwait(pid);
+        if !self.refused.contains(&pid) {
+            self.refused.push(pid);
             let why = why.to_string();
             eprintln!(
                 "pyflame: PID {pid} is left out: {}",
@@ -227,7 +247,7 @@ impl<'a> Tree<'a> {
         self.last_end = Some(ended);
         match ended {
             Ended::Exec if self.follow => {
-                self.waiting.insert(pid, None);
+                self.wait(pid, None);
             }
             _ if Some(pid) == self.command => self.command_end = Some(ended),
             _ => {}
@@ -250,19 +270,22 @@ impl<'a> Tree<'a> {
             let parents = descendants::parents();
             for pid in descendants::descendants(&roots, &parents) {
                 let known = self.live.iter().any(|p| p.pid() == pid);
-                if !known && !self.refused.contains(&pid) && !self.waiting.contains_key(&pid) {
-                    self.waiting.insert(pid, None);
+                if !known
+                    && !self.refused.contains(&pid)
+                    && !self.waiting.iter().any(|w| w.0 == pid)
+                {
+                    self.wait(pid, None);
                 }
             }
         }
-        for (&pid, &look) in &self.waiting {
+        for &(pid, look) in &self.waiting {
             if look.is_none() || look != fingerprint(pid) {
                 candidates.push(pid);
             }
         }
         for pid in candidates {
             if !alive(pid) {
-                self.waiting.remove(&pid);
+                self.unwait(pid);
                 continue;
             }
             let before = fingerprint(pid);
@@ -272,13 +295,18 @@ impl<'a> Tree<'a> {
                 // One that maps a Python file is looked at every pass: an interpreter starting.
                 Ok(false) => {
                     let look = before.filter(|&(_, python)| python == 0);
-                    self.waiting.insert(pid, look);
+                    self.wait(pid, look);
                 }
+                // The command, or the one process given: its error is the run's.
+                Err(e) if self.lone(pid) => return Err(e),
                 Err(e) => self.refuse(pid, &e),
             }
         }
         let cost = start.elapsed();
-        let every = match self.command.is_some_and(|c| self.waiting.contains_key(&c)) {
+        let every = match self
+            .command
+            .is_some_and(|c| self.waiting.iter().any(|w| w.0 == c))
+        {
             true => self.poll_every,
             false => SCAN_EVERY.max(cost * SCAN_SHARE),
         };
@@ -301,7 +329,7 @@ impl<'a> Tree<'a> {
             Ok(_) => return,
             Err(_) => self.command_end = Some(Ended::Exited(None)),
         }
-        self.waiting.remove(&pid);
+        self.unwait(pid);
     }
 
     /// Some(how) once nothing is left to sample.
@@ -395,45 +423,4 @@ impl Processes for Tree<'_> {
             p.reattach();
         }
     }
-}
-
-/// `process <PID> <command line>`, the root frame of a process's stacks (escaped with every
-/// other name when it enters the profile).
-pub fn label(pid: i32, command: &str) -> Rc<Code> {
-    let mut text = format!("process {pid}");
-    if !command.is_empty() {
-        text.push(' ');
-        text.extend(command.chars().take(LABEL_CHARS));
-        if command.chars().nth(LABEL_CHARS).is_some() {
-            text.push('\u{2026}');
-        }
-    }
-    Frame::label(&text)
-}
-
-/// Whether the interpreter of `runtime` is initialised: an interpreter exists and its GIL is
-/// set up (free-threaded: its first thread state exists).
-pub fn initialized(runtime: &Runtime, mem: &RemoteMemory) -> bool {
-    let walker = Walker::new(mem, runtime.layout, runtime.roots);
-    let Ok(interps) = walker.interpreters() else {
-        return false;
-    };
-    match runtime.layout.gil {
-        GilHolder::Disabled => interps
-            .first()
-            .is_some_and(|&i| walker.thread_states(i).is_ok_and(|t| !t.is_empty())),
-        _ => !interps.is_empty() && walker.gils().is_ok_and(|g| !g.is_empty()),
-    }
-}
-
-/// Whether `pid` exists and is not a zombie.
-fn alive(pid: i32) -> bool {
-    proc::status(pid).is_ok_and(|s| !matches!(s.state, 'Z' | 'X'))
-}
-
-/// What `Look` remembers of a process.
-fn fingerprint(pid: i32) -> Option<(Option<[u64; 3]>, usize)> {
-    let maps = proc::maps(pid).ok()?;
-    let python = maps.iter().filter(|m| m.path.contains("python")).count();
-    Some((proc::image(pid), python))
 }

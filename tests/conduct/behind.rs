@@ -38,7 +38,7 @@ use std::time::{Duration, Instant};
 const ACKED: u32 = 50;
 const ACK_PACE: Duration = Duration::from_millis(10);
 /// How long a signal's handler may take to answer, and how long the test waits for it.
-const ANSWERED: Duration = Duration::from_secs(1);
+pub(super) const ANSWERED: Duration = Duration::from_secs(1);
 const ANSWER_GIVE_UP: Duration = Duration::from_secs(10);
 /// The burst of the issue: SIGUSR1s, and the time between two.
 const FAST_BURST: u32 = 500;
@@ -49,7 +49,7 @@ const KEPT: f64 = 0.98;
 const TERM_HANDLED: Duration = Duration::from_secs(1);
 const TERM_GIVE_UP: Duration = Duration::from_secs(10);
 /// From the target's exit, or SIGINT to pyflame, to pyflame's exit.
-const TARGET_GONE: Duration = Duration::from_secs(5);
+pub(super) const TARGET_GONE: Duration = Duration::from_secs(5);
 const SIGINT_EXIT: Duration = Duration::from_secs(2);
 
 /// Starts `pyflame ARGS -p PID` and returns once it samples the spinning main thread.
@@ -65,7 +65,7 @@ fn sampled(t: &Busy, args: &[&str]) -> Background {
 }
 
 /// The target's only thread besides the main one (sig_counter.py with one sleeper).
-fn sleeper(t: &Busy) -> u32 {
+pub(super) fn sleeper(t: &Busy) -> u32 {
     let others: Vec<u32> = procfs::task_ids(t.pid)
         .into_iter()
         .filter(|&tid| tid != t.pid)
@@ -80,7 +80,7 @@ fn sleeper(t: &Busy) -> u32 {
 /// (tgkill), alternately, one at a time: each is sent once the previous one's handler has
 /// answered and [`ACK_PACE`] has passed. The longest wait for an answer, per kind; fails
 /// if one does not come within [`ANSWER_GIVE_UP`].
-fn acknowledged(t: &Busy, what: &str) -> [Duration; 2] {
+pub(super) fn acknowledged(t: &Busy, what: &str) -> [Duration; 2] {
     let sleeper = sleeper(t);
     let mut longest = [Duration::ZERO; 2];
     for k in 0..2 * ACKED {
@@ -136,7 +136,7 @@ fn fast_burst(pid: u32) {
 /// What sig_counter.py reports: handler runs and deliveries (None on 2.7) of SIGUSR1 and
 /// SIGUSR2.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Counts {
+pub(super) struct Counts {
     runs: [u64; 2],
     delivered: Option<[u64; 2]>,
 }
@@ -185,7 +185,7 @@ fn handled(t: &Busy) -> Counts {
 
 /// Sends SIGTERM to the process; the signals handled in all, and how long the SIGTERM
 /// handler took to say so (from just before kill(2) to the line read).
-fn terminate(t: &Busy) -> (Counts, Duration) {
+pub(super) fn terminate(t: &Busy) -> (Counts, Duration) {
     let sent = Instant::now();
     kill(t.pid, libc::SIGTERM);
     let line = t.lines.recv_timeout(TERM_GIVE_UP).unwrap_or_else(|e| {
