@@ -20,7 +20,7 @@ use crate::util::procfs::blocked_in_stdin_read;
 use crate::util::target::{script_path, STARTUP_TIMEOUT};
 use crate::util::tree::{
     descendants, describe_pids, expected_root, imports, numbers_in, parse_tree_collapsed,
-    parse_tree_dump, root_text, DumpSection, Group, TreeProfile,
+    parse_tree_dump, root_text, DumpSection, Group, Tail, TreeProfile,
 };
 use crate::util::{assert_target_running, per_interpreter, pyflame, Interp};
 use std::collections::{BTreeMap, BTreeSet};
@@ -423,7 +423,8 @@ per_interpreter!(child_not_python);
 
 /// A Python parent (blocked in a read) with two children, `sleep` and a spinning script:
 /// --subprocesses says nothing about sleep, profiles the script under its root and counts the
-/// parent's samples as idle under the parent's; -d has sections for the two Python processes.
+/// parent's samples as idle under the parent's (with -x, the parent has no line at all); -d has
+/// sections for the two Python processes.
 fn child_not_python(py: &Interp) {
     let script = script_path("tree_parent.py");
     let group = Group::python(py, &script, &[&path_text(&py.path)]);
@@ -462,6 +463,16 @@ fn child_not_python(py: &Interp) {
         out.describe()
     );
     assert_live_roots(&p, &out, &context);
+
+    // -x: no idle lines at all, so the idle parent has none.
+    let out = pyflame(&["-x", "--subprocesses", "-p", &pid, "-s", "1", "-r", "0.005"]);
+    assert_clean(&out, "pyflame -x --subprocesses -p PARENT -s 1", &context);
+    let p = tree_profile(&out, &context);
+    assert!(
+        p.pids() == set(&[child]) && p.lines.iter().all(|l| l.tail != Tail::Idle),
+        "-x: the Python child's stacks only, no idle line\n{}{context}",
+        out.describe()
+    );
 
     let dump = pyflame(&["-d", "--subprocesses", "-p", &pid]);
     assert_clean(&dump, "pyflame -d --subprocesses -p PARENT", &context);

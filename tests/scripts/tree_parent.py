@@ -1,16 +1,18 @@
 # A Python parent with two children for pyflame's process-tree tests (tests/trees.rs): one that
 # is not Python (sleep) and one that is (tree_spin.py one stdin, spinning in spin_one). Valid
-# on Python 2.7 and every 3.x, minimal builds too (os and sys only); ASCII only.
+# on Python 2.7 and every 3.x, minimal builds too (os, sys and time only); ASCII only.
 #
 #   tree_parent.py PYTHON      PYTHON runs the child (a path: the tests give the interpreter's)
 #
-# Prints "SLEEP <pid>" and "PYTHON <pid>" once the Python child spins (it said READY through a
-# pipe), then READY, then blocks in a read of stdin (fd 0, which the Python child shares). When
-# stdin closes, kills sleep, waits for both children and exits 0.
+# Prints "SLEEP <pid>" and "PYTHON <pid>" once sleep has replaced its forked copy of this
+# process and the Python child spins (it said READY through a pipe), then READY, then blocks in
+# a read of stdin (fd 0, which the Python child shares). When stdin closes, kills sleep, waits
+# for both children and exits 0.
 
 import os
 import signal
 import sys
+import time
 
 
 def start(argv, stdout=None):
@@ -35,9 +37,21 @@ def read_line(fd):
     return line.decode("ascii").strip()
 
 
+def wait_exec(pid):
+    # Until the forked child has become another program: before its exec it is a Python
+    # process (a copy of this one), which a profiler of the tree rightly shows.
+    deadline = time.time() + 60
+    while os.readlink("/proc/%d/exe" % pid) == os.readlink("/proc/self/exe"):
+        if time.time() > deadline:
+            sys.stderr.write("tree_parent.py: child %d did not exec\n" % pid)
+            sys.exit(3)
+        time.sleep(0.01)
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     sleeper = start(["sleep", "120"])
+    wait_exec(sleeper)
     ready_r, ready_w = os.pipe()
     child = start([sys.argv[1], "-E", "-s", "-B", os.path.join(here, "tree_spin.py"), "one",
                    "stdin"], ready_w)
