@@ -265,8 +265,12 @@ impl<'a> Tree<'a> {
         self.command_gone();
         let mut candidates: Vec<i32> = Vec::new();
         if self.args.subprocesses {
+            // The processes of the tree too: a child whose parent exited is re-parented
+            // (to init or a subreaper), and its own children are still the tree's.
             let mut roots = self.named.clone();
             roots.extend(self.command);
+            roots.extend(self.live.iter().map(Process::pid));
+            roots.extend(self.waiting.iter().map(|w| w.0));
             let parents = descendants::parents();
             for pid in descendants::descendants(&roots, &parents) {
                 let known = self.live.iter().any(|p| p.pid() == pid);

@@ -6,7 +6,7 @@
 use super::behind::{acknowledged, terminate, ANSWERED, TARGET_GONE};
 use crate::util::events::{finish_by, repetitions};
 use crate::util::live::{spawn_busy, stops, wait_for_samples, wait_for_tracer, Background};
-use crate::util::{per_interpreter, Interp};
+use crate::util::{assert_target_running, per_interpreter, Interp};
 use std::thread;
 use std::time::Instant;
 
@@ -69,5 +69,52 @@ fn signals_reach_both_processes(py: &Interp) {
             "{what}: no stack under {root}\n{}",
             out.describe()
         );
+    }
+}
+
+per_interpreter!(both_let_go_when_pyflame_ends);
+
+/// `-p A,B` at `-r 0`, stopped by SIGINT (it writes both processes' profile; on 3.12 and
+/// 2.7) and, in another run, killed with SIGKILL (every interpreter): either way neither
+/// process is left stopped or traced, and both still answer signals at once.
+fn both_let_go_when_pyflame_ends(py: &Interp) {
+    let ways: &[&str] = match repetitions(py, 2, 1) {
+        2 => &["INT", "KILL"],
+        _ => &["KILL"],
+    };
+    for &how in ways {
+        let what = format!("-r 0 -p A,B, SIG{how} to pyflame, python {}", py.name);
+        let a = spawn_busy(py, "sig_counter.py", &["1", "--ack"]);
+        let b = spawn_busy(py, "sig_counter.py", &["1", "--ack"]);
+        let pids = format!("{},{}", a.pid, b.pid);
+        let before = (stops(a.pid, a.pid), stops(b.pid, b.pid));
+        let pyflame = Background::start(&["-r", "0", "-s", "60", "-p", &pids]);
+        for (t, before) in [(&a, before.0), (&b, before.1)] {
+            wait_for_tracer(t.pid, pyflame.pid);
+            wait_for_samples(t.pid, t.pid, before, 20);
+        }
+        pyflame.signal(how);
+        let out = pyflame.finish(TARGET_GONE);
+        if how == "INT" {
+            out.assert_clean_success(&what);
+            for pid in [a.pid, b.pid] {
+                let root = format!("process {pid} ");
+                assert!(
+                    out.stdout.lines().any(|l| l.starts_with(&root)),
+                    "{what}: no stack under {root}\n{}",
+                    out.describe()
+                );
+            }
+        }
+        for t in [&a, &b] {
+            assert_target_running(t.pid);
+            let line = format!("{what}, PID {}", t.pid);
+            // Signals answered as without pyflame: neither is stuck in a stop pyflame left.
+            let longest = acknowledged(t, &line);
+            assert!(
+                longest.iter().all(|&w| w <= ANSWERED),
+                "{line}: a signal waited {longest:?}"
+            );
+        }
     }
 }
