@@ -30,7 +30,39 @@ use std::time::{Duration, Instant};
 
 const SPINNERS: [&str; 3] = ["spin_a", "spin_b", "spin_c"];
 
-fn tree_profile(out: &Output, context: &str) -> TreeProfile {
+/// A finished pyflame run: its output, and what it was and how long it took, for failure
+/// messages.
+struct Run {
+    out: Output,
+    what: String,
+}
+
+impl Run {
+    fn new(command: String, started: Instant, out: Output) -> Run {
+        let what = format!("{command} (took {:.2} s)", started.elapsed().as_secs_f64());
+        Run { out, what }
+    }
+
+    fn describe(&self) -> String {
+        format!("{}\n{}", self.what, self.out.describe())
+    }
+}
+
+impl std::ops::Deref for Run {
+    type Target = Output;
+    fn deref(&self) -> &Output {
+        &self.out
+    }
+}
+
+/// `pyflame ARGS` under the watchdog.
+fn run_pyflame(args: &[&str]) -> Run {
+    let started = Instant::now();
+    let out = pyflame(args);
+    Run::new(format!("pyflame {}", args.join(" ")), started, out)
+}
+
+fn tree_profile(out: &Run, context: &str) -> TreeProfile {
     parse_tree_collapsed(&out.stdout, true).unwrap_or_else(|e| {
         panic!(
             "bad tree-mode collapsed output: {e}\n{}{context}",
@@ -39,13 +71,13 @@ fn tree_profile(out: &Output, context: &str) -> TreeProfile {
     })
 }
 
-fn tree_dump(out: &Output, context: &str) -> Vec<DumpSection> {
+fn tree_dump(out: &Run, context: &str) -> Vec<DumpSection> {
     parse_tree_dump(&out.stdout)
         .unwrap_or_else(|e| panic!("bad tree-mode dump: {e}\n{}{context}", out.describe()))
 }
 
 /// Exit 0, nothing on stderr.
-fn assert_clean(out: &Output, what: &str, context: &str) {
+fn assert_clean(out: &Run, what: &str, context: &str) {
     assert!(
         out.status.success() && out.stderr.is_empty(),
         "{what}: expected exit 0 and an empty stderr\n{}{context}",
@@ -54,7 +86,7 @@ fn assert_clean(out: &Output, what: &str, context: &str) {
 }
 
 /// Every root of a process that is still alive is exactly `process <PID> <its cmdline>`.
-fn assert_live_roots(p: &TreeProfile, out: &Output, context: &str) {
+fn assert_live_roots(p: &TreeProfile, out: &Run, context: &str) {
     for pid in p.pids() {
         if let Some(want) = expected_root(pid) {
             assert_eq!(
@@ -67,7 +99,7 @@ fn assert_live_roots(p: &TreeProfile, out: &Output, context: &str) {
     }
 }
 
-fn assert_live_headers(sections: &[DumpSection], out: &Output, context: &str) {
+fn assert_live_headers(sections: &[DumpSection], out: &Run, context: &str) {
     for s in sections {
         if let Some(want) = expected_root(s.pid) {
             assert_eq!(
@@ -81,7 +113,7 @@ fn assert_live_headers(sections: &[DumpSection], out: &Output, context: &str) {
     }
 }
 
-fn section(sections: &[DumpSection], pid: u32, out: &Output, context: &str) -> DumpSection {
+fn section(sections: &[DumpSection], pid: u32, out: &Run, context: &str) -> DumpSection {
     sections
         .iter()
         .find(|s| s.pid == pid)
@@ -169,7 +201,7 @@ fn pool_tree(py: &Interp) {
     let parent = pool.parent();
     let pid = parent.to_string();
 
-    let out = pyflame(&["--subprocesses", "-p", &pid, "-s", "2", "-r", "0.005"]);
+    let out = run_pyflame(&["--subprocesses", "-p", &pid, "-s", "2", "-r", "0.005"]);
     let context = pool.describe();
     assert_clean(&out, "pyflame --subprocesses -p PARENT -s 2", &context);
     let p = tree_profile(&out, &context);
@@ -203,7 +235,7 @@ fn pool_tree(py: &Interp) {
     assert_live_roots(&p, &out, &context);
     pool.assert_running();
 
-    let dump = pyflame(&["-d", "--subprocesses", "-p", &pid]);
+    let dump = run_pyflame(&["-d", "--subprocesses", "-p", &pid]);
     assert_clean(&dump, "pyflame -d --subprocesses -p PARENT", &context);
     let sections = tree_dump(&dump, &context);
     let mut family = descendants(parent);
@@ -243,7 +275,7 @@ fn one_pid_has_no_process_frame(py: &Interp) {
     let pool = Pool::start(py);
     let pid = pool.parent().to_string();
     let context = pool.describe();
-    let out = pyflame(&["-s", "1", "-r", "0.005", "-p", &pid]);
+    let out = run_pyflame(&["-s", "1", "-r", "0.005", "-p", &pid]);
     assert_clean(&out, "pyflame -s 1 -p PARENT", &context);
     let p = parse_collapsed(&out.stdout, true).unwrap_or_else(|e| {
         panic!(
@@ -258,7 +290,7 @@ fn one_pid_has_no_process_frame(py: &Interp) {
         "only the parent's stacks, without a process frame\n{}{context}",
         out.describe()
     );
-    let dump = pyflame(&["-d", "-p", &pid]);
+    let dump = run_pyflame(&["-d", "-p", &pid]);
     assert_clean(&dump, "pyflame -d -p PARENT", &context);
     let threads = parse_dump(&dump.stdout).unwrap_or_else(|e| {
         panic!(
@@ -295,7 +327,7 @@ fn pool_workers_replaced(py: &Interp) {
     let mut group = Group::python(py, &script, &[&path_text(&py.path)]);
     let parent = group.pid;
     let pid = parent.to_string();
-    let out = pyflame(&["--subprocesses", "-p", &pid, "-s", "3", "-r", "0.005"]);
+    let out = run_pyflame(&["--subprocesses", "-p", &pid, "-s", "3", "-r", "0.005"]);
     let context = format!("\n--- pool_churn.py ---\n{}", group.describe());
     assert_clean(&out, "pyflame --subprocesses -p PARENT -s 3", &context);
     let p = tree_profile(&out, &context);
@@ -353,7 +385,7 @@ fn shell_starts_two_scripts(py: &Interp) {
     let (py_q, spin_q) = (sh_quote(&path_text(&py.path)), sh_quote(&path_text(&spin)));
     let shell =
         format!("{py_q} -E -s -B {spin_q} one 2 & {py_q} -E -s -B {spin_q} two 2; wait; exit 3");
-    let out = pyflame(&["--subprocesses", "-r", "0.005", "-t", "sh", "-c", &shell]);
+    let out = run_pyflame(&["--subprocesses", "-r", "0.005", "-t", "sh", "-c", &shell]);
     let context = format!("\n--- command ---\nsh -c {shell}\n");
     assert!(
         out.status.code() == Some(3) && out.stderr.is_empty(),
@@ -397,7 +429,7 @@ fn shell_starts_two_scripts(py: &Interp) {
     // pyflame follows the script to its end, then exits with the shell's status.
     let shell = format!("{py_q} -E -s -B {spin_q} three 3 & sleep 1; exit 3");
     let started = Instant::now();
-    let out = pyflame(&["--subprocesses", "-r", "0.005", "-t", "sh", "-c", &shell]);
+    let out = run_pyflame(&["--subprocesses", "-r", "0.005", "-t", "sh", "-c", &shell]);
     let elapsed = started.elapsed();
     let context = format!("\n--- command ---\nsh -c {shell}\npyflame took {elapsed:?}\n");
     assert!(
@@ -445,7 +477,7 @@ fn child_not_python(py: &Interp) {
         group.describe()
     );
 
-    let out = pyflame(&["--subprocesses", "-p", &pid, "-s", "2", "-r", "0.005"]);
+    let out = run_pyflame(&["--subprocesses", "-p", &pid, "-s", "2", "-r", "0.005"]);
     assert_clean(&out, "pyflame --subprocesses -p PARENT -s 2", &context);
     let p = tree_profile(&out, &context);
     let spin = script_path("tree_spin.py");
@@ -465,7 +497,7 @@ fn child_not_python(py: &Interp) {
     assert_live_roots(&p, &out, &context);
 
     // -x: no idle lines at all, so the idle parent has none.
-    let out = pyflame(&["-x", "--subprocesses", "-p", &pid, "-s", "1", "-r", "0.005"]);
+    let out = run_pyflame(&["-x", "--subprocesses", "-p", &pid, "-s", "1", "-r", "0.005"]);
     assert_clean(&out, "pyflame -x --subprocesses -p PARENT -s 1", &context);
     let p = tree_profile(&out, &context);
     assert!(
@@ -474,7 +506,7 @@ fn child_not_python(py: &Interp) {
         out.describe()
     );
 
-    let dump = pyflame(&["-d", "--subprocesses", "-p", &pid]);
+    let dump = run_pyflame(&["-d", "--subprocesses", "-p", &pid]);
     assert_clean(&dump, "pyflame -d --subprocesses -p PARENT", &context);
     let sections = tree_dump(&dump, &context);
     let dumped: BTreeSet<u32> = sections.iter().map(|s| s.pid).collect();
@@ -510,7 +542,9 @@ fn several_pids_one_exits(py: &Interp) {
             .join("\n")
     };
     let before = stops(c.pid, c.pid);
-    let run = Background::start(&["-s", "60", "-r", "0.005", "-p", &list, "-p", &b_pid]);
+    let args = ["-s", "60", "-r", "0.005", "-p", &list, "-p", &b_pid];
+    let started = Instant::now();
+    let run = Background::start(&args);
     wait_for_samples(c.pid, c.pid, before, 20);
     drop(c.stdin.take());
     let status = c.wait_exit();
@@ -519,7 +553,11 @@ fn several_pids_one_exits(py: &Interp) {
     wait_for_samples(a.pid, a.pid, sa, 20);
     wait_for_samples(b.pid, b.pid, sb, 20);
     run.signal("INT");
-    let out = run.finish(PYFLAME_TIMEOUT);
+    let out = Run::new(
+        format!("pyflame {}", args.join(" ")),
+        started,
+        run.finish(PYFLAME_TIMEOUT),
+    );
     let context = format!(
         "\n--- A {} B {} C {} (exited) ---\n{}",
         a.pid,
@@ -694,10 +732,12 @@ fn other_users_child_is_skipped() {
     let run = |args: &[&str]| {
         let mut cmd = as_user(USER);
         cmd.arg(&copy.binary).args(args);
-        run_with_watchdog(&mut cmd, "pyflame as an unprivileged user", PYFLAME_TIMEOUT)
+        let started = Instant::now();
+        let out = run_with_watchdog(&mut cmd, "pyflame as an unprivileged user", PYFLAME_TIMEOUT);
+        Run::new(format!("{cmd:?}"), started, out)
     };
     // Exit 0 and one stderr line, naming the other user's child and no other process.
-    let one_line_about_other = |out: &Output, what: &str| {
+    let one_line_about_other = |out: &Run, what: &str| {
         let named = numbers_in(&out.stderr);
         assert!(
             out.status.success()
