@@ -52,7 +52,9 @@ pub struct Tree<'a> {
     waiting: Vec<(i32, Look)>,
     /// Processes that could not be seized, named once and not tried again.
     refused: Vec<i32>,
+    /// When /proc and the processes waiting are looked at next; when the `-t` command is.
     next_scan: Instant,
+    next_command: Instant,
     poll_every: Duration,
     started: Instant,
     /// How the last process to end ended (a lone process: how the run ended).
@@ -85,6 +87,7 @@ impl<'a> Tree<'a> {
             waiting: Vec::new(),
             refused: Vec::new(),
             next_scan: Instant::now(),
+            next_command: Instant::now(),
             poll_every: args
                 .interval()
                 .clamp(Duration::from_millis(1), Duration::from_millis(20)),
@@ -255,16 +258,20 @@ impl<'a> Tree<'a> {
     }
 
     /// Looks for processes to sample: the ones waiting whose program changed, and new
-    /// descendants; notes the end of the `-t` command while it is not traced.
+    /// descendants (a pass every `SCAN_EVERY` at most); the `-t` command while it is not
+    /// Python yet at the sampling rate (a short command must not be missed); notes the end of
+    /// the command while it is not traced.
     fn scan(&mut self) -> Result<()> {
         let now = Instant::now();
-        if now < self.next_scan {
+        let command = self
+            .command
+            .filter(|&c| self.waiting.iter().any(|w| w.0 == c));
+        let full = now >= self.next_scan;
+        if !full && (command.is_none() || now < self.next_command) {
             return Ok(());
         }
-        let start = Instant::now();
         self.command_gone();
-        let mut candidates: Vec<i32> = Vec::new();
-        if self.args.subprocesses {
+        if full && self.args.subprocesses {
             // The processes of the tree too: a child whose parent exited is re-parented
             // (to init or a subreaper), and its own children are still the tree's.
             let mut roots = self.named.clone();
@@ -282,39 +289,38 @@ impl<'a> Tree<'a> {
                 }
             }
         }
-        for &(pid, look) in &self.waiting {
-            if look.is_none() || look != fingerprint(pid) {
-                candidates.push(pid);
+        let candidates: Vec<(i32, Look)> = match full {
+            true => self.waiting.clone(),
+            false => self
+                .waiting
+                .iter()
+                .filter(|w| Some(w.0) == command)
+                .copied()
+                .collect(),
+        };
+        for (pid, look) in candidates {
+            let seen = fingerprint(pid);
+            if look.is_some() && look == seen {
+                continue;
             }
-        }
-        for pid in candidates {
             if !alive(pid) {
                 self.unwait(pid);
                 continue;
             }
-            let before = fingerprint(pid);
             match self.try_add(pid) {
                 Ok(true) => {}
                 // Not Python: looked at again when its program or its mappings change.
                 // One that maps a Python file is looked at every pass: an interpreter starting.
-                Ok(false) => {
-                    let look = before.filter(|&(_, python)| python == 0);
-                    self.wait(pid, look);
-                }
+                Ok(false) => self.wait(pid, seen.filter(|&(_, python)| python == 0)),
                 // The command, or the one process given: its error is the run's.
                 Err(e) if self.lone(pid) => return Err(e),
                 Err(e) => self.refuse(pid, &e),
             }
         }
-        let cost = start.elapsed();
-        let every = match self
-            .command
-            .is_some_and(|c| self.waiting.iter().any(|w| w.0 == c))
-        {
-            true => self.poll_every,
-            false => SCAN_EVERY.max(cost * SCAN_SHARE),
-        };
-        self.next_scan = Instant::now() + every;
+        if full {
+            self.next_scan = Instant::now() + SCAN_EVERY.max(now.elapsed() * SCAN_SHARE);
+        }
+        self.next_command = Instant::now() + self.poll_every;
         Ok(())
     }
 
