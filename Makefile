@@ -9,7 +9,7 @@ PYTHON    ?= python3
 # Where `make` leaves the binary, whichever target built it.
 BIN       := target/pyflame
 
-.PHONY: all build test pythons prerequisites check fuzz install demo bench soak clean
+.PHONY: all build test pythons servers prerequisites check fuzz install demo bench soak clean
 
 all: build
 
@@ -25,8 +25,9 @@ build:
 	@echo "built $(BIN): $$(file -b $(BIN) | cut -d, -f1-2,4 ), $$(stat -c %s $(BIN)) bytes"
 
 # Unit tests and end-to-end tests against every Python interpreter found on the machine, and
-# those `pythons` provides; `prerequisites` installs the other tools the tests use.
-test: prerequisites pythons
+# those `pythons` provides; `prerequisites` installs the other tools the tests use, `servers`
+# the servers PyPI has (gunicorn, in a virtualenv under target/venvs).
+test: prerequisites pythons servers
 	cargo test
 
 prerequisites:
@@ -38,6 +39,9 @@ prerequisites:
 # reported; the tests then skip it, or fail under CI.
 pythons:
 	@tests/pythons/provision target/pythons || echo "make: some test interpreters could not be provided (see above)"
+
+servers:
+	@tests/servers/provision target/venvs || echo "make: some test servers could not be provided (see above)"
 
 check:
 	cargo fmt --check

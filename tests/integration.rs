@@ -12,6 +12,7 @@ mod errors;
 mod executables;
 mod formats;
 mod future;
+mod gunicorn;
 mod hostile;
 mod namespaces;
 mod permissions;

@@ -7,6 +7,10 @@
 #   GET /spin   spins in spin() for half a second
 #   GET /spin?N writes the worker's PID to $PYFLAME_TEST_DIR/spinning, then spins for N s
 #   GET /quit   ends uWSGI at once with status 7 (which pyflame -t passes on)
+#   GET /busy?N spins in busy_request_handler() for N s, then answers "busy PID STOPS": the
+#               worker's PID and how often its thread was stopped meanwhile (its voluntary
+#               context switches: a thread spinning in Python makes none of its own, every
+#               ptrace stop of a sample makes one)
 import os
 import time
 
@@ -24,6 +28,21 @@ def spin(seconds):
     while time.time() < end: n += 1  # MARK:spin
 
 
+def voluntary_switches():
+    with open("/proc/thread-self/status") as status:
+        for line in status:
+            if line.startswith("voluntary_ctxt_switches:"):
+                return int(line.split()[1])
+
+
+def busy_request_handler(seconds):
+    before = voluntary_switches()
+    end = time.time() + seconds
+    n = 0
+    while time.time() < end: n += 1  # MARK:busy
+    return "busy %d %d\n" % (os.getpid(), voluntary_switches() - before)
+
+
 def application(environ, start_response):
     path = environ["PATH_INFO"]
     if path == "/block":
@@ -38,5 +57,9 @@ def application(environ, start_response):
         spin(seconds)  # MARK:app_spin
     elif path == "/quit":
         os._exit(7)
+    elif path == "/busy":
+        answer = busy_request_handler(float(environ["QUERY_STRING"]))  # MARK:app_busy
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [answer.encode()]
     start_response("200 OK", [("Content-Type", "text/plain")])
     return [b"done\n"]
