@@ -1,9 +1,8 @@
 //! Which processes descend from the ones pyflame was given, and what each is (alive, Python
-//! with an initialised interpreter, changed since last looked at), from /proc: every process's parent
-//! (field 4 of /proc/PID/stat), read in one pass over /proc. The kernel's
-//! /proc/PID/task/TID/children would be cheaper but needs CONFIG_PROC_CHILDREN, which many
-//! kernels lack; a pass costs about 10 µs per process on the host, and `Tree` spaces passes
-//! by their cost.
+//! with an initialised interpreter, changed since last looked at), from /proc: every process's
+//! parent (field 4 of /proc/PID/stat). The kernel's /proc/PID/task/TID/children would say it
+//! directly but needs CONFIG_PROC_CHILDREN, which many kernels lack (this one too); instead a
+//! pass lists /proc and reads the parent of only the processes it has not seen before.
 
 use std::fs;
 use std::rc::Rc;
@@ -22,28 +21,46 @@ pub fn parent_of(stat: &[u8]) -> Option<i32> {
     rest.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// Every process with its parent, as /proc shows them now.
-pub fn parents() -> Vec<(i32, i32)> {
-    let mut parents = Vec::new();
-    let Ok(dir) = fs::read_dir("/proc") else {
-        return parents;
-    };
-    for entry in dir.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<i32>().ok())
-        else {
-            continue;
+/// Every process with its parent, as /proc showed them at the last `refresh`, by PID.
+#[derive(Default)]
+pub struct Parents(Vec<(i32, i32)>);
+
+impl Parents {
+    /// Looks at /proc again. Only the processes not there at the last look have their
+    /// /proc/PID/stat read: a pass over an unchanged host is one directory listing. (A
+    /// process's parent changes only when its parent exits; the tree keeps such an orphan as
+    /// one of its own, so its children are still found.)
+    pub fn refresh(&mut self) {
+        let Ok(dir) = fs::read_dir("/proc") else {
+            return;
         };
-        if let Some(ppid) = fs::read(format!("/proc/{pid}/stat"))
-            .ok()
-            .and_then(|s| parent_of(&s))
-        {
-            parents.push((pid, ppid));
+        let mut now = Vec::with_capacity(self.0.len() + 16);
+        for entry in dir.flatten() {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<i32>().ok())
+            else {
+                continue;
+            };
+            // /proc lists processes by increasing PID, so the last look is searched as it
+            // is; out of order, a process is only read again.
+            match self.0.binary_search_by_key(&pid, |p| p.0) {
+                Ok(i) => now.push(self.0[i]),
+                Err(_) => {
+                    let stat = fs::read(format!("/proc/{pid}/stat")).ok();
+                    if let Some(ppid) = stat.and_then(|s| parent_of(&s)) {
+                        now.push((pid, ppid));
+                    }
+                }
+            }
         }
+        self.0 = now;
     }
-    parents
+
+    pub fn all(&self) -> &[(i32, i32)] {
+        &self.0
+    }
 }
 
 /// The processes that descend from `roots` (not the roots themselves), in PID order.
@@ -147,6 +164,18 @@ mod tests {
         assert_eq!(descendants(&[30], &parents), Vec::<i32>::new());
         // The live system: pyflame's own test process has this thread's process as a root.
         let me = std::process::id() as i32;
-        assert!(super::parents().iter().any(|&(pid, _)| pid == me));
+        let mut live = Parents::default();
+        live.refresh();
+        assert!(live.all().iter().any(|&(pid, _)| pid == me));
+        // A process started since is found by the next look.
+        let mut child = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .unwrap();
+        live.refresh();
+        let found = descendants(&[me], live.all()).contains(&(child.id() as i32));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(found);
     }
 }

@@ -41,7 +41,9 @@ pub fn dump(args: &Args) -> Result<()> {
     }
     let mut pids = named.clone();
     if args.subprocesses {
-        pids.extend(descendants::descendants(named, &descendants::parents()));
+        let mut parents = descendants::Parents::default();
+        parents.refresh();
+        pids.extend(descendants::descendants(named, parents.all()));
     }
     pids.sort_unstable();
     pids.dedup();

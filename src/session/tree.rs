@@ -71,6 +71,8 @@ pub struct Tree<'a> {
     stopped_before: Counts,
     /// The runtimes found so far, for the processes forked from those.
     known: python::Known,
+    /// Every process's parent, as the last pass over /proc saw them.
+    parents: descendants::Parents,
 }
 
 impl<'a> Tree<'a> {
@@ -99,6 +101,7 @@ impl<'a> Tree<'a> {
             why_not: None,
             stopped_before: Counts::default(),
             known: python::Known::default(),
+            parents: descendants::Parents::default(),
         }
     }
 
@@ -278,8 +281,8 @@ impl<'a> Tree<'a> {
             roots.extend(self.command);
             roots.extend(self.live.iter().map(Process::pid));
             roots.extend(self.waiting.iter().map(|w| w.0));
-            let parents = descendants::parents();
-            for pid in descendants::descendants(&roots, &parents) {
+            self.parents.refresh();
+            for pid in descendants::descendants(&roots, self.parents.all()) {
                 let known = self.live.iter().any(|p| p.pid() == pid);
                 if !known
                     && !self.refused.contains(&pid)

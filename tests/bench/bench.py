@@ -3,13 +3,18 @@
 
 Reports: the binary sizes; the wall time of a stack dump of a 30-frame stack; the slowdown of
 a CPU-bound target at 100 Hz and 1 kHz (default and --nonblocking); the profiler's CPU time per
-sample; the slowdown with 100 idle threads at 100 Hz; the highest sampling rate sustained; and
-the profiler's peak RSS over a long 1 kHz run. Medians of several runs; the numbers move with the
-machine's load, so compare the two tools within one run.
+sample; the slowdown with 100 idle threads at 100 Hz; the slowdown of the busy worker of a
+process tree (workers.py: a parent, one busy worker, 1 or 16 idle ones) profiled whole with
+--subprocesses at 100 Hz, and the profiler's CPU per tick (one sample of every process); the
+highest sampling rate sustained; and the profiler's peak RSS over a long 1 kHz run. Medians of
+several runs; the numbers move with the machine's load, so compare the two tools within one run.
 
 Usage: bench.py PYFLAME   (environment: BENCH_PYTHON, BENCH_RUNS=5, BENCH_RSS_SECONDS=30;
-BENCH_RSS_SECONDS=600 measures the 10-minute figure of the goal)"""
+BENCH_RSS_SECONDS=600 measures the 10-minute figure of the goal; BENCH_ONLY=GROUP,... runs only
+those groups of rows, of size, dump, rates, threads, workers, maxrate, rss, e.g.
+BENCH_ONLY=workers, and writes only them to results.md)"""
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -20,10 +25,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 OUT = os.path.join(ROOT, "target", "bench")
 WORKLOAD = os.path.join(HERE, "workload.py")
+WORKERS = os.path.join(HERE, "workers.py")
 RUNS = int(os.environ.get("BENCH_RUNS", "5"))
 RSS_SECONDS = int(os.environ.get("BENCH_RSS_SECONDS", "30"))
 # Iterations of the 30-frame workload: about 1.5 s of CPU on this kind of machine.
 WORK = int(os.environ.get("BENCH_WORK", "6000"))
+ONLY = [g for g in os.environ.get("BENCH_ONLY", "").split(",") if g]
+GROUPS = ["size", "dump", "rates", "threads", "workers", "maxrate", "rss"]
 
 
 def python():
@@ -48,10 +56,11 @@ def py_spy():
 
 
 class Workload:
-    """The target, started and parked at READY; `go()` runs the work and returns its time."""
+    """The target, started and parked at READY; `go()` runs the work and returns its time.
+    `idle` threads, or with program=WORKERS `idle` idle worker processes beside the busy one."""
 
-    def __init__(self, iterations, idle=0):
-        self.p = subprocess.Popen([python(), WORKLOAD, str(iterations), str(idle)], stdin=subprocess.PIPE,
+    def __init__(self, iterations, idle=0, program=WORKLOAD):
+        self.p = subprocess.Popen([python(), program, str(iterations), str(idle)], stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, universal_newlines=True)
         if self.p.stdout.readline().strip() != "READY":
             raise SystemExit("bench: the workload did not start")
@@ -113,6 +122,97 @@ def samples_in(path):
             if head and count.isdigit():
                 total += int(count)
     return total
+
+
+def process_samples(path):
+    """Samples per process of a profile written in tree mode: {PID: count}, from the process
+    frame of each stack (pyflame's root `process PID cmdline`; py-spy's `process PID:"cmdline"`,
+    one per generation from the root down, of which the last is the process sampled)."""
+    counts = {}
+    with open(path) as f:
+        for line in f:
+            head, _, count = line.rstrip("\n").rpartition(" ")
+            pids = [int(m.group(1)) for m in (re.match(r"process (\d+)[ :]", frame) for frame in head.split(";")) if m]
+            if pids and count.isdigit():
+                counts[pids[-1]] = counts.get(pids[-1], 0) + int(count)
+    return counts
+
+
+def descendants(pid):
+    """The PIDs of every descendant of pid, from the PPid of each process in /proc."""
+    parent = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open("/proc/%s/stat" % name) as f:
+                    # The command may hold spaces and parentheses: the fields follow the last ')'.
+                    parent[int(name)] = int(f.read().rpartition(")")[2].split()[1])
+            except (OSError, IndexError, ValueError):
+                pass
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        kids = [c for c, pp in parent.items() if pp == p]
+        found += kids
+        todo += kids
+    return found
+
+
+def tracer(pid):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("TracerPid:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def wait_for_tree(tool, prof, pid):
+    """Waits until the profiler has every process of pid's tree. pyflame holds each process it
+    profiles seized (its TracerPid), so that is waited for; py-spy attaches only for the moment
+    of a sample, so it is given a fixed 2 s (it looks for new children about every 100 ms)."""
+    tree = [pid] + descendants(pid)
+    if tool != "pyflame":
+        time.sleep(2.0)
+        return
+    deadline = time.time() + 10
+    while any(tracer(p) != prof.pid for p in tree):
+        if time.time() > deadline or prof.poll() is not None:
+            raise SystemExit("bench: pyflame --subprocesses did not attach to all of %s (tracers %s)"
+                             % (tree, [tracer(p) for p in tree]))
+        time.sleep(0.05)
+
+
+def workers_run(tool, exe, idle):
+    """One profiled run of workers.py, whole tree at 100 Hz, next to an unprofiled one: (the
+    busy worker's slowdown, the profiler's CPU seconds per tick). A tick samples every process;
+    the ticks are the samples of the parent, which is profiled from start to end and idle
+    throughout (so counted by pyflame's (idle) lines and py-spy's --idle)."""
+    base = Workload(WORK, idle, WORKERS).go()
+    w = Workload(WORK, idle, WORKERS)
+    with tempfile.NamedTemporaryFile(dir=OUT, suffix=".txt") as out:
+        if tool == "pyflame":
+            cmd = [exe, "--subprocesses", "-s", "-1", "-r", "0.01", "-p", str(w.pid), "-o", out.name]
+        else:
+            cmd = [exe, "record", "--subprocesses", "--idle", "-r", "100", "-p", str(w.pid), "-f", "raw",
+                   "-o", out.name]
+        prof = spawn(cmd, subprocess.DEVNULL)
+        try:
+            wait_for_tree(tool, prof, w.pid)
+        except BaseException:
+            w.kill()
+            prof.kill()
+            raise
+        elapsed = w.go()
+        cpu, _ = reap(prof)
+        counts = process_samples(out.name)
+    n = counts.get(w.pid, 0)
+    if len(counts) < 2 + idle:
+        print("bench: %s sampled %d of the %d processes of the tree" % (tool, len(counts), 2 + idle),
+              file=sys.stderr, flush=True)
+    return elapsed / base, (cpu / n if n else float("nan"))
 
 
 def profiler_cmd(tool, exe, pid, hz, out, nonblocking):
@@ -188,9 +288,15 @@ def fmt(x, spec):
 
 def main():
     pyflame = os.path.abspath(sys.argv[1])
+    unknown = [g for g in ONLY if g not in GROUPS]
+    if unknown:
+        raise SystemExit("bench: unknown BENCH_ONLY group %s (groups: %s)" % (", ".join(unknown), ", ".join(GROUPS)))
     os.makedirs(OUT, exist_ok=True)
     spy = py_spy()
     rows = []
+
+    def want(group):
+        return not ONLY or group in ONLY
 
     def row(what, ours, theirs, spec, goal=""):
         ratio = "%.1fx" % (theirs / ours) if ours and theirs else "-"
@@ -199,10 +305,13 @@ def main():
 
     print("bench: python %s, %d runs per figure" % (python(), RUNS), flush=True)
     print("| measure | pyflame | py-spy | py-spy / pyflame | goal |\n|---|---|---|---|---|", flush=True)
-    row("binary size (MiB)", os.path.getsize(pyflame) / 2 ** 20, spy and os.path.getsize(spy) / 2 ** 20, "%.2f", "<= 1 MiB")
-    row("dump of a 30-frame stack, wall (ms)", 1000 * dump_time(lambda pid: [pyflame, "-d", "-p", str(pid)], 30),
-        spy and 1000 * dump_time(lambda pid: [spy, "dump", "-p", str(pid)], 10), "%.2f", "<= 2 ms")
-    for hz, nb in [(100, False), (1000, False), (100, True), (1000, True)]:
+    if want("size"):
+        row("binary size (MiB)", os.path.getsize(pyflame) / 2 ** 20, spy and os.path.getsize(spy) / 2 ** 20, "%.2f",
+            "<= 1 MiB")
+    if want("dump"):
+        row("dump of a 30-frame stack, wall (ms)", 1000 * dump_time(lambda pid: [pyflame, "-d", "-p", str(pid)], 30),
+            spy and 1000 * dump_time(lambda pid: [spy, "dump", "-p", str(pid)], 10), "%.2f", "<= 2 ms")
+    for hz, nb in [(100, False), (1000, False), (100, True), (1000, True)] if want("rates") else []:
         mode = "--nonblocking" if nb else "default"
         ours = median_runs(lambda: profiled_run("pyflame", pyflame, hz, nb))
         theirs = spy and median_runs(lambda: profiled_run("py-spy", spy, hz, nb))
@@ -210,13 +319,24 @@ def main():
             "<= 1.05" if hz == 1000 and not nb else "")
         row("profiler CPU per sample at %d Hz, %s (us)" % (hz, mode), 1e6 * ours[1], theirs and 1e6 * theirs[1], "%.1f",
             "<= 10 us" if hz == 1000 and not nb else "")
-    ours = median_runs(lambda: profiled_run("pyflame", pyflame, 100, idle=100))
-    theirs = spy and median_runs(lambda: profiled_run("py-spy", spy, 100, idle=100))
-    row("target slowdown, 100 idle threads, 100 Hz (x)", ours[0], theirs and theirs[0], "%.3f",
-        "<= 1.05")
-    row("highest rate sustained (samples/s)", max_rate(pyflame), None, "%.0f")
-    row("peak RSS, %d s at 1 kHz (MiB)" % RSS_SECONDS, peak_rss("pyflame", pyflame), spy and peak_rss("py-spy", spy),
-        "%.2f", "<= 8 MiB")
+    if want("threads"):
+        ours = median_runs(lambda: profiled_run("pyflame", pyflame, 100, idle=100))
+        theirs = spy and median_runs(lambda: profiled_run("py-spy", spy, 100, idle=100))
+        row("target slowdown, 100 idle threads, 100 Hz (x)", ours[0], theirs and theirs[0], "%.3f",
+            "<= 1.05")
+    for idle in [1, 16] if want("workers") else []:
+        siblings = "%d idle sibling%s" % (idle, "s" if idle > 1 else "")
+        ours = median_runs(lambda: workers_run("pyflame", pyflame, idle))
+        theirs = spy and median_runs(lambda: workers_run("py-spy", spy, idle))
+        row("busy worker slowdown, %s, --subprocesses, 100 Hz (x)" % siblings, ours[0], theirs and theirs[0], "%.3f",
+            "<= 1.02" if idle == 1 else "<= 1.02, as with 1")
+        row("profiler CPU per tick, %s, --subprocesses, 100 Hz (us)" % siblings, 1e6 * ours[1],
+            theirs and 1e6 * theirs[1], "%.1f")
+    if want("maxrate"):
+        row("highest rate sustained (samples/s)", max_rate(pyflame), None, "%.0f")
+    if want("rss"):
+        row("peak RSS, %d s at 1 kHz (MiB)" % RSS_SECONDS, peak_rss("pyflame", pyflame),
+            spy and peak_rss("py-spy", spy), "%.2f", "<= 8 MiB")
     with open(os.path.join(OUT, "results.md"), "w") as f:
         f.write("| measure | pyflame | py-spy | py-spy / pyflame | goal |\n|---|---|---|---|---|\n")
         f.write("\n".join(rows) + "\n")
