@@ -20,5 +20,6 @@ mod record;
 mod signals;
 mod subinterpreters;
 mod trace;
+mod trees;
 mod uwsgi;
 mod windows;

@@ -24,6 +24,7 @@ pub mod procfs;
 pub mod stacks;
 pub mod target;
 pub mod trace_check;
+pub mod tree;
 pub mod watch;
 
 mod self_check;
