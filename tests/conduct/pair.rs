@@ -5,10 +5,25 @@
 
 use super::behind::{acknowledged, terminate, ANSWERED, TARGET_GONE};
 use crate::util::events::{finish_by, repetitions};
-use crate::util::live::{spawn_busy, stops, wait_for_samples, wait_for_tracer, Background};
+use crate::util::live::{spawn_busy, stops, wait_for_samples, wait_for_tracer, Background, Busy};
 use crate::util::{assert_target_running, per_interpreter, Interp};
 use std::thread;
 use std::time::Instant;
+
+/// Two targets answering signals (sig_counter.py), and `pyflame -r 0 -p A,B` once it has
+/// stopped each of them a few times.
+fn sampled_pair(py: &Interp) -> (Busy, Busy, Background) {
+    let a = spawn_busy(py, "sig_counter.py", &["1", "--ack"]);
+    let b = spawn_busy(py, "sig_counter.py", &["1", "--ack"]);
+    let pids = format!("{},{}", a.pid, b.pid);
+    let before = (stops(a.pid, a.pid), stops(b.pid, b.pid));
+    let pyflame = Background::start(&["-r", "0", "-s", "60", "-p", &pids]);
+    for (t, before) in [(&a, before.0), (&b, before.1)] {
+        wait_for_tracer(t.pid, pyflame.pid);
+        wait_for_samples(t.pid, t.pid, before, 10);
+    }
+    (a, b, pyflame)
+}
 
 per_interpreter!(signals_reach_both_processes);
 
@@ -21,15 +36,7 @@ fn signals_reach_both_processes(py: &Interp) {
         return;
     }
     let what = format!("-r 0 -p A,B, python {}", py.name);
-    let a = spawn_busy(py, "sig_counter.py", &["1", "--ack"]);
-    let b = spawn_busy(py, "sig_counter.py", &["1", "--ack"]);
-    let pids = format!("{},{}", a.pid, b.pid);
-    let before = (stops(a.pid, a.pid), stops(b.pid, b.pid));
-    let pyflame = Background::start(&["-r", "0", "-s", "60", "-p", &pids]);
-    for (t, before) in [(&a, before.0), (&b, before.1)] {
-        wait_for_tracer(t.pid, pyflame.pid);
-        wait_for_samples(t.pid, t.pid, before, 5);
-    }
+    let (a, b, pyflame) = sampled_pair(py);
     let what_b = format!("{what}, process B");
     let other = thread::spawn(move || (acknowledged(&b, &what_b), b));
     let mine = acknowledged(&a, &format!("{what}, process A"));
@@ -84,15 +91,7 @@ fn both_let_go_when_pyflame_ends(py: &Interp) {
     };
     for &how in ways {
         let what = format!("-r 0 -p A,B, SIG{how} to pyflame, python {}", py.name);
-        let a = spawn_busy(py, "sig_counter.py", &["1", "--ack"]);
-        let b = spawn_busy(py, "sig_counter.py", &["1", "--ack"]);
-        let pids = format!("{},{}", a.pid, b.pid);
-        let before = (stops(a.pid, a.pid), stops(b.pid, b.pid));
-        let pyflame = Background::start(&["-r", "0", "-s", "60", "-p", &pids]);
-        for (t, before) in [(&a, before.0), (&b, before.1)] {
-            wait_for_tracer(t.pid, pyflame.pid);
-            wait_for_samples(t.pid, t.pid, before, 20);
-        }
+        let (a, b, pyflame) = sampled_pair(py);
         pyflame.signal(how);
         let out = pyflame.finish(TARGET_GONE);
         if how == "INT" {
