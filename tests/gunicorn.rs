@@ -4,18 +4,35 @@
 //! under its own `process <PID> <cmdline>` root, and gunicorn serves on with the same workers,
 //! none of them killed for a timeout.
 
-use crate::util::live::wait_until;
 use crate::util::prereq;
 use crate::util::process::temp_dir;
+use crate::util::servers::{Kind, Server};
 use crate::util::target::script_path;
-use crate::util::{assert_target_running, pyflame, ChildGuard};
-use crate::uwsgi::servers;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
-const WAIT: Duration = Duration::from_secs(60);
 const WORKERS: usize = 3;
+
+static GUNICORN: Kind = Kind {
+    name: "gunicorn",
+    parent: "gunicorn's arbiter",
+    log_file: "gunicorn.log",
+    booted: |log, worker| log.contains(&format!("Booting worker with pid: {worker}\n")),
+    probe: "/",
+    answered_by: hello_pid,
+    bad_in_log: &["WORKER TIMEOUT", "[ERROR]", "[CRITICAL]", "[WARNING]"],
+    ignore_case: false,
+    worker_started: "Booting worker",
+};
+
+/// The worker's PID in a whole response with status 200 and the body "hello PID\n".
+fn hello_pid(response: &str) -> Option<u32> {
+    let pid = response
+        .strip_suffix('\n')
+        .and_then(|r| r.rsplit_once("\r\n\r\nhello "))
+        .and_then(|(_, pid)| pid.parse::<u32>().ok());
+    pid.filter(|_| response.starts_with("HTTP/1.0 200 "))
+}
 
 fn venv() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("target/venvs/gunicorn")
@@ -36,96 +53,24 @@ fn have_gunicorn(test: &str) -> bool {
 }
 
 /// gunicorn's arbiter with its sync workers.
-struct Arbiter {
-    arbiter: ChildGuard,
-    dir: PathBuf,
-    /// The arbiter's children once all booted, sorted.
-    workers: Vec<u32>,
-}
-
-impl Arbiter {
-    fn start(label: &str) -> Self {
-        let dir = temp_dir(label);
-        let scripts = script_path("gunicorn_app.py")
-            .parent()
-            .expect("tests/scripts")
-            .to_path_buf();
-        let mut cmd = Command::new(venv().join("bin/gunicorn"));
-        cmd.args(["-w", &WORKERS.to_string(), "-b"])
-            .arg(format!("unix:{}", dir.join("sock").display()))
-            .arg("--chdir")
-            .arg(&scripts)
-            .arg("--error-logfile")
-            .arg(dir.join("gunicorn.log"))
-            .arg("gunicorn_app:app")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        let arbiter = ChildGuard::spawn(&mut cmd);
-        let mut server = Arbiter {
-            arbiter,
-            dir,
-            workers: Vec::new(),
-        };
-        let pid = server.pid();
-        wait_until(
-            WAIT,
-            || {
-                let workers = servers::children(pid);
-                let log = server.log();
-                workers.len() == WORKERS
-                    && workers
-                        .iter()
-                        .all(|w| log.contains(&format!("Booting worker with pid: {w}\n")))
-            },
-            || format!("gunicorn did not boot {WORKERS} workers\n{}", server.log()),
-        );
-        server.workers = servers::children(pid);
-        server
-    }
-
-    fn pid(&self) -> u32 {
-        self.arbiter.pid()
-    }
-
-    fn sock(&self) -> PathBuf {
-        self.dir.join("sock")
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("gunicorn.log")).unwrap_or_default()
-    }
-
-    /// After profiling: gunicorn answers another request with the same workers, and its log
-    /// tells of no worker timed out, killed or booted again.
-    fn assert_healthy(&self) {
-        let response = servers::http_get(&self.sock(), "/").unwrap_or_default();
-        let pid = response
-            .strip_suffix('\n')
-            .and_then(|r| r.rsplit_once("\r\n\r\nhello "))
-            .and_then(|(_, pid)| pid.parse::<u32>().ok());
-        assert!(
-            response.starts_with("HTTP/1.0 200 ") && pid.is_some_and(|p| self.workers.contains(&p)),
-            "gunicorn does not serve after profiling: {response:?}\n{}",
-            self.log()
-        );
-        assert_eq!(
-            servers::children(self.pid()),
-            self.workers,
-            "gunicorn's workers changed while profiling\n{}",
-            self.log()
-        );
-        let log = self.log();
-        for bad in ["WORKER TIMEOUT", "[ERROR]", "[CRITICAL]", "[WARNING]"] {
-            assert!(!log.contains(bad), "gunicorn's log has {bad:?}\n{log}");
-        }
-        assert_eq!(
-            log.matches("Booting worker").count(),
-            WORKERS,
-            "gunicorn booted workers again\n{log}"
-        );
-        assert_target_running(self.pid());
-    }
+fn start_gunicorn(label: &str) -> Server {
+    let dir = temp_dir(label);
+    let scripts = script_path("gunicorn_app.py")
+        .parent()
+        .expect("tests/scripts")
+        .to_path_buf();
+    let mut cmd = Command::new(venv().join("bin/gunicorn"));
+    cmd.args(["-w", &WORKERS.to_string(), "-b"])
+        .arg(format!("unix:{}", dir.join("sock").display()))
+        .arg("--chdir")
+        .arg(&scripts)
+        .arg("--error-logfile")
+        .arg(dir.join(GUNICORN.log_file))
+        .arg("gunicorn_app:app")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    Server::start(&GUNICORN, &mut cmd, dir, WORKERS)
 }
 
 /// `--subprocesses -p ARBITER -s 3 -r 0.005` on gunicorn with 3 sync workers serving two
@@ -139,33 +84,7 @@ fn gunicorn_subprocesses_sample() {
     if !have_gunicorn(test) {
         return;
     }
-    let server = Arbiter::start("gunicorn-tree-sample");
-    let stream = servers::RequestStream::start(&server.sock(), 2, 0.3);
-    stream.wait_for(2, || server.log());
-    let out = pyflame(&[
-        "--subprocesses",
-        "-p",
-        &server.pid().to_string(),
-        "-s",
-        "3",
-        "-r",
-        "0.005",
-    ]);
-    let served = stream.finish();
-    out.assert_clean_success("pyflame --subprocesses on gunicorn's arbiter");
-    assert!(
-        served.errors.is_empty(),
-        "requests failed while pyflame sampled: {:?}\n{}",
-        served.errors,
-        server.log()
-    );
-    let _ = servers::assert_handler_sampled(
-        &out,
-        &served,
-        &script_path("gunicorn_app.py"),
-        "app",
-        server.pid(),
-        &server.workers,
-    );
+    let server = start_gunicorn("gunicorn-tree-sample");
+    let _ = server.sample_tree(&script_path("gunicorn_app.py"), "app");
     server.assert_healthy();
 }

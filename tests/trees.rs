@@ -9,6 +9,7 @@
 
 use crate::util::collapsed::{frame_text, parse_collapsed};
 use crate::util::dump_format::parse_dump;
+use crate::util::group::{descendants, describe_pids, imports, numbers_in, Group};
 use crate::util::interp::interpreters;
 use crate::util::live::{
     spawn_busy, stops, wait_for_samples, wait_until, wait_until_spinning, Background, Busy,
@@ -19,8 +20,7 @@ use crate::util::process::{run_with_watchdog, NobodyCopy, Output, PYFLAME_TIMEOU
 use crate::util::procfs::blocked_in_stdin_read;
 use crate::util::target::{script_path, STARTUP_TIMEOUT};
 use crate::util::tree::{
-    descendants, describe_pids, expected_root, imports, numbers_in, parse_tree_collapsed,
-    parse_tree_dump, root_text, DumpSection, Group, Tail, TreeProfile,
+    expected_root, parse_tree_collapsed, parse_tree_dump, root_text, DumpSection, Tail, TreeProfile,
 };
 use crate::util::{assert_target_running, per_interpreter, pyflame, Interp};
 use std::collections::{BTreeMap, BTreeSet};

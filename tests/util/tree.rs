@@ -1,7 +1,6 @@
-//! Process trees (`--subprocesses`, several `-p`): the tree-mode outputs parsed strictly, the
-//! root frame a process must get (`process <PID> <cmdline>`), a process's descendants from
-//! /proc, and a guard for a test program that starts children: it runs in a process group of
-//! its own, and the whole group is killed (SIGKILL) on Drop.
+//! Process trees (`--subprocesses`, several `-p`): the tree-mode outputs parsed strictly, and
+//! the root frame a process must get (`process <PID> <cmdline>`). (Test programs that start
+//! children: util::group.)
 //!
 //! Collapsed, in a tree (every line has a process root; no bare `(idle) N`):
 //! ```text
@@ -14,17 +13,7 @@
 
 use super::collapsed::{check_frame, frame_function};
 use super::dump_format::{parse_dump, DumpThread};
-use super::interp::Interp;
-use super::launch::children;
-use super::live::{collect, lines_of, WAIT};
-use super::procfs;
-use std::collections::{BTreeMap, BTreeSet};
-use std::os::unix::process::CommandExt;
-use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
-use std::sync::mpsc::Receiver;
-use std::sync::{Arc, Mutex};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::collections::BTreeSet;
 
 /// How many characters of a command line a root frame keeps (then `…`).
 pub const CMDLINE_CHARS: usize = 80;
@@ -60,25 +49,24 @@ impl TreeProfile {
         self.lines.iter().map(|l| l.pid).collect()
     }
 
-    /// The PIDs under whose root some stack has a frame of function `func`.
-    pub fn pids_with_function(&self, func: &str) -> BTreeSet<u32> {
+    /// The PIDs under whose root some stack's frames (root-first, without the root) satisfy
+    /// `pred`.
+    pub fn pids_where(&self, pred: impl Fn(&[String]) -> bool) -> BTreeSet<u32> {
         self.lines
             .iter()
-            .filter(|l| match &l.tail {
-                Tail::Frames(frames) => frames.iter().any(|f| frame_function(f) == Some(func)),
-                _ => false,
-            })
+            .filter(|l| matches!(&l.tail, Tail::Frames(frames) if pred(frames)))
             .map(|l| l.pid)
             .collect()
     }
 
+    /// The PIDs under whose root some stack has a frame of function `func`.
+    pub fn pids_with_function(&self, func: &str) -> BTreeSet<u32> {
+        self.pids_where(|frames| frames.iter().any(|f| frame_function(f) == Some(func)))
+    }
+
     /// The PIDs with a stack whose innermost frame is exactly `leaf`.
     pub fn pids_with_leaf(&self, leaf: &str) -> BTreeSet<u32> {
-        self.lines
-            .iter()
-            .filter(|l| matches!(&l.tail, Tail::Frames(f) if f.last().map(String::as_str) == Some(leaf)))
-            .map(|l| l.pid)
-            .collect()
+        self.pids_where(|frames| frames.last().map(String::as_str) == Some(leaf))
     }
 
     /// The distinct root frames of `pid` (one, unless it exec'd).
@@ -295,185 +283,6 @@ pub fn expected_root(pid: u32) -> Option<String> {
     cmdline(pid).map(|args| root_text(pid, &args))
 }
 
-/// Every descendant of `pid` (children of any of its threads, recursively), now.
-pub fn descendants(pid: u32) -> BTreeSet<u32> {
-    let mut found = BTreeSet::new();
-    let mut todo = vec![pid];
-    while let Some(p) = todo.pop() {
-        for child in children(p) {
-            if found.insert(child) {
-                todo.push(child);
-            }
-        }
-    }
-    found
-}
-
-/// `pid` and its descendants with their command lines and thread states, for failure messages.
-pub fn describe_tree(pid: u32) -> String {
-    let mut out = String::new();
-    for p in std::iter::once(pid).chain(descendants(pid)) {
-        let args = cmdline(p).map(|a| a.join(" ")).unwrap_or_default();
-        let args: String = args.chars().take(160).collect();
-        out += &format!("{}\n    {args}\n", procfs::describe_tasks(p));
-    }
-    out
-}
-
-/// Whether `py` can import `module` (the free-threaded builds `tests/pythons/provision` makes
-/// have no `_struct`, so no multiprocessing); if not, says SKIPPED with the import's error.
-pub fn imports(test: &str, py: &Interp, module: &str) -> bool {
-    let out = Command::new(&py.path)
-        .args(["-E", "-s", "-c", &format!("import {module}")])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", py.path.display()));
-    if !out.status.success() {
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        eprintln!(
-            "SKIPPED: {test} on python {}: this build cannot import {module} ({})",
-            py.name,
-            stderr.trim_end().lines().last().unwrap_or_default()
-        );
-    }
-    out.status.success()
-}
-
-/// A program that starts other processes, in a process group of its own: stdin piped (closing
-/// it is how the test programs are told to finish), stdout read line by line, stderr collected.
-/// Dropping it kills (SIGKILL) the whole group and reaps the leader.
-pub struct Group {
-    pub child: Child,
-    pub pid: u32,
-    pub stdin: Option<ChildStdin>,
-    pub lines: Receiver<String>,
-    /// stdout lines before READY.
-    pub preamble: Vec<String>,
-    what: String,
-    stderr: Arc<Mutex<Vec<u8>>>,
-}
-
-impl Group {
-    pub fn start(what: &str, cmd: &mut Command) -> Group {
-        cmd.process_group(0)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {what} ({cmd:?}): {e}"));
-        let pid = child.id();
-        let stdin = child.stdin.take();
-        let lines = lines_of(child.stdout.take().expect("piped"));
-        let stderr = collect(child.stderr.take().expect("piped"));
-        Group {
-            child,
-            pid,
-            stdin,
-            lines,
-            preamble: Vec::new(),
-            what: format!("{what}: {cmd:?}"),
-            stderr,
-        }
-    }
-
-    /// `script` (a path) run by `py` with `-E -s -B`, then [`Group::wait_ready`].
-    pub fn python(py: &Interp, script: &std::path::Path, args: &[&str]) -> Group {
-        let mut cmd = Command::new(&py.path);
-        cmd.args(["-E", "-s", "-B"]).arg(script).args(args);
-        let mut group = Group::start(&format!("python {}", py.name), &mut cmd);
-        group.wait_ready();
-        group
-    }
-
-    pub fn stderr(&self) -> String {
-        String::from_utf8_lossy(&self.stderr.lock().unwrap()).into_owned()
-    }
-
-    /// The command, its process tree and its stderr, for failure messages.
-    pub fn describe(&self) -> String {
-        format!(
-            "{}\n--- process tree ---\n{}--- stdout before READY ---\n{}\n--- stderr ---\n{}",
-            self.what,
-            describe_tree(self.pid),
-            self.preamble.join("\n"),
-            self.stderr()
-        )
-    }
-
-    /// Reads stdout until a READY line (kept lines in `preamble`), up to [`WAIT`] x 2.
-    pub fn wait_ready(&mut self) {
-        let deadline = Instant::now() + 2 * WAIT;
-        loop {
-            match self
-                .lines
-                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            {
-                Ok(line) if line == "READY" => return,
-                Ok(line) => self.preamble.push(line),
-                Err(e) => panic!("no READY ({e})\n{}", self.describe()),
-            }
-        }
-    }
-
-    /// The next stdout line, waiting up to [`WAIT`].
-    pub fn next_line(&self) -> String {
-        self.lines
-            .recv_timeout(WAIT)
-            .unwrap_or_else(|e| panic!("no line ({e})\n{}", self.describe()))
-    }
-
-    /// The PID in the preamble line `<word> <pid>`, e.g. `WORKER spin_a 123` with
-    /// `prefix` "WORKER spin_a".
-    pub fn preamble_pid(&self, prefix: &str) -> u32 {
-        self.preamble
-            .iter()
-            .find_map(|l| l.strip_prefix(prefix)?.strip_prefix(' ')?.parse().ok())
-            .unwrap_or_else(|| panic!("no line \"{prefix} <pid>\"\n{}", self.describe()))
-    }
-
-    /// Closes stdin (the test programs finish) and waits up to [`WAIT`] for the leader to exit.
-    pub fn finish(&mut self) -> ExitStatus {
-        drop(self.stdin.take());
-        let deadline = Instant::now() + WAIT;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "did not exit {WAIT:?} after its stdin closed\n{}",
-                self.describe()
-            );
-            thread::sleep(Duration::from_millis(5));
-        }
-    }
-}
-
-impl Drop for Group {
-    fn drop(&mut self) {
-        // SAFETY: kill(2) with a negative PID signals a process group; no memory is involved.
-        unsafe { libc::kill(-(self.pid as libc::pid_t), libc::SIGKILL) };
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The words of `text` that are decimal numbers.
-pub fn numbers_in(text: &str) -> BTreeSet<u32> {
-    text.split(|c: char| !c.is_ascii_digit())
-        .filter_map(|w| w.parse().ok())
-        .collect()
-}
-
-/// A map from function name to PID, for failure messages.
-pub fn describe_pids(pids: &BTreeMap<String, u32>) -> String {
-    pids.iter()
-        .map(|(f, p)| format!("{f}={p}"))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 #[test]
 fn parse_tree_collapsed_accepts_the_contract_and_nothing_else() {
     let text = "process 7 python3 a.py;(failed) 1\n\
@@ -486,6 +295,17 @@ fn parse_tree_collapsed_accepts_the_contract_and_nothing_else() {
     assert_eq!(p.pids_with_leaf("t.py:spin:3"), BTreeSet::from([7, 9]));
     assert_eq!((p.idle_of(9), p.idle_of(7), p.busy_of(7)), (2, 0, 4));
     assert_eq!(p.roots_of(9), BTreeSet::from(["process 9 x\\x3by\\n"]));
+    let first = &p.lines[0];
+    assert_eq!((first.pid, &first.tail, first.count), (7, &Tail::Failed, 1));
+    assert_eq!(
+        p.lines[1].tail,
+        Tail::Frames(vec!["t.py:<module>:9".into(), "t.py:spin:3".into()])
+    );
+    assert_eq!(
+        p.pids_where(|f| f.iter().any(|x| x.starts_with("t.py:spin:"))),
+        BTreeSet::from([7, 9])
+    );
+    assert!(p.pids_where(|f| f.len() != 2).is_empty());
     assert_eq!(
         parse_tree_collapsed("", true).unwrap(),
         TreeProfile::default()
@@ -505,6 +325,7 @@ fn parse_tree_collapsed_accepts_the_contract_and_nothing_else() {
         "process 7 a;process 8 b;t.py:spin:3 1\n",      // a root under a root
         "process 7 a;(idle);t.py:spin:3 1\n",           // idle with frames
         "process 7 a;t.py:spin:3 1\n\n",                // blank line
+        "proc 7 a;t.py:spin:3 1\n",                     // not a process root
     ] {
         assert!(parse_tree_collapsed(bad, true).is_err(), "accepted {bad:?}");
     }
@@ -521,8 +342,29 @@ fn parse_tree_dump_accepts_the_contract_and_nothing_else() {
     assert!(d[0].has_function_within("f", 1) && !d[0].has_function_within("<module>", 1));
     assert_eq!(d[1].threads[0].leaf(), "h");
     assert_eq!(parse_tree_dump("process 7 a\n").unwrap()[0].threads, vec![]);
+    // Sections without threads (a process running no Python) first and last.
+    let text = "process 7 uwsgi --x\n\nprocess 9 uwsgi --x\n140*: tid=9\n/a.py:f:3\n/a.py:g:1\n\n\
+                141:\n/a.py:h:2\n\nprocess 12 python3 w.py\n";
+    let sections = parse_tree_dump(text).unwrap();
+    let shape: Vec<(u32, &str, usize)> = sections
+        .iter()
+        .map(|s| (s.pid, s.header.as_str(), s.threads.len()))
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            (7, "process 7 uwsgi --x", 0),
+            (9, "process 9 uwsgi --x", 2),
+            (12, "process 12 python3 w.py", 0)
+        ]
+    );
+    assert_eq!(sections[1].threads[1].leaf(), "h");
+    assert!(parse_tree_dump("").unwrap().is_empty());
     for bad in [
         "140: tid=7\n/a.py:f:1\n", // no process line
+        "140:\n/a.py:f:1\n",       // no process line, a thread without tid
+        "process x y\n",           // bad PID
+        "process 7\n",             // no command line
         "process 12 a\n150:\n/b.py:h:4\n\nprocess 7 b\n140:\n/a.py:f:1\n", // not in PID order
         "process 7 a\n140:\n/a.py:f:1\n\n\nprocess 8 b\n141:\n/a.py:f:1\n", // two blank lines
         "process 7 a\n140:\n/a.py:f:1\n\n", // blank line at the end
@@ -548,9 +390,5 @@ fn root_text_cuts_and_escapes() {
     assert_eq!(
         root_text(5, &args(&["a;b", "c\nd"])),
         "process 5 a\\x3bb c\\nd"
-    );
-    assert_eq!(
-        numbers_in("Failed to seize PID 123: x 45"),
-        BTreeSet::from([123, 45])
     );
 }
