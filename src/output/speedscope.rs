@@ -66,6 +66,8 @@ pub fn render(p: &Profile, run: &RunInfo) -> String {
         let name = match group {
             Group::All => run.target(200),
             Group::Thread(Some(t)) => p.thread_label(t),
+            // In a tree, the stacks of no thread are the processes' idle and failed samples.
+            Group::Thread(None) if p.rooted => "(idle) and (failed)".to_string(),
             Group::Thread(None) => "unnamed threads".to_string(),
             Group::NoThread => "(idle) and (failed)".to_string(),
             Group::Process(root) => p.codes[root as usize].name.clone(),

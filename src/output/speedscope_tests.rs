@@ -203,11 +203,13 @@ fn a_process_tree_has_a_profile_per_process() {
         0,
         Observation::Threads(&[thread(3, &[("a.py", "main", 1)])]),
     );
+    t.record_in(&b, 0, Observation::Idle);
     run.threads = true;
     if let Some(parsed) = parsed(&render(&t, &run)) {
         assert_eq!(
             parsed,
-            "process 7 python3 a.py: thread 3 tid=1003: 1\n\
+            "(idle) and (failed): 1\n\
+             process 7 python3 a.py: thread 3 tid=1003: 1\n\
              process 12 python3 \"b\".py: thread 3 tid=1003: 1\n"
         );
     }
