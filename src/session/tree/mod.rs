@@ -13,8 +13,10 @@
 use std::time::{Duration, Instant};
 
 use super::descendants::{self, alive, fingerprint, initialized, label};
-use super::{find_known, find_runtime};
-use crate::attach::{mailbox, Counts, Ended, Tracee};
+
+mod ending;
+use super::find_known;
+use crate::attach::{Counts, Ended, Tracee};
 use crate::cli::Args;
 use crate::error::{Error, Result};
 use crate::memory::RemoteMemory;
@@ -22,7 +24,7 @@ use crate::output;
 use crate::proc;
 use crate::python::{self, Runtime};
 use crate::sampler::{Plan, Process, Processes};
-use crate::sys::ptrace::{self, WaitStatus};
+use crate::sys::ptrace;
 
 /// How often, at least, /proc is looked at for new descendants; a pass that costs more is
 /// spaced by `SCAN_SHARE` times its cost, so that it never takes more than 5% of a CPU.
@@ -30,7 +32,7 @@ const SCAN_EVERY: Duration = Duration::from_millis(100);
 const SCAN_SHARE: u32 = 20;
 /// How long `-t` waits for its command to become Python before giving up (without
 /// `--subprocesses`, where a child may be the Python one).
-pub const TRACE_STARTUP: Duration = Duration::from_secs(10);
+const TRACE_STARTUP: Duration = Duration::from_secs(10);
 
 /// What is known of a process not sampled: its program image and how many of its mappings
 /// name Python (None: look again at every pass, an interpreter still starting).
@@ -325,63 +327,6 @@ impl<'a> Tree<'a> {
         }
         self.next_command = Instant::now() + self.poll_every;
         Ok(())
-    }
-
-    /// `-t`: the command's exit while it is not traced (not Python yet, or between two
-    /// programs).
-    fn command_gone(&mut self) {
-        let Some(pid) = self.command else { return };
-        if self.command_end.is_some() || self.live.iter().any(|p| p.pid() == pid) {
-            return;
-        }
-        match mailbox::poll(pid) {
-            Ok(Some((_, WaitStatus::Exited(code)))) => {
-                self.command_end = Some(Ended::Exited(Some(code)))
-            }
-            Ok(Some((_, WaitStatus::Signaled(sig)))) => self.command_end = Some(Ended::Killed(sig)),
-            Ok(_) => return,
-            Err(_) => self.command_end = Some(Ended::Exited(None)),
-        }
-        self.unwait(pid);
-    }
-
-    /// Some(how) once nothing is left to sample.
-    fn finished(&mut self) -> Result<Option<Ended>> {
-        if !self.live.is_empty() {
-            return Ok(None);
-        }
-        if let Some(command) = self.command {
-            let Some(end) = self.command_end else {
-                let waited = self.started.elapsed();
-                if self.seen == 0 && !self.args.subprocesses && waited > TRACE_STARTUP {
-                    let why =
-                        match find_runtime(command, self.args.abi, &RemoteMemory::new(command)) {
-                            Err(e) => e.to_string(),
-                            Ok(_) => "its Python interpreter did not finish starting".into(),
-                        };
-                    return Err(Error::Fatal(format!(
-                        "{why} (waited {} s for the command to load one; with --subprocesses, pyflame profiles the Python processes it starts)",
-                        TRACE_STARTUP.as_secs()
-                    )));
-                }
-                return Ok(None);
-            };
-            if self.seen == 0 && !self.args.subprocesses {
-                let how = match end {
-                    Ended::Killed(sig) => format!("was killed by signal {sig}"),
-                    Ended::Exited(Some(code)) => format!("exited with status {code}"),
-                    _ => "exited".to_string(),
-                };
-                return Err(Error::Fatal(format!(
-                    "Failed to locate libpython: the command {how} before a Python interpreter was found in it"
-                )));
-            }
-            return Ok(Some(end));
-        }
-        if self.args.subprocesses && self.named.iter().any(|&p| alive(p)) {
-            return Ok(None);
-        }
-        Ok(Some(self.last_end.unwrap_or(Ended::Exited(None))))
     }
 
     /// Threads stopped for samples, in every process sampled.
