@@ -35,6 +35,16 @@ def square(i):
     return i * i
 
 
+def say(text):
+    # os.write, not sys.stdout: the pool's handler thread forks new workers at any moment, and
+    # a worker forked while this thread held sys.stdout's buffer lock would hang in the flush
+    # multiprocessing makes when the worker exits (a hazard of fork() in a process with
+    # threads, which CPython 3.12 warns about), pyflame or not.
+    data = text.encode("ascii")
+    while data:
+        data = data[os.write(1, data):]
+
+
 def read_stdin():
     # os.read, not sys.stdin: a worker forked while this thread held sys.stdin's buffer lock
     # would hang in multiprocessing's sys.stdin.close().
@@ -56,12 +66,9 @@ def main():
         pids.update(pool.map(churn_task, range(4), 1))  # MARK:map
         rounds += 1
         if rounds == 1:
-            sys.stdout.write("READY\n")
-            sys.stdout.flush()
+            say("READY\n")
     squares = pool.map(square, range(10))
-    sys.stdout.write("PIDS %s\n" % " ".join(str(p) for p in sorted(pids)))
-    sys.stdout.write("RESULT %d %d\n" % (sum(squares), rounds))
-    sys.stdout.flush()
+    say("PIDS %s\nRESULT %d %d\n" % (" ".join(str(p) for p in sorted(pids)), sum(squares), rounds))
     pool.close()
     pool.join()
 

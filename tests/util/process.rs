@@ -215,6 +215,19 @@ impl NobodyCopy {
         for path in [&dir, &binary] {
             std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
         }
+        // A child another test thread forked while the copy was open for writing holds it open
+        // until that child execs, and meanwhile running the copy fails with ETXTBSY ("Text file
+        // busy"): wait until it runs.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            match Command::new(&binary).arg("--version").output() {
+                Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) && Instant::now() < deadline => {
+                    thread::sleep(Duration::from_millis(10))
+                }
+                Err(e) => panic!("cannot run the copy {}: {e}", binary.display()),
+                Ok(_) => break,
+            }
+        }
         NobodyCopy { dir, binary }
     }
 }
