@@ -24,6 +24,9 @@ mod tasks;
 
 use std::process::ExitCode;
 
+/// The allocator the program uses (see `sys::alloc`).
+pub use sys::alloc::Caching as Allocator;
+
 use cli::{Parsed, Target};
 use error::Error;
 

@@ -11,12 +11,18 @@
 //! pyflame traces from one thread (ptrace requests must come from the tracer thread), so the
 //! queue is that thread's.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::io;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::sys::ptrace::{self, WaitStatus};
+use crate::sys::signal;
+
+/// With no SIGCHLD since the kernel's queue was last found empty, `next` looks at it again
+/// only this often: every event comes with a SIGCHLD (pending until a wait here takes it), so
+/// this is only a safeguard, and a sample that stops nothing costs no wait4() call.
+const RECHECK: Duration = Duration::from_millis(50);
 
 /// Events kept for other tracees before the oldest is dropped. Each traced thread has at most
 /// a stop or an exit pending at a time, so this is reached only by events of threads nobody
@@ -25,6 +31,8 @@ const MAX_KEPT: usize = 4096;
 
 thread_local! {
     static KEPT: RefCell<VecDeque<(i32, WaitStatus)>> = const { RefCell::new(VecDeque::new()) };
+    /// When the kernel's queue was last found empty, if no SIGCHLD came since.
+    static EMPTY_SINCE: Cell<Option<Instant>> = const { Cell::new(None) };
 }
 
 /// Keeps an event for whichever tracee owns `tid`.
@@ -59,9 +67,19 @@ pub fn next(owns: &dyn Fn(i32) -> bool) -> io::Result<Option<(i32, WaitStatus)>>
     if let Some(event) = take(owns) {
         return Ok(Some(event));
     }
+    let quiet = EMPTY_SINCE.get().is_some_and(|t| t.elapsed() < RECHECK);
+    // The flag is taken before the queue is read: a SIGCHLD after that stays pending, and the
+    // next wait that takes it sets the flag again.
+    if !signal::child_seen() && quiet {
+        return Ok(None);
+    }
+    EMPTY_SINCE.set(None);
     loop {
         match ptrace::wait(-1, true)? {
-            None => return Ok(None),
+            None => {
+                EMPTY_SINCE.set(Some(Instant::now()));
+                return Ok(None);
+            }
             Some((tid, status)) if owns(tid) => return Ok(Some((tid, status))),
             Some((tid, status)) => keep(tid, status),
         }

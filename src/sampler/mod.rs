@@ -39,6 +39,7 @@ mod read;
 mod running;
 mod settle;
 mod unmoved;
+mod unstopped;
 
 /// Attempts at a consistent read before a sample counts as failed.
 const ATTEMPTS: usize = 3;

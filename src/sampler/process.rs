@@ -8,6 +8,11 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use super::{unmoved, with_frames, Plan, ATTEMPTS};
+
+/// Reads without stopping anything a sample tries, in the default mode before it stops the
+/// GIL holders, and with `--nonblocking` before it fails.
+const UNSTOPPED_READS: usize = 3;
+const NONBLOCKING_READS: usize = 12;
 use crate::attach::{Ended, Tracee};
 use crate::budget;
 use crate::error::{Error, Result};
@@ -51,6 +56,11 @@ pub struct Process {
     pub(super) unmoved: unmoved::Unmoved,
     /// A thread found between two states that stayed so (see `settle.rs`).
     pub(super) still: Option<(u64, Leaf)>,
+    /// Samples still to take by stopping the GIL holders straight away: a read without
+    /// stopping found a stack too deep to check (see `unstopped.rs`).
+    pub(super) deep: u32,
+    /// Reads without stopping whose check found that the stacks moved.
+    pub moved: u64,
 }
 
 impl Process {
@@ -79,6 +89,8 @@ impl Process {
             stats: HashMap::new(),
             still: None,
             unmoved: Default::default(),
+            deep: 0,
+            moved: 0,
         }
     }
 
@@ -129,13 +141,25 @@ impl Process {
                 _ => self.sample_running(),
             };
         }
-        for _ in 0..ATTEMPTS {
-            let read = if self.plan.nonblocking {
-                self.read_unstopped()?
-            } else {
-                self.read_stopped()?
-            };
+        // Read without stopping anything, and checked (see `unstopped.rs`); stopping the GIL
+        // holders only when such reads keep moving, or a stack is too deep to check.
+        let unstopped = match (self.plan.nonblocking, self.deep) {
+            (true, _) => NONBLOCKING_READS,
+            (false, 0) => UNSTOPPED_READS,
+            (false, _) => {
+                self.deep -= 1;
+                0
+            }
+        };
+        for _ in 0..unstopped {
+            let deep = self.deep;
+            let read = self.read_unstopped()?;
+            if self.deep > deep && !self.plan.nonblocking {
+                break;
+            }
             if let Some(threads) = read {
+                // The stacks the last stopping sample read are no longer the latest.
+                self.read_with(None);
                 return Ok(threads);
             }
         }
@@ -143,6 +167,11 @@ impl Process {
             return Err(Error::Sample(
                 "the stacks kept changing during every attempt to read them".into(),
             ));
+        }
+        for _ in 0..ATTEMPTS {
+            if let Some(threads) = self.read_stopped()? {
+                return Ok(threads);
+            }
         }
         // The GIL kept moving between threads faster than they could be stopped one by one:
         // stop them all for this one sample, which is always consistent.

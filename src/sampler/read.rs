@@ -25,6 +25,13 @@ pub(super) type Snapshot = (Vec<RawThread>, Open<RemoteMemory>);
 impl Process {
     /// The threads holding a GIL now.
     pub(super) fn holders(&mut self) -> Result<Vec<u64>> {
+        self.refresh_gils()?;
+        let gils = self.gils.as_ref().map_or(&[][..], |(_, g)| g.as_slice());
+        Ok(self.walker.holders(gils)?)
+    }
+
+    /// Looks up where the GILs are, unless that is known from less than `GILS_TTL` ago.
+    pub(super) fn refresh_gils(&mut self) -> Result<()> {
         let fresh = self
             .gils
             .as_ref()
@@ -34,8 +41,7 @@ impl Process {
             // No GIL at all means an interpreter still starting: look again next time.
             self.gils = (!gils.is_empty()).then(|| (Instant::now(), gils));
         }
-        let gils = self.gils.as_ref().map_or(&[][..], |(_, g)| g.as_slice());
-        Ok(self.walker.holders(gils)?)
+        Ok(())
     }
 
     /// Runs `read`, which may stop threads of the target (noting each in the list it is
@@ -186,29 +192,6 @@ impl Process {
         }
     }
 
-    /// The stacks to report, read without stopping anything. None: a thread that could move
-    /// did, during the read.
-    pub(super) fn read_unstopped(&mut self) -> Result<Option<Vec<Thread>>> {
-        if self.free_threaded {
-            return self.read_running_unstopped();
-        }
-        let holders = self.holders()?;
-        if holders.is_empty() && !self.plan.all_threads {
-            return Ok(Some(Vec::new()));
-        }
-        let threads = self.read_named(&holders)?;
-        // Only a GIL holder can have moved: check its innermost frame is still the one read.
-        for t in threads.iter().filter(|t| holders.contains(&t.tstate)) {
-            if !self.walker.unchanged(t.tstate, t.leaf)? {
-                return Ok(None);
-            }
-        }
-        if holders.is_empty() && !self.holders()?.is_empty() {
-            return Ok(None);
-        }
-        Ok(Some(threads))
-    }
-
     /// These thread states (or every one, with `--threads`), read and named without stopping
     /// anything.
     pub(super) fn read_named(&mut self, tstates: &[u64]) -> Result<Vec<Thread>> {
@@ -251,7 +234,7 @@ impl Process {
     }
 
     /// Frame chains, named.
-    fn name(&mut self, raw: Vec<RawThread>) -> Result<Vec<Thread>> {
+    pub(super) fn name(&mut self, raw: Vec<RawThread>) -> Result<Vec<Thread>> {
         Ok(self.walker.name_threads(raw, &mut Issues::default())?)
     }
 

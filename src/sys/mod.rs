@@ -4,6 +4,7 @@
 //! plain integers or borrowed buffers whose lengths are passed to the kernel.
 #![allow(unsafe_code)]
 
+pub mod alloc;
 pub mod process;
 pub mod ptrace;
 pub mod signal;

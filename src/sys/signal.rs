@@ -4,6 +4,7 @@
 //! for tracee events), suspending itself, and kill(2).
 
 use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 extern "C" fn on_alarm(_: libc::c_int) {
@@ -104,7 +105,19 @@ fn timed_wait(signals: &[i32], timeout: Duration) -> Option<i32> {
     );
     // SAFETY: `set` and `ts` point to initialised locals that outlive the call; no siginfo.
     let rc = unsafe { libc::syscall(libc::SYS_rt_sigtimedwait, set, info, ts, KERNEL_SIGSET) };
+    if rc == libc::SIGCHLD.into() {
+        CHILD.store(true, Ordering::Relaxed);
+    }
     (rc > 0).then_some(rc as i32)
+}
+
+/// A SIGCHLD was taken since the last call to `child_seen`.
+static CHILD: AtomicBool = AtomicBool::new(false);
+
+/// Whether a SIGCHLD was taken (by any wait here) since the last call: a traced thread of
+/// pyflame's changed state, and the kernel's wait queue may hold its event.
+pub fn child_seen() -> bool {
+    CHILD.swap(false, Ordering::Relaxed)
 }
 
 /// Takes one of `signals` if it is pending, without waiting.
@@ -115,13 +128,18 @@ pub fn take(signals: &[i32]) -> Option<i32> {
 /// Sleeps until one of `signals` (blocked) is pending, and takes it, or until `deadline`. An
 /// interruption (SIGALRM) only makes it look at the deadline again: it cannot push it back.
 pub fn wait_until(signals: &[i32], deadline: Instant) -> Option<i32> {
+    let mut now = Instant::now();
+    if now >= deadline {
+        return take(signals);
+    }
     loop {
-        let now = Instant::now();
-        if now >= deadline {
-            return take(signals);
-        }
         if let Some(signal) = timed_wait(signals, deadline - now) {
             return Some(signal);
+        }
+        // Timed out (the usual case: no second call), or interrupted.
+        now = Instant::now();
+        if now >= deadline {
+            return None;
         }
     }
 }

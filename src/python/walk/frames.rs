@@ -10,16 +10,20 @@
 
 use std::collections::VecDeque;
 
-use super::{Frame, FrameKind, WalkError, Walker, MAX_TLBC};
+use super::{Frame, FrameKind, RawThread, WalkError, Walker, MAX_TLBC};
 use crate::budget::{Charged, Exhausted};
 use crate::bytes::{i32_at, i64_at, u64_at, u8_at};
 use crate::memory::Memory;
+use crate::prefetch::Expect;
 use crate::python::code::Lasti;
-use crate::python::layout::Frame as FrameLayout;
+use crate::python::layout::{Frame as FrameLayout, FrameRoot};
 
 /// Frames kept at each end of a stack.
 pub const KEPT_INNER: usize = 1024;
 pub const KEPT_OUTER: usize = 1024;
+/// Frames whose links are kept to check a read made without stopping the thread (see
+/// `Walker::expect`); a deeper stack is not checked that way.
+const CHECKED_FRAMES: usize = 4096;
 
 /// A frame chain as walked, before its code objects are read: the code and position of each
 /// frame kept (innermost first), how many frames were left out after the first `kept_inner`,
@@ -33,6 +37,21 @@ pub struct RawStack {
     pub leaf_code: u64,
     /// See `Thread::anchored`.
     pub anchored: bool,
+    /// The fields of every frame walked, innermost first, while there are at most
+    /// `CHECKED_FRAMES`.
+    links: Vec<Link>,
+    /// Frames walked.
+    walked: u64,
+}
+
+/// What the walk used of one frame, as read: where it is, the code (or executable) pointer
+/// and the next frame out as stored, and where it was (`f_lasti`, the instruction pointer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Link {
+    frame: u64,
+    code: u64,
+    back: u64,
+    at: u64,
 }
 
 impl RawStack {
@@ -121,6 +140,7 @@ impl Walker<'_> {
         let (mut inner_python, mut outer_python) = (0, 0);
         let mut omitted: u64 = 0;
         let mut leaf_code = 0;
+        let mut links: Vec<Link> = Vec::new();
         let mut walked: u64 = 0;
         let mut brent = Brent::new(first);
         let mut buf = [0u8; 256];
@@ -159,6 +179,9 @@ impl Walker<'_> {
             let Some((code, next)) = self.parse(b)? else {
                 break End::Unreadable;
             };
+            if links.len() < CHECKED_FRAMES {
+                links.push(self.link(frame, b, next));
+            }
             entry = match entries {
                 Entries::Shims => code.is_none(),
                 Entries::Flag(off) => u8_at(b, off as usize).is_some_and(|f| f != 0),
@@ -196,7 +219,76 @@ impl Walker<'_> {
             end,
             leaf_code,
             anchored: end != End::Root || walked == 0 || entry,
+            links,
+            walked,
         })
+    }
+
+    /// The fields of a frame the walk used (see `Link`), from its bytes `b`.
+    fn link(&self, frame: u64, b: &[u8], back: u64) -> Link {
+        let (code, at) = match self.layout.frame {
+            FrameLayout::Object {
+                f_code, f_lasti, ..
+            } => (f_code, i32_at(b, f_lasti as usize).map(|v| v as u32 as u64)),
+            FrameLayout::Interpreter { code, instr, .. } => (code, u64_at(b, instr as usize)),
+        };
+        Link {
+            frame,
+            code: u64_at(b, code as usize).unwrap_or(0),
+            back,
+            at: at.unwrap_or(0),
+        }
+    }
+
+    /// What must read the same again for a thread read without stopping it to be one it
+    /// really had (see `Prefetcher::recheck`): the thread state's pointer to its innermost
+    /// frame (through 3.11's and 3.12's C-level frame record), and every frame's code
+    /// pointer, link to the next frame out, and position, but the innermost frame's (which
+    /// moves as it runs; the frame itself does not). Goes to `out`. False when the read
+    /// cannot be checked so: the walk did not end at the outermost frame, or the stack is
+    /// deeper than `CHECKED_FRAMES`.
+    pub fn expect(&self, t: &RawThread, out: &mut Vec<Expect>) -> bool {
+        let s = &t.stack;
+        if s.end != End::Root || s.links.len() as u64 != s.walked {
+            return false;
+        }
+        match self.layout.tstate.frame {
+            FrameRoot::Frame(off) | FrameRoot::CurrentFrame(off) => {
+                out.push(Expect::new(t.tstate.wrapping_add(off), 8, t.leaf.frame));
+            }
+            FrameRoot::CFrame {
+                cframe,
+                current_frame,
+            } => {
+                out.push(Expect::new(t.tstate.wrapping_add(cframe), 8, t.leaf.cframe));
+                if t.leaf.cframe != 0 {
+                    let at = t.leaf.cframe.wrapping_add(current_frame);
+                    out.push(Expect::new(at, 8, t.leaf.frame));
+                }
+            }
+        }
+        let (code, back, at, at_len) = match self.layout.frame {
+            FrameLayout::Object {
+                f_code,
+                f_back,
+                f_lasti,
+                ..
+            } => (f_code, f_back, f_lasti, 4),
+            FrameLayout::Interpreter {
+                code,
+                previous,
+                instr,
+                ..
+            } => (code, previous, instr, 8),
+        };
+        for (i, l) in s.links.iter().enumerate() {
+            out.push(Expect::new(l.frame.wrapping_add(code), 8, l.code));
+            out.push(Expect::new(l.frame.wrapping_add(back), 8, l.back));
+            if i > 0 {
+                out.push(Expect::new(l.frame.wrapping_add(at), at_len, l.at));
+            }
+        }
+        true
     }
 
     /// How this layout marks where a C-level evaluation starts.

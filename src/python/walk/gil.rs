@@ -4,6 +4,7 @@
 use super::{Gil, WalkError, Walker};
 use crate::bytes::{i32_at, u64_at};
 use crate::memory::Memory;
+use crate::prefetch::Expect;
 use crate::python::layout::GilHolder;
 
 impl Walker<'_> {
@@ -42,10 +43,14 @@ impl Walker<'_> {
         }
     }
 
-    /// The thread state holding this GIL, if any.
-    pub fn holder(&self, gil: Gil) -> Result<Option<u64>, WalkError> {
+    /// The thread state holding this GIL, if any; what it was read from goes to `expect`.
+    fn holder(&self, gil: Gil, expect: &mut Vec<Expect>) -> Result<Option<u64>, WalkError> {
         let holder = match (gil, self.layout.gil) {
-            (Gil::Current(addr), _) => self.ptr(addr, "current thread state")?,
+            (Gil::Current(addr), _) => {
+                let holder = self.ptr(addr, "current thread state")?;
+                expect.push(Expect::new(addr, 8, holder));
+                holder
+            }
             (
                 Gil::Struct(gil),
                 GilHolder::Interp {
@@ -61,8 +66,18 @@ impl Walker<'_> {
                     .read(gil, b)
                     .map_err(WalkError::read("_gil_runtime_state"))?;
                 // last_holder is only meaningful while the GIL is locked.
-                match i32_at(b, locked as usize) {
-                    Some(1) => u64_at(b, last_holder as usize).unwrap_or(0),
+                let is_locked = i32_at(b, locked as usize);
+                expect.push(Expect::new(
+                    gil.wrapping_add(locked),
+                    4,
+                    is_locked.unwrap_or(0) as u32 as u64,
+                ));
+                match is_locked {
+                    Some(1) => {
+                        let holder = u64_at(b, last_holder as usize).unwrap_or(0);
+                        expect.push(Expect::new(gil.wrapping_add(last_holder), 8, holder));
+                        holder
+                    }
                     _ => 0,
                 }
             }
@@ -73,9 +88,19 @@ impl Walker<'_> {
 
     /// The thread states holding these GILs.
     pub fn holders(&self, gils: &[Gil]) -> Result<Vec<u64>, WalkError> {
+        self.holders_expect(gils, &mut Vec::new())
+    }
+
+    /// The thread states holding these GILs; the values that say so go to `expect` (see
+    /// `Prefetcher::recheck`).
+    pub fn holders_expect(
+        &self,
+        gils: &[Gil],
+        expect: &mut Vec<Expect>,
+    ) -> Result<Vec<u64>, WalkError> {
         let mut holders = Vec::with_capacity(gils.len());
         for &gil in gils {
-            if let Some(h) = self.holder(gil)? {
+            if let Some(h) = self.holder(gil, expect)? {
                 holders.push(h);
             }
         }
@@ -91,7 +116,7 @@ impl Walker<'_> {
                     "PyInterpreterState.ceval.gil",
                 )? {
                     0 => Ok(None),
-                    gil => self.holder(Gil::Struct(gil)),
+                    gil => self.holder(Gil::Struct(gil), &mut Vec::new()),
                 }
             }
             _ => self.holders(&self.gils()?).map(|h| h.first().copied()),
