@@ -9,6 +9,7 @@ mod dump;
 mod embedded;
 mod empty_root;
 mod errors;
+mod exact;
 mod executables;
 mod formats;
 mod future;

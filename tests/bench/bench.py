@@ -9,10 +9,16 @@ process tree (workers.py: a parent, one busy worker, 1 or 16 idle ones) profiled
 highest sampling rate sustained; and the profiler's peak RSS over a long 1 kHz run. Medians of
 several runs; the numbers move with the machine's load, so compare the two tools within one run.
 
+A second table holds goals measured against other references, each met or not: `floor`
+(floor.py) sets pyflame beside the null profiler (null.c: the schedule and one read of the
+target per wake-up, no more), and gives the target's slowdowns and pyflame's thread stops;
+`sampler315` (sampler315.py) sets it beside CPython 3.15's own sampler (`python3.15 -m
+profiling.sampling`) on a 3.15 target, at 1 kHz and at the highest rate of each.
+
 Usage: bench.py PYFLAME   (environment: BENCH_PYTHON, BENCH_RUNS=5, BENCH_RSS_SECONDS=30;
 BENCH_RSS_SECONDS=600 measures the 10-minute figure of the goal; BENCH_ONLY=GROUP,... runs only
-those groups of rows, of size, dump, rates, threads, workers, maxrate, rss, e.g.
-BENCH_ONLY=workers, and writes only them to results.md)"""
+those groups of rows, of size, dump, rates, threads, workers, maxrate, rss, floor, sampler315,
+e.g. BENCH_ONLY=workers, and writes only them to results.md)"""
 import os
 import re
 import statistics
@@ -31,7 +37,13 @@ RSS_SECONDS = int(os.environ.get("BENCH_RSS_SECONDS", "30"))
 # Iterations of the 30-frame workload: about 1.5 s of CPU on this kind of machine.
 WORK = int(os.environ.get("BENCH_WORK", "6000"))
 ONLY = [g for g in os.environ.get("BENCH_ONLY", "").split(",") if g]
-GROUPS = ["size", "dump", "rates", "threads", "workers", "maxrate", "rss"]
+# The groups of the first table (pyflame beside py-spy), then those of the second.
+VERSUS = ["size", "dump", "rates", "threads", "workers", "maxrate", "rss"]
+GROUPS = VERSUS + ["floor", "sampler315"]
+# floor.py and sampler315.py `import bench`: this module, also when run as a script (and no
+# __pycache__ is left beside them).
+sys.modules.setdefault("bench", sys.modules[__name__])
+sys.dont_write_bytecode = True
 
 
 def python():
@@ -57,10 +69,11 @@ def py_spy():
 
 class Workload:
     """The target, started and parked at READY; `go()` runs the work and returns its time.
-    `idle` threads, or with program=WORKERS `idle` idle worker processes beside the busy one."""
+    `idle` threads, or with program=WORKERS `idle` idle worker processes beside the busy one;
+    run by `interpreter`, by default python()."""
 
-    def __init__(self, iterations, idle=0, program=WORKLOAD):
-        self.p = subprocess.Popen([python(), program, str(iterations), str(idle)], stdin=subprocess.PIPE,
+    def __init__(self, iterations, idle=0, program=WORKLOAD, interpreter=None):
+        self.p = subprocess.Popen([interpreter or python(), program, str(iterations), str(idle)], stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, universal_newlines=True)
         if self.p.stdout.readline().strip() != "READY":
             raise SystemExit("bench: the workload did not start")
@@ -238,6 +251,45 @@ def profiled_run(tool, exe, hz, nonblocking=False, idle=0):
     return elapsed / base, (cpu / n if n else float("nan"))
 
 
+class Ran:
+    """What `beside` measured: the target's slowdown, the profiler's CPU seconds, the number of
+    samples in the profile it wrote (0 if none), and its stdout and stderr."""
+
+    def __init__(self, slowdown, cpu, samples, stdout, stderr):
+        self.slowdown, self.cpu, self.samples, self.stdout, self.stderr = slowdown, cpu, samples, stdout, stderr
+
+
+def beside(cmd_for, idle=0, interpreter=None, settle=0.5, work=WORK):
+    """profiled_run for any profiler, given as cmd_for(pid, output path): one run of the
+    target (`work` iterations) while it is profiled, next to an unprofiled one, the profiler
+    started `settle` seconds before the work; returns a Ran."""
+    base = Workload(work, idle, interpreter=interpreter).go()
+    w = Workload(work, idle, interpreter=interpreter)
+    with tempfile.NamedTemporaryFile(dir=OUT, suffix=".txt") as out, tempfile.TemporaryFile("w+") as so, \
+            tempfile.TemporaryFile("w+") as se:
+        prof = subprocess.Popen(cmd_for(w.pid, out.name), stdout=so, stderr=se)
+        time.sleep(settle)
+        elapsed = w.go()
+        cpu, _ = reap(prof)
+        so.seek(0)
+        se.seek(0)
+        return Ran(elapsed / base, cpu, samples_in(out.name), so.read(), se.read())
+
+
+def verbose_summary(stderr):
+    """pyflame --verbose's closing line, `... N samples in S s (I idle, F failed); K thread
+    stops ...` (src/output/status.rs), as a dict of samples, seconds, idle, failed and stops;
+    None without one. The stops are `1 thread stop` or `K thread stops`; a line that does not
+    count them (a mode that never stops the target may not) counts 0."""
+    for line in reversed(stderr.splitlines()):
+        m = re.search(r"(\d+) samples in ([\d.]+) s \((\d+) idle, (\d+) failed\)", line)
+        if m:
+            stops = re.search(r"(\d+) thread stops?\b", line)
+            return {"samples": int(m.group(1)), "seconds": float(m.group(2)), "idle": int(m.group(3)),
+                    "failed": int(m.group(4)), "stops": int(stops.group(1)) if stops else 0}
+    return None
+
+
 def median_runs(fn):
     results = [fn() for _ in range(RUNS)]
     if isinstance(results[0], tuple):
@@ -282,6 +334,10 @@ def peak_rss(tool, exe):
     return rss / 1024.0
 
 
+TABLE = "| measure | pyflame | py-spy | py-spy / pyflame | goal |\n|---|---|---|---|---|\n"
+GOALS = "| measure | value | goal | met |\n|---|---|---|---|\n"
+
+
 def fmt(x, spec):
     return "-" if x is None else spec % x
 
@@ -292,19 +348,29 @@ def main():
     if unknown:
         raise SystemExit("bench: unknown BENCH_ONLY group %s (groups: %s)" % (", ".join(unknown), ", ".join(GROUPS)))
     os.makedirs(OUT, exist_ok=True)
-    spy = py_spy()
-    rows = []
 
     def want(group):
         return not ONLY or group in ONLY
+
+    spy = py_spy() if any(want(g) for g in VERSUS) else None
+    rows = []
 
     def row(what, ours, theirs, spec, goal=""):
         ratio = "%.1fx" % (theirs / ours) if ours and theirs else "-"
         rows.append("| %s | %s | %s | %s | %s |" % (what, fmt(ours, spec), fmt(theirs, spec), ratio, goal))
         print(rows[-1], flush=True)
 
+    goals = []
+
+    def goal_row(what, value, spec, goal="", test=None):
+        """A row of the second table; `test(value)` says whether the goal is met."""
+        met = "-" if test is None or value is None else "yes" if test(value) else "no"
+        goals.append("| %s | %s | %s | %s |" % (what, fmt(value, spec), goal, met if goal else ""))
+        print(goals[-1], flush=True)
+
     print("bench: python %s, %d runs per figure" % (python(), RUNS), flush=True)
-    print("| measure | pyflame | py-spy | py-spy / pyflame | goal |\n|---|---|---|---|---|", flush=True)
+    if any(want(g) for g in VERSUS):
+        print(TABLE, end="", flush=True)
     if want("size"):
         row("binary size (MiB)", os.path.getsize(pyflame) / 2 ** 20, spy and os.path.getsize(spy) / 2 ** 20, "%.2f",
             "<= 1 MiB")
@@ -337,9 +403,19 @@ def main():
     if want("rss"):
         row("peak RSS, %d s at 1 kHz (MiB)" % RSS_SECONDS, peak_rss("pyflame", pyflame),
             spy and peak_rss("py-spy", spy), "%.2f", "<= 8 MiB")
+    if want("floor") or want("sampler315"):
+        print(GOALS, end="", flush=True)
+    if want("floor"):
+        import floor
+        floor.run(pyflame, goal_row)
+    if want("sampler315"):
+        import sampler315
+        sampler315.run(pyflame, goal_row)
     with open(os.path.join(OUT, "results.md"), "w") as f:
-        f.write("| measure | pyflame | py-spy | py-spy / pyflame | goal |\n|---|---|---|---|---|\n")
-        f.write("\n".join(rows) + "\n")
+        if rows:
+            f.write(TABLE + "\n".join(rows) + "\n")
+        if goals:
+            f.write(("\n" if rows else "") + GOALS + "\n".join(goals) + "\n")
     print("bench: table written to %s" % os.path.join(OUT, "results.md"))
 
 
