@@ -8,12 +8,8 @@
 //! the next sample; such a miss reads the whole page around it, which usually holds the next
 //! frame too (3.11+ frames sit side by side on the thread's data stack) or objects allocated
 //! with the last. The batch is only used between `begin` and `end`: reads outside (the checks
-//! a sampler makes before and after) always see the process as it is now.
-//!
-//! A small batch is read twice in the same system call, the second copy right after the
-//! first: a reader that used values of the first copy can ask (`recheck`) whether they were
-//! still there a moment later, without another system call, which is how a stack read without
-//! stopping its thread is shown to be one the thread really had.
+//! a sampler makes before and after) always see the process as it is now; so does `recheck`,
+//! the second look that shows a stack read without stopping its thread was one it really had.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -27,8 +23,6 @@ const MAX_BYTES: usize = 1 << 20;
 const MERGE_GAP: u64 = 64;
 /// Reads recorded per sample for the next one.
 const MAX_WANTED: usize = 4 * MAX_RANGES;
-/// A batch of at most this many bytes (and half `MAX_RANGES`) is read twice (see `recheck`).
-const TWIN_MAX: usize = 64 << 10;
 /// A miss reads the whole page around it; at most this many pages are kept at once (a deeper
 /// walk starts over, as the pages it walked away from will not be read again).
 const PAGE: u64 = 4096;
@@ -47,8 +41,6 @@ struct State {
     /// Ranges in the batch, sorted and disjoint: (address, offset in `data`, length).
     batch: Vec<(u64, usize, usize)>,
     data: Vec<u8>,
-    /// Where in `data` the batch's second copy starts, when it was read twice.
-    second: Option<usize>,
     /// Whole pages read on a miss during this sample, sorted by address.
     pages: Vec<(u64, Box<[u8]>)>,
 }
@@ -56,31 +48,21 @@ struct State {
 impl State {
     /// The bytes for `[addr, addr + len)`, if one range of the batch or one page covers them.
     fn cached(&self, addr: u64, len: usize) -> Option<&[u8]> {
-        let in_batch = || self.in_batch(addr, len).map(|at| &self.data[at..at + len]);
+        let in_batch = || {
+            let i = self
+                .batch
+                .partition_point(|&(start, _, _)| start <= addr)
+                .checked_sub(1)?;
+            let (start, off, n) = self.batch[i];
+            let skip = usize::try_from(addr - start).ok()?;
+            (skip.checked_add(len)? <= n).then(|| &self.data[off + skip..off + skip + len])
+        };
         in_batch().or_else(|| {
             let page = addr & !(PAGE - 1);
             let i = self.pages.binary_search_by_key(&page, |p| p.0).ok()?;
             let skip = (addr - page) as usize;
             self.pages[i].1.get(skip..skip.checked_add(len)?)
         })
-    }
-
-    /// Where in `data` the batch holds `[addr, addr + len)`, if one of its ranges does.
-    fn in_batch(&self, addr: u64, len: usize) -> Option<usize> {
-        let i = self
-            .batch
-            .partition_point(|&(start, _, _)| start <= addr)
-            .checked_sub(1)?;
-        let (start, off, n) = self.batch[i];
-        let skip = usize::try_from(addr - start).ok()?;
-        (skip.checked_add(len)? <= n).then_some(off + skip)
-    }
-
-    /// The second copy's bytes for `[addr, addr + len)`, if the batch was read twice and
-    /// holds them.
-    fn second_copy(&self, addr: u64, len: usize) -> Option<&[u8]> {
-        let at = self.in_batch(addr, len)? + self.second?;
-        self.data.get(at..at + len)
     }
 
     /// Records a read for the next sample's batch.
@@ -159,26 +141,21 @@ impl<M: Memory> Prefetcher<M> {
                 break;
             }
         }
-        let size: usize = ranges.iter().map(|r| r.1).sum();
-        let twice = size <= TWIN_MAX && ranges.len() <= MAX_RANGES / 2;
-        let copies = 1 + usize::from(twice);
-        st.data.resize(size * copies, 0);
+        st.data.resize(ranges.iter().map(|r| r.1).sum(), 0);
         let st = &mut *st;
         let filled = {
-            let mut parts: Vec<(u64, &mut [u8])> = Vec::with_capacity(ranges.len() * copies);
+            let mut parts: Vec<(u64, &mut [u8])> = Vec::with_capacity(ranges.len());
             let mut rest = &mut st.data[..];
-            for &(addr, len) in ranges.iter().cycle().take(ranges.len() * copies) {
+            for &(addr, len) in &ranges {
                 let (head, tail) = rest.split_at_mut(len);
                 parts.push((addr, head));
                 rest = tail;
             }
             self.mem.read_many(&mut parts)?
         };
-        // The second copy serves only when all of it was read.
-        st.second = (twice && filled == 2 * ranges.len()).then_some(size);
         st.batch.clear();
         let mut off = 0;
-        for &(addr, len) in &ranges[..filled.min(ranges.len())] {
+        for &(addr, len) in &ranges[..filled] {
             st.batch.push((addr, off, len));
             off += len;
         }
@@ -191,28 +168,16 @@ impl<M: Memory> Prefetcher<M> {
         let mut st = self.state.borrow_mut();
         st.open = false;
         st.batch.clear();
-        st.second = None;
         st.pages.clear();
     }
 
-    /// Whether every value in `expect` is still what it was: checked against the batch's
-    /// second copy where that holds it (no system call), the rest read again now, together.
-    /// False as soon as one differs or cannot be read. Only while a batch is open: a value
-    /// the batch holds was read from its first copy.
+    /// Whether every value in `expect` is still what it was, read again now, in one system
+    /// call where the kernel allows, in the order given: the kernel copies the ranges of one
+    /// process_vm_readv in order, so a reader that wants the second look to be one moment
+    /// orders it (see `Walker::expect`). False as soon as one differs or cannot be read.
     pub fn recheck(&self, expect: &[Expect]) -> Result<bool, ReadError> {
-        let mut rest: Vec<Expect> = Vec::new();
-        {
-            let st = self.state.borrow();
-            for e in expect {
-                match st.second_copy(e.addr, e.len()) {
-                    Some(now) if now != e.bytes() => return Ok(false),
-                    Some(_) => {}
-                    None => rest.push(*e),
-                }
-            }
-        }
-        let mut now = vec![[0u8; 8]; rest.len()];
-        let mut parts: Vec<(u64, &mut [u8])> = rest
+        let mut now = vec![[0u8; 8]; expect.len()];
+        let mut parts: Vec<(u64, &mut [u8])> = expect
             .iter()
             .zip(now.iter_mut())
             .map(|(e, b)| (e.addr, &mut b[..e.len()]))
@@ -229,7 +194,7 @@ impl<M: Memory> Prefetcher<M> {
                 n => n,
             };
         }
-        Ok(rest
+        Ok(expect
             .iter()
             .zip(&now)
             .all(|(e, b)| &b[..e.len()] == e.bytes()))

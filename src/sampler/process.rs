@@ -131,19 +131,12 @@ impl Process {
         self.settled(Self::read).and_then(with_frames)
     }
 
-    /// The threads of one read of the sample.
+    /// The threads of one read of the sample: read without stopping anything and checked
+    /// (see `unstopped.rs`); in the default mode, when such reads keep moving or a stack is
+    /// too deep to check, read with the threads that can move stopped.
     fn read(&mut self) -> Result<Vec<Thread>> {
         self.late = false;
-        if self.free_threaded {
-            let all = self.plan.all_threads;
-            return match (all, self.plan.nonblocking) {
-                (true, false) => self.read_all_stopped(),
-                _ => self.sample_running(),
-            };
-        }
-        // Read without stopping anything, and checked (see `unstopped.rs`); stopping the GIL
-        // holders only when such reads keep moving, or a stack is too deep to check.
-        let unstopped = match (self.plan.nonblocking, self.deep) {
+        let tries = match (self.plan.nonblocking, self.deep) {
             (true, _) => NONBLOCKING_READS,
             (false, 0) => UNSTOPPED_READS,
             (false, _) => {
@@ -151,10 +144,12 @@ impl Process {
                 0
             }
         };
-        for _ in 0..unstopped {
+        for _ in 0..tries {
             let deep = self.deep;
-            let read = self.read_unstopped()?;
+            let read = self.read_unstopped(false)?;
             if self.deep > deep && !self.plan.nonblocking {
+                // Too deep to check: read stopped, with the frames this read took given back.
+                self.walker.budget().discarded();
                 break;
             }
             if let Some(threads) = read {
@@ -167,6 +162,12 @@ impl Process {
             return Err(Error::Sample(
                 "the stacks kept changing during every attempt to read them".into(),
             ));
+        }
+        if self.free_threaded {
+            return match self.plan.all_threads {
+                true => self.read_all_stopped(),
+                false => self.sample_running(),
+            };
         }
         for _ in 0..ATTEMPTS {
             if let Some(threads) = self.read_stopped()? {

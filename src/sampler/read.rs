@@ -72,7 +72,7 @@ impl Process {
         if self.walker.budget().take_overrun() || late {
             drop(read);
             self.walker.budget().discarded();
-            return self.read_unstopped();
+            return self.read_unstopped(true);
         }
         match read? {
             None => Ok(None),
@@ -118,7 +118,7 @@ impl Process {
         if holders.is_empty() {
             // Nobody holds the GIL: no Python stack can change until someone takes it.
             return match self.plan.all_threads {
-                true => self.read_unstopped(),
+                true => self.read_unstopped(true),
                 false => Ok(Some(Vec::new())),
             };
         }
@@ -190,16 +190,6 @@ impl Process {
             true => tids,
             false => Vec::new(),
         }
-    }
-
-    /// These thread states (or every one, with `--threads`), read and named without stopping
-    /// anything.
-    pub(super) fn read_named(&mut self, tstates: &[u64]) -> Result<Vec<Thread>> {
-        let open = self.open()?;
-        let raw = self.read_raw(tstates)?;
-        let threads = self.name(raw);
-        drop(open);
-        threads
     }
 
     /// Opens a batch of the previous sample's reads (see `Prefetcher`).

@@ -1,6 +1,7 @@
 //! Sampling a free-threaded build (3.13t+), which has no GIL: the threads that can move
 //! their frames are those on a CPU (state `R` in /proc/PID/task/TID/stat), so a sample takes
-//! those, stopped while they are read, or with `--nonblocking` checked instead.
+//! those: read without stopping and checked first (`unstopped.rs`), else stopped while they
+//! are read.
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
@@ -14,24 +15,11 @@ use crate::proc;
 use crate::python::walk::Thread;
 
 impl Process {
-    /// Free-threaded: the threads on a CPU now, stopped while they are read (unless
-    /// `--nonblocking`, which checks their innermost frames instead; with `--threads`, it
-    /// reads and checks every thread).
+    /// Free-threaded: the threads on a CPU now, stopped while they are read.
     pub(super) fn sample_running(&mut self) -> Result<Vec<Thread>> {
         let states = self.running_states()?;
         if states.is_empty() {
             return Ok(Vec::new());
-        }
-        let tstates: Vec<u64> = states.iter().map(|s| s.0).collect();
-        if self.plan.nonblocking {
-            for _ in 0..ATTEMPTS {
-                if let Some(threads) = self.read_checked(&tstates)? {
-                    return Ok(threads);
-                }
-            }
-            return Err(Error::Sample(
-                "the stacks kept changing during every attempt to read them".into(),
-            ));
         }
         // A read that ran out of stopped time is checked instead; if the stacks moved, the
         // threads are stopped and read again.
@@ -64,26 +52,9 @@ impl Process {
         ))
     }
 
-    /// Free-threaded, without stopping anything: the threads that can move, read, then checked
-    /// to have the innermost frames read. None: one of them moved.
-    pub(super) fn read_running_unstopped(&mut self) -> Result<Option<Vec<Thread>>> {
-        let tstates: Vec<u64> = self.running_states()?.iter().map(|s| s.0).collect();
-        self.read_checked(&tstates)
-    }
-
-    fn read_checked(&mut self, tstates: &[u64]) -> Result<Option<Vec<Thread>>> {
-        let threads = self.read_named(tstates)?;
-        for t in &threads {
-            if !self.walker.unchanged(t.tstate, t.leaf)? {
-                return Ok(None);
-            }
-        }
-        Ok(Some(threads))
-    }
-
     /// The thread states that can move their frames (every one with `--threads`), with the
     /// kernel thread id of each as pyflame sees it.
-    fn running_states(&mut self) -> Result<Vec<(u64, i32)>> {
+    pub(super) fn running_states(&mut self) -> Result<Vec<(u64, i32)>> {
         // The list of thread states is read while threads come and go: a torn read is tried
         // again before the sample counts as failed.
         let mut states = Ok(Vec::new());

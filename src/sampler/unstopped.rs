@@ -1,51 +1,73 @@
-//! A sample of a GIL build read without stopping anything, then checked.
+//! A sample read without stopping anything, then checked.
 //!
-//! Everything the read used is looked at again a moment later: who holds the GIL, each
-//! thread's pointer to its innermost frame, and every frame's code pointer, link to the next
-//! frame out and position (but the innermost frame's position, which moves as it runs while
-//! the frame stays). The read stands only if nothing changed. Then every frame reported is
-//! the one that was there at the second look, so the stack is one the thread really had. The
-//! second look costs no system call when the batch the read came from was read twice in one
-//! (`Prefetcher::recheck`), which it is in the steady state of a sample.
+//! Everything the read used is read again right after, in one system call and in an order
+//! that makes that second look one moment (see `Walker::expect`): each thread's pointer to its
+//! innermost frame, every frame's code pointer, link to the next frame out and position (but
+//! the innermost frame's position, which moves as it runs while the frame stays), the pointer
+//! again, then who holds the GIL. The read stands only if nothing changed, so the frames
+//! reported are the ones the second look found in place.
 //!
-//! This is how every sample is read first. The default mode stops the GIL holders only when
-//! such reads keep failing their check (a stack changing as fast as Python can call), or
-//! cannot be checked (a stack deeper than the frames whose links are kept); `--nonblocking`
-//! never stops anything, and such a sample fails.
+//! This is how every sample is read first. The default mode stops the threads that can move
+//! only when such reads keep failing their check (a stack changing as fast as Python can
+//! call), or cannot be checked (a stack deeper than the frames whose links are kept);
+//! `--nonblocking` never stops anything, and such a sample fails.
 
 use super::process::Process;
 use crate::error::{Error, Result};
-use crate::python::walk::{Thread, WalkError};
+use crate::python::walk::{Checkable, Thread, WalkError};
 
 /// Samples that skip the read without stopping after one found a stack too deep to check.
 const DEEP_SKIP: u32 = 64;
 
 impl Process {
     /// The stacks to report, read without stopping anything and checked. None: something
-    /// the read used changed meanwhile.
-    pub(super) fn read_unstopped(&mut self) -> Result<Option<Vec<Thread>>> {
-        if self.free_threaded {
-            return self.read_running_unstopped();
-        }
+    /// the read used changed meanwhile. A walk that ended at a frame it could not read, or at
+    /// a loop, counts as moved, unless `broken_ok` (the stacks were just read stopped, and
+    /// such an end is what the thread has): then, as for a stack too deep to check, only the
+    /// innermost frames of the threads that could move are checked.
+    pub(super) fn read_unstopped(&mut self, broken_ok: bool) -> Result<Option<Vec<Thread>>> {
+        // Free-threaded builds: the threads that can move are those on a CPU.
+        let running = match self.free_threaded {
+            true => Some(self.running_states()?.iter().map(|s| s.0).collect()),
+            false => None,
+        };
         let open = self.open()?;
-        let mut expect = Vec::new();
-        self.refresh_gils()?;
-        let gils = self.gils.as_ref().map_or(&[][..], |(_, g)| g.as_slice());
-        let holders = self.walker.holders_expect(gils, &mut expect)?;
-        if holders.is_empty() && !self.plan.all_threads {
-            // Nobody holds the GIL: no Python stack can change until someone takes it.
+        let mut gil = Vec::new();
+        let movers: Vec<u64> = match running {
+            Some(states) => states,
+            None => {
+                self.refresh_gils()?;
+                let gils = self.gils.as_ref().map_or(&[][..], |(_, g)| g.as_slice());
+                self.walker.holders_expect(gils, &mut gil)?
+            }
+        };
+        if movers.is_empty() && !self.plan.all_threads {
+            // Nobody holds the GIL (no thread on a CPU): no Python stack can change.
             return Ok(Some(Vec::new()));
         }
-        let raw = self.read_raw(&holders)?;
-        let checkable = raw.iter().all(|t| self.walker.expect(t, &mut expect));
-        if !checkable {
-            // Too deep (or not read to its end): the innermost frames are checked instead,
-            // as far as `--nonblocking` goes; the default mode stops the holders for it.
-            self.deep = DEEP_SKIP;
-            let threads = self.name(raw)?;
-            drop(open);
-            return self.leaves_unchanged(&holders, threads);
+        let raw = self.read_raw(&movers)?;
+        let mut expect = Vec::new();
+        let checkable = raw
+            .iter()
+            .map(|t| self.walker.expect(t, &mut expect))
+            .max()
+            .unwrap_or(Checkable::Yes);
+        match checkable {
+            Checkable::Yes => {}
+            Checkable::Broken if !broken_ok => {
+                self.moved += 1;
+                return Ok(None);
+            }
+            _ => {
+                if checkable == Checkable::TooDeep {
+                    self.deep = DEEP_SKIP;
+                }
+                let threads = self.name(raw)?;
+                drop(open);
+                return self.leaves_unchanged(&movers, threads);
+            }
         }
+        expect.extend(gil);
         let same = self
             .prefetch
             .recheck(&expect)
@@ -59,19 +81,19 @@ impl Process {
         Ok(Some(threads))
     }
 
-    /// `threads`, if the innermost frame of every GIL holder among them is still the one
+    /// `threads`, if the innermost frame of every thread that could move is still the one
     /// read (and, when nobody held the GIL, nobody took it).
     fn leaves_unchanged(
         &mut self,
-        holders: &[u64],
+        movers: &[u64],
         threads: Vec<Thread>,
     ) -> Result<Option<Vec<Thread>>> {
-        for t in threads.iter().filter(|t| holders.contains(&t.tstate)) {
+        for t in threads.iter().filter(|t| movers.contains(&t.tstate)) {
             if !self.walker.unchanged(t.tstate, t.leaf)? {
                 return Ok(None);
             }
         }
-        if holders.is_empty() && !self.holders()?.is_empty() {
+        if movers.is_empty() && !self.holders()?.is_empty() {
             return Ok(None);
         }
         Ok(Some(threads))

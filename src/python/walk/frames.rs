@@ -44,6 +44,17 @@ pub struct RawStack {
     walked: u64,
 }
 
+/// Whether a thread read without stopping it can be checked (see `Walker::expect`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Checkable {
+    Yes,
+    /// Deeper than the frames whose links are kept, or cut by the budget.
+    TooDeep,
+    /// The walk ended at a frame it could not read, or at a loop: a read torn by the thread
+    /// moving, or a corrupted stack.
+    Broken,
+}
+
 /// What the walk used of one frame, as read: where it is, the code (or executable) pointer
 /// and the next frame out as stored, and where it was (`f_lasti`, the instruction pointer).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -241,31 +252,22 @@ impl Walker<'_> {
     }
 
     /// What must read the same again for a thread read without stopping it to be one it
-    /// really had (see `Prefetcher::recheck`): the thread state's pointer to its innermost
-    /// frame (through 3.11's and 3.12's C-level frame record), and every frame's code
-    /// pointer, link to the next frame out, and position, but the innermost frame's (which
-    /// moves as it runs; the frame itself does not). Goes to `out`. False when the read
-    /// cannot be checked so: the walk did not end at the outermost frame, or the stack is
-    /// deeper than `CHECKED_FRAMES`.
-    pub fn expect(&self, t: &RawThread, out: &mut Vec<Expect>) -> bool {
+    /// really had (see `Prefetcher::recheck`), in this order: the thread state's pointer to
+    /// its innermost frame (through 3.11's and 3.12's C-level frame record), every frame's
+    /// code pointer, link to the next frame out and position, from the innermost frame out
+    /// (but the innermost frame's position, which moves as it runs while the frame stays),
+    /// and the pointer again. A frame is written before it is linked in and stays as it is
+    /// until it is unlinked, so a second look that finds the same pointer at both ends saw
+    /// those frames in place, unless within that one system call the thread unlinked frames
+    /// and linked others in at the same addresses, and the first look found the very same.
+    /// Goes to `out`, unless the read cannot be checked so.
+    pub fn expect(&self, t: &RawThread, out: &mut Vec<Expect>) -> Checkable {
         let s = &t.stack;
-        if s.end != End::Root || s.links.len() as u64 != s.walked {
-            return false;
-        }
-        match self.layout.tstate.frame {
-            FrameRoot::Frame(off) | FrameRoot::CurrentFrame(off) => {
-                out.push(Expect::new(t.tstate.wrapping_add(off), 8, t.leaf.frame));
-            }
-            FrameRoot::CFrame {
-                cframe,
-                current_frame,
-            } => {
-                out.push(Expect::new(t.tstate.wrapping_add(cframe), 8, t.leaf.cframe));
-                if t.leaf.cframe != 0 {
-                    let at = t.leaf.cframe.wrapping_add(current_frame);
-                    out.push(Expect::new(at, 8, t.leaf.frame));
-                }
-            }
+        match s.end {
+            End::Unreadable | End::Cycle => return Checkable::Broken,
+            End::Cut => return Checkable::TooDeep,
+            End::Root if s.links.len() as u64 != s.walked => return Checkable::TooDeep,
+            End::Root => {}
         }
         let (code, back, at, at_len) = match self.layout.frame {
             FrameLayout::Object {
@@ -281,6 +283,8 @@ impl Walker<'_> {
                 ..
             } => (code, previous, instr, 8),
         };
+        // The pointer to the innermost frame, the frames from there out, the pointer again.
+        self.expect_innermost(t, out);
         for (i, l) in s.links.iter().enumerate() {
             out.push(Expect::new(l.frame.wrapping_add(code), 8, l.code));
             out.push(Expect::new(l.frame.wrapping_add(back), 8, l.back));
@@ -288,7 +292,28 @@ impl Walker<'_> {
                 out.push(Expect::new(l.frame.wrapping_add(at), at_len, l.at));
             }
         }
-        true
+        self.expect_innermost(t, out);
+        Checkable::Yes
+    }
+
+    /// The thread state's pointer to its innermost frame, through 3.11's and 3.12's C-level
+    /// frame record (see `expect`).
+    fn expect_innermost(&self, t: &RawThread, out: &mut Vec<Expect>) {
+        match self.layout.tstate.frame {
+            FrameRoot::Frame(off) | FrameRoot::CurrentFrame(off) => {
+                out.push(Expect::new(t.tstate.wrapping_add(off), 8, t.leaf.frame));
+            }
+            FrameRoot::CFrame {
+                cframe,
+                current_frame,
+            } => {
+                out.push(Expect::new(t.tstate.wrapping_add(cframe), 8, t.leaf.cframe));
+                if t.leaf.cframe != 0 {
+                    let at = t.leaf.cframe.wrapping_add(current_frame);
+                    out.push(Expect::new(at, 8, t.leaf.frame));
+                }
+            }
+        }
     }
 
     /// How this layout marks where a C-level evaluation starts.

@@ -22,7 +22,7 @@ mod frames;
 mod gil;
 mod threads;
 
-pub use frames::RawStack;
+pub use frames::{Checkable, RawStack};
 
 /// Bounds on every remote list: a list is cut there, never followed without end.
 pub const MAX_INTERPRETERS: usize = 1024;
