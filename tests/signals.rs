@@ -6,8 +6,8 @@
 
 use crate::util::collapsed::{marked_stack, parse_collapsed, Collapsed};
 use crate::util::live::{
-    all_stopped, send_signal, spawn_busy, stopped_pc, stops, user_ticks, wait_for_progress,
-    wait_for_samples, wait_for_tracer, wait_until, Background, Busy, WAIT,
+    all_stopped, send_signal, spawn_busy, stopped_pc, user_ticks, wait_for_progress,
+    wait_for_tracer, wait_for_wakeups, wait_until, Background, Busy, WAIT,
 };
 use crate::util::procfs::{self, status_field};
 use crate::util::{assert_target_running, per_interpreter, pyflame, spawn_script, Interp, Output};
@@ -21,15 +21,14 @@ use std::time::Duration;
 /// How long pyflame may take to finish once its target is gone or it was told to stop.
 const PROMPTLY: Duration = Duration::from_secs(20);
 
-/// Starts `pyflame -p PID [args]` on a busy target and returns once it samples.
+/// Starts `pyflame -p PID [args]` on a busy target and returns once it samples (in the
+/// default mode, which reads its stable stack without stopping it).
 fn sampled(t: &Busy, args: &[&str]) -> Background {
-    let before = stops(t.pid, t.pid);
     let pid = t.pid.to_string();
     let mut all: Vec<&str> = args.to_vec();
     all.extend(["-p", &pid]);
     let pyflame = Background::start(&all);
-    wait_for_tracer(t.pid, pyflame.pid);
-    wait_for_samples(t.pid, t.pid, before, 5);
+    wait_for_wakeups(t.pid, pyflame.pid, 5);
     pyflame
 }
 
@@ -201,11 +200,10 @@ fn sigkill_to_pyflame(py: &Interp) {
         let pyflame = match delay_ms {
             None => Background::start(&args), // probably before it attached
             Some(ms) => {
-                let before = stops(t.pid, t.pid);
                 let pyflame = Background::start(&args);
                 wait_for_tracer(t.pid, pyflame.pid);
                 if ms > 0 {
-                    wait_for_samples(t.pid, t.pid, before, 1);
+                    wait_for_wakeups(t.pid, pyflame.pid, 1);
                     thread::sleep(Duration::from_millis(ms));
                 }
                 pyflame

@@ -544,7 +544,8 @@ fn several_pids_one_exits(py: &Interp) {
     let before = stops(c.pid, c.pid);
     let args = ["-s", "60", "-r", "0.005", "-p", &list, "-p", &b_pid];
     let started = Instant::now();
-    let run = Background::start(&args);
+    // Stopping the threads it samples, so that the targets show each sample.
+    let run = Background::stopping(&args);
     wait_for_samples(c.pid, c.pid, before, 20);
     drop(c.stdin.take());
     let status = c.wait_exit();

@@ -58,6 +58,8 @@ pub struct Plan {
     pub duration: Option<Duration>,
     pub all_threads: bool,
     pub nonblocking: bool,
+    /// Never read without stopping first (for tests; see `session`).
+    pub always_stop: bool,
 }
 
 /// How far behind its schedule pyflame fell.

@@ -138,6 +138,7 @@ impl Process {
         self.late = false;
         let tries = match (self.plan.nonblocking, self.deep) {
             (true, _) => NONBLOCKING_READS,
+            (false, _) if self.plan.always_stop => 0,
             (false, 0) => UNSTOPPED_READS,
             (false, _) => {
                 self.deep -= 1;

@@ -22,6 +22,11 @@ mod tree;
 pub use dump::dump;
 use tree::Tree;
 
+/// `PYFLAME_ALWAYS_STOP=1` makes every sample of the default mode stop the threads that can
+/// move, as it does when a read without stopping keeps failing its check: the tests of how
+/// pyflame behaves while it holds threads stopped (signals, job control) use it.
+const ALWAYS_STOP: &str = "PYFLAME_ALWAYS_STOP";
+
 /// The Python runtime of `pid` (a 32-bit program is refused with the original's words).
 pub(super) fn find_runtime(pid: i32, abi: Option<(u8, u8)>, mem: &RemoteMemory) -> Result<Runtime> {
     find_known(pid, abi, mem, &mut python::Known::default())
@@ -67,6 +72,7 @@ pub fn record(args: &Args) -> Result<ExitCode> {
         duration: args.duration(),
         all_threads: args.threads,
         nonblocking: args.nonblocking,
+        always_stop: std::env::var_os(ALWAYS_STOP).is_some_and(|v| v == "1"),
     };
     let (named, command, tracee) = match &args.target {
         Target::Pids(pids) => (pids.clone(), None, None),

@@ -52,13 +52,15 @@ const TERM_GIVE_UP: Duration = Duration::from_secs(10);
 pub(super) const TARGET_GONE: Duration = Duration::from_secs(5);
 const SIGINT_EXIT: Duration = Duration::from_secs(2);
 
-/// Starts `pyflame ARGS -p PID` and returns once it samples the spinning main thread.
+/// Starts `pyflame ARGS -p PID`, stopping the threads it samples every time (the default
+/// mode's fallback, where a signal meets a stopped thread), and returns once it samples the
+/// spinning main thread.
 fn sampled(t: &Busy, args: &[&str]) -> Background {
     let before = stops(t.pid, t.pid);
     let pid = t.pid.to_string();
     let mut all = args.to_vec();
     all.extend(["-p", &pid]);
-    let pyflame = Background::start(&all);
+    let pyflame = Background::stopping(&all);
     wait_for_tracer(t.pid, pyflame.pid);
     wait_for_samples(t.pid, t.pid, before, 5);
     pyflame

@@ -102,7 +102,7 @@ fn ctrl_z(py: &Interp) {
     let mut random = Random::from_clock(&format!("ctrl_z on python {}", py.name));
     let t = spawn_busy(py, "spinner.py", &["chain"]);
     let pid = t.pid.to_string();
-    let pyflame = Background::start(&["-r", "0.0001", "-s", "120", "-p", &pid]);
+    let pyflame = Background::stopping(&["-r", "0.0001", "-s", "120", "-p", &pid]);
     wait_for_tracer(t.pid, pyflame.pid);
     for k in 1..=times {
         let what = format!("Ctrl-Z {k} of {times}, python {}", py.name);

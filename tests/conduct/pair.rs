@@ -10,14 +10,14 @@ use crate::util::{assert_target_running, per_interpreter, Interp};
 use std::thread;
 use std::time::Instant;
 
-/// Two targets answering signals (sig_counter.py), and `pyflame -r 0 -p A,B` once it has
-/// stopped each of them a few times.
+/// Two targets answering signals (sig_counter.py), and `pyflame -r 0 -p A,B`, stopping the
+/// threads it samples every time, once it has stopped each of them a few times.
 fn sampled_pair(py: &Interp) -> (Busy, Busy, Background) {
     let a = spawn_busy(py, "sig_counter.py", &["1", "--ack"]);
     let b = spawn_busy(py, "sig_counter.py", &["1", "--ack"]);
     let pids = format!("{},{}", a.pid, b.pid);
     let before = (stops(a.pid, a.pid), stops(b.pid, b.pid));
-    let pyflame = Background::start(&["-r", "0", "-s", "60", "-p", &pids]);
+    let pyflame = Background::stopping(&["-r", "0", "-s", "60", "-p", &pids]);
     for (t, before) in [(&a, before.0), (&b, before.1)] {
         wait_for_tracer(t.pid, pyflame.pid);
         wait_for_samples(t.pid, t.pid, before, 10);

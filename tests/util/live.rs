@@ -124,7 +124,8 @@ pub fn wait_for_tracer(pid: u32, tracer: u32) {
 }
 
 /// Waits until the spinning thread `tid` was stopped `n` more times than `before`
-/// (see [`stops`]): pyflame is sampling it.
+/// (see [`stops`]): pyflame is sampling it, stopping it (a pyflame started with
+/// [`Background::stopping`]).
 pub fn wait_for_samples(pid: u32, tid: u32, before: u64, n: u64) {
     wait_until(
         WAIT,
@@ -135,6 +136,25 @@ pub fn wait_for_samples(pid: u32, tid: u32, before: u64, n: u64) {
                 procfs::describe_tasks(pid)
             )
         },
+    );
+}
+
+/// Waits until pyflame (`pid`) was woken `n` more times after it attached to `target` (the
+/// run count of its /proc/PID/schedstat): it runs its sampling loop. The default mode reads
+/// a stable stack without stopping its thread, so the target shows nothing of a sample.
+pub fn wait_for_wakeups(target: u32, pid: u32, n: u64) {
+    wait_for_tracer(target, pid);
+    let runs = || {
+        let text = std::fs::read_to_string(format!("/proc/{pid}/schedstat")).unwrap_or_default();
+        text.split_whitespace()
+            .nth(2)
+            .and_then(|v| v.parse::<u64>().ok())
+    };
+    let before = runs().unwrap_or(0);
+    wait_until(
+        WAIT,
+        || runs().is_some_and(|r| r >= before + n),
+        || format!("pyflame {pid} does not run its sampling loop"),
     );
 }
 
@@ -219,12 +239,25 @@ pub struct Background {
 
 impl Background {
     pub fn start<S: AsRef<OsStr>>(args: &[S]) -> Self {
-        let mut cmd = Command::new(pyflame_bin());
-        cmd.args(args)
-            .stdin(Stdio::null())
+        Self::spawn(Command::new(pyflame_bin()).args(args))
+    }
+
+    /// pyflame made to stop the threads it samples every time (what the default mode does
+    /// when a read without stopping keeps failing its check), for the tests of how it
+    /// behaves while it holds threads stopped.
+    pub fn stopping<S: AsRef<OsStr>>(args: &[S]) -> Self {
+        Self::spawn(
+            Command::new(pyflame_bin())
+                .args(args)
+                .env("PYFLAME_ALWAYS_STOP", "1"),
+        )
+    }
+
+    fn spawn(cmd: &mut Command) -> Self {
+        cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        let mut guard = ChildGuard::spawn(&mut cmd);
+        let mut guard = ChildGuard::spawn(cmd);
         let stdout = collect(guard.child().stdout.take().expect("piped"));
         let stderr = collect(guard.child().stderr.take().expect("piped"));
         let pid = guard.pid();

@@ -10,20 +10,17 @@
 
 use std::collections::VecDeque;
 
-use super::{Frame, FrameKind, RawThread, WalkError, Walker, MAX_TLBC};
+use super::expect::{Link, CHECKED_FRAMES};
+use super::{Frame, FrameKind, WalkError, Walker, MAX_TLBC};
 use crate::budget::{Charged, Exhausted};
 use crate::bytes::{i32_at, i64_at, u64_at, u8_at};
 use crate::memory::Memory;
-use crate::prefetch::Expect;
 use crate::python::code::Lasti;
-use crate::python::layout::{Frame as FrameLayout, FrameRoot};
+use crate::python::layout::Frame as FrameLayout;
 
 /// Frames kept at each end of a stack.
 pub const KEPT_INNER: usize = 1024;
 pub const KEPT_OUTER: usize = 1024;
-/// Frames whose links are kept to check a read made without stopping the thread (see
-/// `Walker::expect`); a deeper stack is not checked that way.
-const CHECKED_FRAMES: usize = 4096;
 
 /// A frame chain as walked, before its code objects are read: the code and position of each
 /// frame kept (innermost first), how many frames were left out after the first `kept_inner`,
@@ -33,36 +30,15 @@ pub struct RawStack {
     frames: Vec<(u64, Lasti)>,
     kept_inner: usize,
     pub omitted: u64,
-    end: End,
+    pub(super) end: End,
     pub leaf_code: u64,
     /// See `Thread::anchored`.
     pub anchored: bool,
     /// The fields of every frame walked, innermost first, while there are at most
     /// `CHECKED_FRAMES`.
-    links: Vec<Link>,
+    pub(super) links: Vec<Link>,
     /// Frames walked.
-    walked: u64,
-}
-
-/// Whether a thread read without stopping it can be checked (see `Walker::expect`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Checkable {
-    Yes,
-    /// Deeper than the frames whose links are kept, or cut by the budget.
-    TooDeep,
-    /// The walk ended at a frame it could not read, or at a loop: a read torn by the thread
-    /// moving, or a corrupted stack.
-    Broken,
-}
-
-/// What the walk used of one frame, as read: where it is, the code (or executable) pointer
-/// and the next frame out as stored, and where it was (`f_lasti`, the instruction pointer).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Link {
-    frame: u64,
-    code: u64,
-    back: u64,
-    at: u64,
+    pub(super) walked: u64,
 }
 
 impl RawStack {
@@ -98,7 +74,7 @@ enum Entries {
 
 /// How the walk ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum End {
+pub(super) enum End {
     /// At the outermost frame.
     Root,
     /// At a frame that could not be read (its link is lost with it).
@@ -233,87 +209,6 @@ impl Walker<'_> {
             links,
             walked,
         })
-    }
-
-    /// The fields of a frame the walk used (see `Link`), from its bytes `b`.
-    fn link(&self, frame: u64, b: &[u8], back: u64) -> Link {
-        let (code, at) = match self.layout.frame {
-            FrameLayout::Object {
-                f_code, f_lasti, ..
-            } => (f_code, i32_at(b, f_lasti as usize).map(|v| v as u32 as u64)),
-            FrameLayout::Interpreter { code, instr, .. } => (code, u64_at(b, instr as usize)),
-        };
-        Link {
-            frame,
-            code: u64_at(b, code as usize).unwrap_or(0),
-            back,
-            at: at.unwrap_or(0),
-        }
-    }
-
-    /// What must read the same again for a thread read without stopping it to be one it
-    /// really had (see `Prefetcher::recheck`), in this order: the thread state's pointer to
-    /// its innermost frame (through 3.11's and 3.12's C-level frame record), every frame's
-    /// code pointer, link to the next frame out and position, from the innermost frame out
-    /// (but the innermost frame's position, which moves as it runs while the frame stays),
-    /// and the pointer again. A frame is written before it is linked in and stays as it is
-    /// until it is unlinked, so a second look that finds the same pointer at both ends saw
-    /// those frames in place, unless within that one system call the thread unlinked frames
-    /// and linked others in at the same addresses, and the first look found the very same.
-    /// Goes to `out`, unless the read cannot be checked so.
-    pub fn expect(&self, t: &RawThread, out: &mut Vec<Expect>) -> Checkable {
-        let s = &t.stack;
-        match s.end {
-            End::Unreadable | End::Cycle => return Checkable::Broken,
-            End::Cut => return Checkable::TooDeep,
-            End::Root if s.links.len() as u64 != s.walked => return Checkable::TooDeep,
-            End::Root => {}
-        }
-        let (code, back, at, at_len) = match self.layout.frame {
-            FrameLayout::Object {
-                f_code,
-                f_back,
-                f_lasti,
-                ..
-            } => (f_code, f_back, f_lasti, 4),
-            FrameLayout::Interpreter {
-                code,
-                previous,
-                instr,
-                ..
-            } => (code, previous, instr, 8),
-        };
-        // The pointer to the innermost frame, the frames from there out, the pointer again.
-        self.expect_innermost(t, out);
-        for (i, l) in s.links.iter().enumerate() {
-            out.push(Expect::new(l.frame.wrapping_add(code), 8, l.code));
-            out.push(Expect::new(l.frame.wrapping_add(back), 8, l.back));
-            if i > 0 {
-                out.push(Expect::new(l.frame.wrapping_add(at), at_len, l.at));
-            }
-        }
-        self.expect_innermost(t, out);
-        Checkable::Yes
-    }
-
-    /// The thread state's pointer to its innermost frame, through 3.11's and 3.12's C-level
-    /// frame record (see `expect`).
-    fn expect_innermost(&self, t: &RawThread, out: &mut Vec<Expect>) {
-        match self.layout.tstate.frame {
-            FrameRoot::Frame(off) | FrameRoot::CurrentFrame(off) => {
-                out.push(Expect::new(t.tstate.wrapping_add(off), 8, t.leaf.frame));
-            }
-            FrameRoot::CFrame {
-                cframe,
-                current_frame,
-            } => {
-                out.push(Expect::new(t.tstate.wrapping_add(cframe), 8, t.leaf.cframe));
-                if t.leaf.cframe != 0 {
-                    let at = t.leaf.cframe.wrapping_add(current_frame);
-                    out.push(Expect::new(at, 8, t.leaf.frame));
-                }
-            }
-        }
     }
 
     /// How this layout marks where a C-level evaluation starts.

@@ -18,11 +18,13 @@ use crate::budget::{self, Budget, Charged, Exhausted, Limits};
 use crate::error::Error;
 use crate::memory::{Memory, ReadError};
 
+mod expect;
 mod frames;
 mod gil;
 mod threads;
 
-pub use frames::{Checkable, RawStack};
+pub use expect::Checkable;
+pub use frames::RawStack;
 
 /// Bounds on every remote list: a list is cut there, never followed without end.
 pub const MAX_INTERPRETERS: usize = 1024;
