@@ -87,6 +87,8 @@ pub struct Budget {
     overran: Cell<bool>,
     /// Reads charged since the clock was last looked at.
     reads: Cell<u32>,
+    /// Frames taken since the clock was last looked at.
+    frame_clock: Cell<u32>,
     /// A read was thrown away and its frames and bytes given back (at most once).
     refunded: Cell<bool>,
 }
@@ -104,6 +106,7 @@ impl Budget {
             exhausted: Cell::new(None),
             overran: Cell::new(false),
             reads: Cell::new(0),
+            frame_clock: Cell::new(0),
             refunded: Cell::new(false),
         }
     }
@@ -115,6 +118,7 @@ impl Budget {
     /// Threads of the target are stopped since `since` (when the stop was seen). The time of
     /// the read counts from there too.
     pub fn stopped(&self, since: Instant) {
+        self.frame_clock.set(0);
         if self.stop_until.get().is_none() {
             self.stop_until.set(Some(since + self.limits.stopped));
             self.deadline.set(since + self.limits.total);
@@ -193,16 +197,23 @@ impl Budget {
     /// walked; and a walk stops taking frames when a quarter of the bytes or of the time is
     /// left, so that the code objects of the frames it took can still be read.
     pub fn frame(&self) -> Result<(), Exhausted> {
-        let now = Instant::now();
-        self.check_at(now)?;
+        // The clock every `CLOCK_EVERY` frames, and at the first after threads were stopped:
+        // a frame from the batch takes tens of nanoseconds, one read from the target a
+        // microsecond or two (and `bytes` looks then too).
+        let tick = self.frame_clock.get();
+        self.frame_clock.set((tick + 1) % CLOCK_EVERY);
+        if tick == 0 {
+            let now = Instant::now();
+            self.check_at(now)?;
+            if now >= self.walk_deadline.get() {
+                return Err(self.run_out(Exhausted::Time));
+            }
+        }
         if let Some(exhausted) = self.exhausted.get() {
             return Err(exhausted);
         }
         if self.bytes.get() > self.limits.bytes / 4 * 3 {
             return Err(self.run_out(Exhausted::Bytes));
-        }
-        if now >= self.walk_deadline.get() {
-            return Err(self.run_out(Exhausted::Time));
         }
         let n = self.frames.get() + 1;
         if n > self.limits.frames {

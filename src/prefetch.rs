@@ -20,7 +20,9 @@ use crate::memory::{Memory, ReadError};
 const MAX_RANGES: usize = 1024;
 const MAX_BYTES: usize = 1 << 20;
 /// Ranges closer than this are read as one.
-const MERGE_GAP: u64 = 64;
+const MERGE_GAP: u64 = 256;
+/// The longest range `recheck` makes of values next to each other.
+const MAX_RECHECK_RANGE: u64 = 16 << 10;
 /// Reads recorded per sample for the next one.
 const MAX_WANTED: usize = 4 * MAX_RANGES;
 /// A miss reads the whole page around it; at most this many pages are kept at once (a deeper
@@ -174,14 +176,43 @@ impl<M: Memory> Prefetcher<M> {
     /// Whether every value in `expect` is still what it was, read again now, in one system
     /// call where the kernel allows, in the order given: the kernel copies the ranges of one
     /// process_vm_readv in order, so a reader that wants the second look to be one moment
-    /// orders it (see `Walker::expect`). False as soon as one differs or cannot be read.
+    /// orders it (see `Walker::expect`). Values next to each other in the list and in memory
+    /// (less than `MERGE_GAP` apart, going up) are read as one range: the kernel pins the
+    /// pages of each range apart, which costs far more than copying the bytes between. False
+    /// as soon as one differs or cannot be read.
     pub fn recheck(&self, expect: &[Expect]) -> Result<bool, ReadError> {
-        let mut now = vec![[0u8; 8]; expect.len()];
-        let mut parts: Vec<(u64, &mut [u8])> = expect
-            .iter()
-            .zip(now.iter_mut())
-            .map(|(e, b)| (e.addr, &mut b[..e.len()]))
-            .collect();
+        // (address, length) of each range, and where each value is in the bytes read.
+        let mut ranges: Vec<(u64, usize)> = Vec::with_capacity(expect.len());
+        let mut at: Vec<usize> = Vec::with_capacity(expect.len());
+        let mut size = 0;
+        for e in expect {
+            let end = e.addr.saturating_add(e.len() as u64);
+            match ranges.last_mut() {
+                Some((start, n))
+                    if e.addr >= *start
+                        && e.addr <= start.saturating_add(*n as u64).saturating_add(MERGE_GAP)
+                        && end - *start <= MAX_RECHECK_RANGE =>
+                {
+                    let grown = (end - *start).max(*n as u64) as usize;
+                    size += grown - *n;
+                    at.push(size - grown + (e.addr - *start) as usize);
+                    *n = grown;
+                }
+                _ => {
+                    at.push(size);
+                    ranges.push((e.addr, e.len()));
+                    size += e.len();
+                }
+            }
+        }
+        let mut now = vec![0u8; size];
+        let mut parts: Vec<(u64, &mut [u8])> = Vec::with_capacity(ranges.len());
+        let mut rest = &mut now[..];
+        for &(addr, len) in &ranges {
+            let (head, tail) = rest.split_at_mut(len);
+            parts.push((addr, head));
+            rest = tail;
+        }
         let mut done = 0;
         while done < parts.len() {
             done += match self.mem.read_many(&mut parts[done..])? {
@@ -196,8 +227,8 @@ impl<M: Memory> Prefetcher<M> {
         }
         Ok(expect
             .iter()
-            .zip(&now)
-            .all(|(e, b)| &b[..e.len()] == e.bytes()))
+            .zip(&at)
+            .all(|(e, &i)| now.get(i..i + e.len()) == Some(e.bytes())))
     }
 }
 
@@ -218,6 +249,10 @@ impl Expect {
             len: len.clamp(1, 8),
             value: value.to_le_bytes(),
         }
+    }
+
+    pub fn addr(&self) -> u64 {
+        self.addr
     }
 
     fn len(&self) -> usize {

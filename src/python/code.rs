@@ -117,11 +117,16 @@ impl Codes {
                 Some(h) => self.update(mem, layout, code_type, addr, h)?,
                 None => false,
             };
+            // Frames of one code object at one position (a recursion) are named once.
+            let mut last: Option<(Lasti, Frame)> = None;
             for &i in group {
-                frames[i] = Some(match known {
-                    true => self.frame(layout, budget, addr, raw[i].1)?,
-                    false => Frame::unreadable(),
-                });
+                let frame = match (&last, known) {
+                    (Some((at, frame)), _) if *at == raw[i].1 => frame.clone(),
+                    (_, true) => self.frame(layout, budget, addr, raw[i].1)?,
+                    (_, false) => Frame::unreadable(),
+                };
+                last = Some((raw[i].1, frame.clone()));
+                frames[i] = Some(frame);
             }
         }
         Ok(frames.into_iter().flatten().collect())
