@@ -104,6 +104,8 @@ pub struct Counts {
     pub stops: u64,
     /// Stops that did not come by their deadline.
     pub late: u64,
+    /// Reads made without stopping whose check found that the stacks moved (read again).
+    pub moved: u64,
 }
 
 pub struct Tracee {
@@ -130,6 +132,7 @@ impl std::ops::Add for Counts {
         Counts {
             stops: self.stops + other.stops,
             late: self.late + other.late,
+            moved: self.moved + other.moved,
         }
     }
 }

@@ -100,6 +100,11 @@ fn cost(stops: Counts, behind: Behind) -> String {
     if stops.late > 0 {
         text += &format!(" ({} late)", stops.late);
     }
+    match stops.moved {
+        0 => {}
+        1 => text += ", 1 read taken again (the stack moved)",
+        n => text += &format!(", {n} reads taken again (the stacks moved)"),
+    }
     match behind.skipped {
         0 => text += &format!(", at most {} ms behind", behind.most.as_millis()),
         n => {
@@ -118,10 +123,22 @@ mod tests {
 
     #[test]
     fn the_cost_says_stops_and_how_far_behind() {
-        let stops = Counts { stops: 12, late: 0 };
+        let stops = Counts {
+            stops: 12,
+            ..Default::default()
+        };
         let on_time = Behind::default();
         assert_eq!(cost(stops, on_time), "12 thread stops, at most 0 ms behind");
-        let late = Counts { stops: 12, late: 2 };
+        let moved = Counts { moved: 3, ..stops };
+        assert_eq!(
+            cost(moved, on_time),
+            "12 thread stops, 3 reads taken again (the stacks moved), at most 0 ms behind"
+        );
+        let late = Counts {
+            stops: 12,
+            late: 2,
+            moved: 0,
+        };
         let behind = Behind {
             skipped: 40,
             most: Duration::from_millis(300),

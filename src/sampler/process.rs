@@ -60,7 +60,9 @@ pub struct Process {
     /// stopping found a stack too deep to check (see `unstopped.rs`).
     pub(super) deep: u32,
     /// Reads without stopping whose check found that the stacks moved.
-    pub moved: u64,
+    pub(super) moved: u64,
+    /// Each thread's outermost frame (address, code) as last read whole (see `unstopped.rs`).
+    pub(super) outermost: HashMap<u64, (u64, u64)>,
 }
 
 impl Process {
@@ -91,6 +93,7 @@ impl Process {
             unmoved: Default::default(),
             deep: 0,
             moved: 0,
+            outermost: HashMap::new(),
         }
     }
 
@@ -104,7 +107,10 @@ impl Process {
 
     /// How many threads were stopped for samples, and how many of those stops came late.
     pub fn stops(&self) -> crate::attach::Counts {
-        self.tracee.counts
+        crate::attach::Counts {
+            moved: self.moved,
+            ..self.tracee.counts
+        }
     }
 
     /// Not before then may the process be stopped again (see `Sampler::run`).

@@ -77,6 +77,7 @@ impl Process {
         match read? {
             None => Ok(None),
             Some((raw, open)) => {
+                self.note_outermost(&raw);
                 let threads = self.name(raw);
                 drop(open);
                 threads.map(Some)

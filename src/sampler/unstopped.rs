@@ -14,10 +14,12 @@
 
 use super::process::Process;
 use crate::error::{Error, Result};
-use crate::python::walk::{Checkable, Thread, WalkError};
+use crate::python::walk::{Checkable, RawThread, Thread, WalkError};
 
 /// Samples that skip the read without stopping after one found a stack too deep to check.
 const DEEP_SKIP: u32 = 64;
+/// Threads whose outermost frame is remembered, at most (they come and go).
+const MAX_OUTERMOST: usize = 4096;
 
 impl Process {
     /// The stacks to report, read without stopping anything and checked. None: something
@@ -76,9 +78,38 @@ impl Process {
             self.moved += 1;
             return Ok(None);
         }
+        let known = |t: &RawThread| {
+            t.outermost()
+                .is_none_or(|o| self.outermost.get(&t.tstate) == Some(&o))
+        };
+        if !raw.iter().all(known) {
+            // A new outermost frame: the thread started its stack anew, or the read caught a
+            // frame relinked at the same address (a generator, resumed and suspended within
+            // the second look, reads alone: its link out is cleared while it is suspended).
+            // The default mode takes it from a stopped read; `--nonblocking` from the next
+            // read that finds it again.
+            if self.plan.nonblocking {
+                self.note_outermost(&raw);
+            }
+            self.moved += 1;
+            return Ok(None);
+        }
         let threads = self.name(raw)?;
         drop(open);
         Ok(Some(threads))
+    }
+
+    /// Remembers the outermost frame of each thread read whole (not caught between two
+    /// interpreter states, as a stop may find it: see `settle.rs`).
+    pub(super) fn note_outermost(&mut self, raw: &[RawThread]) {
+        if self.outermost.len() >= MAX_OUTERMOST {
+            self.outermost.clear();
+        }
+        for t in raw.iter().filter(|t| !self.walker.raw_between_states(t)) {
+            if let Some(o) = t.outermost() {
+                self.outermost.insert(t.tstate, o);
+            }
+        }
     }
 
     /// `threads`, if the innermost frame of every thread that could move is still the one

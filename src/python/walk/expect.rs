@@ -33,6 +33,16 @@ pub(super) struct Link {
     at: u64,
 }
 
+impl RawThread {
+    /// The outermost frame (its address and code pointer), when the walk read the whole
+    /// chain and kept every frame's links.
+    pub fn outermost(&self) -> Option<(u64, u64)> {
+        let s = &self.stack;
+        let whole = s.end == End::Root && s.links.len() as u64 == s.walked;
+        whole.then(|| s.links.last().map(|l| (l.frame, l.code)))?
+    }
+}
+
 impl Walker<'_> {
     /// The fields of a frame the walk used (see `Link`), from its bytes `b`.
     pub(super) fn link(&self, frame: u64, b: &[u8], back: u64) -> Link {
