@@ -24,10 +24,12 @@ const MAX_OUTERMOST: usize = 4096;
 impl Process {
     /// The stacks to report, read without stopping anything and checked. None: something
     /// the read used changed meanwhile. A walk that ended at a frame it could not read, or at
-    /// a loop, counts as moved, unless `broken_ok` (the stacks were just read stopped, and
-    /// such an end is what the thread has): then, as for a stack too deep to check, only the
-    /// innermost frames of the threads that could move are checked.
-    pub(super) fn read_unstopped(&mut self, broken_ok: bool) -> Result<Option<Vec<Thread>>> {
+    /// a loop, counts as moved, and so does an outermost frame not seen before, unless
+    /// `after_stop` (the stacks were just read stopped, but that read ran out of stopped time
+    /// or a thread did not stop: what it found is what the threads have). Then a broken end
+    /// is checked as a stack too deep to check is (only the innermost frames of the threads
+    /// that could move), and new outermost frames are taken.
+    pub(super) fn read_unstopped(&mut self, after_stop: bool) -> Result<Option<Vec<Thread>>> {
         // Free-threaded builds: the threads that can move are those on a CPU.
         let running = match self.free_threaded {
             true => Some(self.running_states()?.iter().map(|s| s.0).collect()),
@@ -56,7 +58,7 @@ impl Process {
             .unwrap_or(Checkable::Yes);
         match checkable {
             Checkable::Yes => {}
-            Checkable::Broken if !broken_ok => {
+            Checkable::Broken if !after_stop => {
                 self.moved += 1;
                 return Ok(None);
             }
@@ -82,7 +84,9 @@ impl Process {
             t.outermost()
                 .is_none_or(|o| self.outermost.get(&t.tstate) == Some(&o))
         };
-        if !raw.iter().all(known) {
+        if after_stop {
+            self.note_outermost(&raw);
+        } else if !raw.iter().all(known) {
             // A new outermost frame: the thread started its stack anew, or the read caught a
             // frame relinked at the same address (a generator, resumed and suspended within
             // the second look, reads alone: its link out is cleared while it is suspended).

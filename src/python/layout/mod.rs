@@ -93,7 +93,8 @@ pub enum Frame {
         /// Frames owned by the C stack (entry shims) have `owner >= shim_owner` (3.12+).
         shim_owner: Option<u8>,
         /// `bool is_entry` (3.11): set on the first frame each C-level evaluation runs, which
-        /// is where a chain of frames of one C-level frame record ends.
+        /// is where a chain of frames of one C-level frame record ends (but not a frame owned
+        /// by a generator, `GENERATOR_OWNER_311`, alone: see `walk/frames.rs`).
         is_entry: Option<u64>,
         /// Low bits of `f_executable` that are tags, not address (a `_PyStackRef`, 3.14+).
         tag_bits: u64,
@@ -102,6 +103,9 @@ pub enum Frame {
         size: u64,
     },
 }
+
+/// 3.11's `FRAME_OWNED_BY_GENERATOR`, the `owner` of a generator's or coroutine's frame.
+pub const GENERATOR_OWNER_311: u8 = 1;
 
 /// The line-number table format of `co_lnotab` / `co_linetable`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -16,7 +16,7 @@ use crate::budget::{Charged, Exhausted};
 use crate::bytes::{i32_at, i64_at, u64_at, u8_at};
 use crate::memory::Memory;
 use crate::python::code::Lasti;
-use crate::python::layout::Frame as FrameLayout;
+use crate::python::layout::{Frame as FrameLayout, GENERATOR_OWNER_311};
 
 /// Frames kept at each end of a stack.
 pub const KEPT_INNER: usize = 1024;
@@ -64,11 +64,12 @@ struct Raw {
 }
 
 /// Where C-level evaluations start in a chain: at entry shims (3.12+), at frames with
-/// `is_entry` set (3.11), or nowhere to be seen (to 3.10, where frames are objects).
+/// `is_entry` set (3.11: the flag's offset, and the owner's), or nowhere to be seen (to 3.10,
+/// where frames are objects).
 #[derive(Clone, Copy)]
 enum Entries {
     Shims,
-    Flag(u64),
+    Flag(u64, u64),
     None,
 }
 
@@ -171,7 +172,12 @@ impl Walker<'_> {
             }
             entry = match entries {
                 Entries::Shims => code.is_none(),
-                Entries::Flag(off) => u8_at(b, off as usize).is_some_and(|f| f != 0),
+                // A generator's frame keeps `is_entry` from its last run, and is relinked each
+                // time it runs: alone, it is a stale pointer, never a thread's first frame.
+                Entries::Flag(off, owner) => {
+                    u8_at(b, off as usize).is_some_and(|f| f != 0)
+                        && u8_at(b, owner as usize) != Some(GENERATOR_OWNER_311)
+                }
                 Entries::None => true,
             };
             // The windows count Python frames; entry shims go along with their neighbours.
@@ -220,8 +226,9 @@ impl Walker<'_> {
             } => Entries::Shims,
             FrameLayout::Interpreter {
                 is_entry: Some(off),
+                owner,
                 ..
-            } => Entries::Flag(off),
+            } => Entries::Flag(off, owner),
             _ => Entries::None,
         }
     }
