@@ -300,14 +300,27 @@ pub fn in_root(pid: i32, path: &str) -> PathBuf {
     Path::new(&format!("/proc/{pid}/root")).join(path.trim_start_matches('/'))
 }
 
-/// The command line, arguments joined by spaces.
+/// The most of a command line read: it only labels a process (a target's arguments may
+/// take megabytes).
+const MAX_CMDLINE: u64 = 4096;
+
+/// The command line, arguments joined by spaces; its first `MAX_CMDLINE` bytes, then ` …`.
 pub fn cmdline(pid: i32) -> io::Result<String> {
-    let raw = fs::read(format!("/proc/{pid}/cmdline"))?;
-    let args: Vec<String> = raw
+    use std::io::Read;
+    let mut raw = Vec::new();
+    fs::File::open(format!("/proc/{pid}/cmdline"))?
+        .take(MAX_CMDLINE + 1)
+        .read_to_end(&mut raw)?;
+    let cut = raw.len() as u64 > MAX_CMDLINE;
+    raw.truncate(MAX_CMDLINE as usize);
+    let mut args: Vec<String> = raw
         .split(|&b| b == 0)
         .filter(|a| !a.is_empty())
         .map(|a| String::from_utf8_lossy(a).into_owned())
         .collect();
+    if cut {
+        args.push("…".to_string());
+    }
     Ok(args.join(" "))
 }
 

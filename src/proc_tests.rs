@@ -124,3 +124,34 @@ fn image_fields_follow_a_comm_with_spaces_and_parentheses() {
     assert!(image(me).is_some_and(|i| i != [0, 0, 0]));
     assert_eq!(live_task(me), Some(me));
 }
+
+#[test]
+fn a_long_command_line_is_read_up_to_a_cap() {
+    // A process whose arguments take 1 MiB (`sleep` ignores all but its first).
+    let long = "x".repeat(64 << 10);
+    let mut child = std::process::Command::new("sleep")
+        .arg("30")
+        .args(std::iter::repeat_n(&long, 16))
+        .spawn()
+        .expect("sleep runs");
+    // Until the child has exec()'d, its command line is the test's.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let line = loop {
+        let line = cmdline(child.id() as i32).expect("its cmdline reads");
+        if line.starts_with("sleep") || std::time::Instant::now() > deadline {
+            break line;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(line.starts_with("sleep 30 xxx"), "{:.40}", line);
+    assert!(line.ends_with(" …"), "{:.40}", line);
+    assert!(
+        line.len() <= MAX_CMDLINE as usize + 8,
+        "{} bytes",
+        line.len()
+    );
+    let own = cmdline(std::process::id() as i32).expect("ours reads");
+    assert!(!own.is_empty() && !own.ends_with('…'), "{own}");
+}
