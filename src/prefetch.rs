@@ -21,8 +21,10 @@ const MAX_RANGES: usize = 1024;
 const MAX_BYTES: usize = 1 << 20;
 /// Ranges closer than this are read as one.
 const MERGE_GAP: u64 = 256;
-/// The longest range `recheck` makes of values next to each other.
+/// The longest range `recheck` makes of values next to each other, and the most it reads in
+/// all (a sample's byte budget: whatever the target holds, a second look is bounded too).
 const MAX_RECHECK_RANGE: u64 = 16 << 10;
+const MAX_RECHECK_BYTES: usize = 16 << 20;
 /// Reads recorded per sample for the next one.
 const MAX_WANTED: usize = 4 * MAX_RANGES;
 /// A miss reads the whole page around it; at most this many pages are kept at once (a deeper
@@ -179,7 +181,8 @@ impl<M: Memory> Prefetcher<M> {
     /// orders it (see `Walker::expect`). Values next to each other in the list and in memory
     /// (less than `MERGE_GAP` apart, going up) are read as one range: the kernel pins the
     /// pages of each range apart, which costs far more than copying the bytes between. False
-    /// as soon as one differs or cannot be read.
+    /// as soon as one differs or cannot be read, or when it would read more than
+    /// `MAX_RECHECK_BYTES`.
     pub fn recheck(&self, expect: &[Expect]) -> Result<bool, ReadError> {
         // (address, length) of each range, and where each value is in the bytes read.
         let mut ranges: Vec<(u64, usize)> = Vec::with_capacity(expect.len());
@@ -203,6 +206,9 @@ impl<M: Memory> Prefetcher<M> {
                     ranges.push((e.addr, e.len()));
                     size += e.len();
                 }
+            }
+            if size > MAX_RECHECK_BYTES {
+                return Ok(false);
             }
         }
         let mut now = vec![0u8; size];

@@ -181,3 +181,17 @@ fn the_second_look_reads_again_in_order_and_sees_changes() {
     assert!(p.recheck(&[]).unwrap());
     drop(open);
 }
+
+#[test]
+fn the_second_look_is_bounded() {
+    // Memory that holds every value: only the cap makes the look fail.
+    let mut mem = FakeMemory::default();
+    mem.write(0x1000, &vec![0; 2 * MAX_RECHECK_BYTES + (1 << 20)]);
+    let p = Rc::new(Prefetcher::new(&mem));
+    assert!(p.recheck(&[Expect::new(0x1000, 8, 0)]).unwrap());
+    // Values 200 bytes apart merge into ranges that add up to twice the cap: not read at all.
+    let many: Vec<Expect> = (0..(MAX_RECHECK_BYTES as u64 / 100))
+        .map(|i| Expect::new(0x1000 + 200 * i, 8, 0))
+        .collect();
+    assert!(!p.recheck(&many).unwrap());
+}
