@@ -9,22 +9,22 @@
 //! frame too (3.11+ frames sit side by side on the thread's data stack) or objects allocated
 //! with the last. The batch is only used between `begin` and `end`: reads outside (the checks
 //! a sampler makes before and after) always see the process as it is now; so does `recheck`,
-//! the second look that shows a stack read without stopping its thread was one it really had.
+//! the second look that shows a stack read without stopping its thread was one it really had
+//! (`look.rs`), unless the batch's own tail can stand for it.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
 use crate::memory::{Memory, ReadError};
 
+mod look;
+pub use look::Expect;
+
 /// At most this many ranges (IOV_MAX is 1024) and bytes are read in one batch.
 const MAX_RANGES: usize = 1024;
 const MAX_BYTES: usize = 1 << 20;
 /// Ranges closer than this are read as one.
 const MERGE_GAP: u64 = 256;
-/// The longest range `recheck` makes of values next to each other, and the most it reads in
-/// all (a sample's byte budget: whatever the target holds, a second look is bounded too).
-const MAX_RECHECK_RANGE: u64 = 16 << 10;
-const MAX_RECHECK_BYTES: usize = 16 << 20;
 /// Reads recorded per sample for the next one.
 const MAX_WANTED: usize = 4 * MAX_RANGES;
 /// A miss reads the whole page around it; at most this many pages are kept at once (a deeper
@@ -47,6 +47,12 @@ struct State {
     data: Vec<u8>,
     /// Whole pages read on a miss during this sample, sorted by address.
     pages: Vec<(u64, Box<[u8]>)>,
+    /// Whether a read since `begin` went to the process (the batch did not hold it).
+    missed: bool,
+    /// The ranges of the last second look, which the next batch reads again after the rest.
+    look_plan: Vec<(u64, usize)>,
+    /// The ranges the batch read after the rest, in order: (address, offset in `data`, length).
+    look: Vec<(u64, usize, usize)>,
 }
 
 impl State {
@@ -114,7 +120,8 @@ impl<M: Memory> Prefetcher<M> {
         })
     }
 
-    /// Starts a sample: reads, in one batch, every range the previous sample read.
+    /// Starts a sample: reads, in one batch, every range the previous sample read, then the
+    /// ranges of the last second look (see `look.rs`).
     fn begin(&self) -> Result<(), ReadError> {
         let mut st = self.state.borrow_mut();
         let mut wanted = std::mem::take(&mut st.wanted);
@@ -145,6 +152,12 @@ impl<M: Memory> Prefetcher<M> {
                 break;
             }
         }
+        let mut tail = std::mem::take(&mut st.look_plan);
+        if ranges.len() + tail.len() > MAX_RANGES {
+            tail.clear();
+        }
+        let first = ranges.len();
+        ranges.extend(tail);
         st.data.resize(ranges.iter().map(|r| r.1).sum(), 0);
         let st = &mut *st;
         let filled = {
@@ -158,12 +171,17 @@ impl<M: Memory> Prefetcher<M> {
             self.mem.read_many(&mut parts)?
         };
         st.batch.clear();
+        st.look.clear();
         let mut off = 0;
-        for &(addr, len) in &ranges[..filled] {
-            st.batch.push((addr, off, len));
+        for (i, &(addr, len)) in ranges[..filled].iter().enumerate() {
+            match i < first {
+                true => st.batch.push((addr, off, len)),
+                false => st.look.push((addr, off, len)),
+            }
             off += len;
         }
         st.open = true;
+        st.missed = false;
         Ok(())
     }
 
@@ -172,101 +190,8 @@ impl<M: Memory> Prefetcher<M> {
         let mut st = self.state.borrow_mut();
         st.open = false;
         st.batch.clear();
+        st.look.clear();
         st.pages.clear();
-    }
-
-    /// Whether every value in `expect` is still what it was, read again now, in one system
-    /// call where the kernel allows, in the order given: the kernel copies the ranges of one
-    /// process_vm_readv in order, so a reader that wants the second look to be one moment
-    /// orders it (see `Walker::expect`). Values next to each other in the list and in memory
-    /// (less than `MERGE_GAP` apart, going up) are read as one range: the kernel pins the
-    /// pages of each range apart, which costs far more than copying the bytes between. False
-    /// as soon as one differs or cannot be read, or when it would read more than
-    /// `MAX_RECHECK_BYTES`.
-    pub fn recheck(&self, expect: &[Expect]) -> Result<bool, ReadError> {
-        // (address, length) of each range, and where each value is in the bytes read.
-        let mut ranges: Vec<(u64, usize)> = Vec::with_capacity(expect.len());
-        let mut at: Vec<usize> = Vec::with_capacity(expect.len());
-        let mut size = 0;
-        for e in expect {
-            let end = e.addr.saturating_add(e.len() as u64);
-            match ranges.last_mut() {
-                Some((start, n))
-                    if e.addr >= *start
-                        && e.addr <= start.saturating_add(*n as u64).saturating_add(MERGE_GAP)
-                        && end - *start <= MAX_RECHECK_RANGE =>
-                {
-                    let grown = (end - *start).max(*n as u64) as usize;
-                    size += grown - *n;
-                    at.push(size - grown + (e.addr - *start) as usize);
-                    *n = grown;
-                }
-                _ => {
-                    at.push(size);
-                    ranges.push((e.addr, e.len()));
-                    size += e.len();
-                }
-            }
-            if size > MAX_RECHECK_BYTES {
-                return Ok(false);
-            }
-        }
-        let mut now = vec![0u8; size];
-        let mut parts: Vec<(u64, &mut [u8])> = Vec::with_capacity(ranges.len());
-        let mut rest = &mut now[..];
-        for &(addr, len) in &ranges {
-            let (head, tail) = rest.split_at_mut(len);
-            parts.push((addr, head));
-            rest = tail;
-        }
-        let mut done = 0;
-        while done < parts.len() {
-            done += match self.mem.read_many(&mut parts[done..])? {
-                // Not read together (/proc/PID/mem, or a fault): one by one.
-                0 => match self.mem.read(parts[done].0, parts[done].1) {
-                    Ok(()) => 1,
-                    Err(ReadError::Fault { .. }) => return Ok(false),
-                    Err(e) => return Err(e),
-                },
-                n => n,
-            };
-        }
-        Ok(expect
-            .iter()
-            .zip(&at)
-            .all(|(e, &i)| now.get(i..i + e.len()) == Some(e.bytes())))
-    }
-}
-
-/// A value a reader used (`len` bytes at `addr`, little-endian), which must still be there
-/// for its read to stand (see `Prefetcher::recheck`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Expect {
-    addr: u64,
-    len: u8,
-    value: [u8; 8],
-}
-
-impl Expect {
-    /// The `len` (1 to 8) low bytes of `value` at `addr`.
-    pub fn new(addr: u64, len: u8, value: u64) -> Expect {
-        Expect {
-            addr,
-            len: len.clamp(1, 8),
-            value: value.to_le_bytes(),
-        }
-    }
-
-    pub fn addr(&self) -> u64 {
-        self.addr
-    }
-
-    fn len(&self) -> usize {
-        usize::from(self.len)
-    }
-
-    fn bytes(&self) -> &[u8] {
-        &self.value[..self.len()]
     }
 }
 
@@ -289,6 +214,7 @@ impl<M: Memory> Memory for Prefetcher<M> {
         }
         st.want(addr, buf.len());
         if st.cached(addr, buf.len()).is_none() {
+            st.missed = true;
             st.load_page(&self.mem, addr, buf.len());
         }
         match st.cached(addr, buf.len()) {
@@ -306,6 +232,7 @@ impl<M: Memory> Memory for Prefetcher<M> {
     fn read_prefix(&self, addr: u64, buf: &mut [u8]) -> Result<usize, ReadError> {
         let mut st = self.state.borrow_mut();
         if st.open && st.cached(addr, buf.len()).is_none() {
+            st.missed = true;
             st.load_page(&self.mem, addr, buf.len());
         }
         if let (true, Some(bytes)) = (st.open, st.cached(addr, buf.len())) {
@@ -344,6 +271,7 @@ impl<M: Memory> Memory for Prefetcher<M> {
         if missing.is_empty() {
             return Ok(parts.len());
         }
+        self.state.borrow_mut().missed = true;
         let mut rest: Vec<(u64, &mut [u8])> = Vec::with_capacity(missing.len());
         let mut next = missing.iter().peekable();
         for (i, (addr, buf)) in parts.iter_mut().enumerate() {
@@ -359,5 +287,4 @@ impl<M: Memory> Memory for Prefetcher<M> {
 }
 
 #[cfg(test)]
-#[path = "prefetch_tests.rs"]
 mod tests;

@@ -1,5 +1,6 @@
 //! The prefetcher's tests: one batch per sample, pages on a miss, bounds, and the second look.
 
+use super::look::MAX_RECHECK_BYTES;
 use super::*;
 use crate::memory::FakeMemory;
 use std::cell::Cell;
@@ -194,4 +195,125 @@ fn the_second_look_is_bounded() {
         .map(|i| Expect::new(0x1000 + 200 * i, 8, 0))
         .collect();
     assert!(!p.recheck(&many).unwrap());
+}
+
+/// Reads one value of every `Expect` through the prefetcher, as a walk would.
+fn walk(p: &Prefetcher<&Counting>, expect: &[Expect]) {
+    for e in expect {
+        let mut b = [0u8; 8];
+        p.read(e.addr(), &mut b).unwrap();
+    }
+}
+
+#[test]
+fn the_next_batch_makes_the_second_look() {
+    let mut mem = FakeMemory::default();
+    mem.write(0x1000, &[0; 8192]);
+    mem.patch(0x1000, &0x1100u64.to_le_bytes());
+    let counting = Counting {
+        mem,
+        calls: Cell::new(0),
+    };
+    let p = Rc::new(Prefetcher::new(&counting));
+    // A pointer, the frames it leads to, the pointer again (see `Walker::expect`).
+    let looks = [
+        Expect::new(0x1000, 8, 0x1100),
+        Expect::new(0x1100, 8, 0),
+        Expect::new(0x1110, 8, 0),
+        Expect::new(0x1000, 8, 0x1100),
+    ];
+    let open = p.open().unwrap();
+    walk(&p, &looks);
+    counting.calls.set(0);
+    assert!(p.recheck(&looks).unwrap());
+    assert_eq!(counting.calls.get(), 1, "the first look has a system call of its own");
+    drop(open);
+    for sample in 0..3 {
+        let open = p.open().unwrap();
+        walk(&p, &looks);
+        counting.calls.set(0);
+        assert!(p.recheck(&looks).unwrap(), "sample {sample}");
+        assert_eq!(counting.calls.get(), 0, "sample {sample}: read as the batch's tail");
+        drop(open);
+    }
+    // Values the tail does not hold, or holds only before a value they must follow: a look of
+    // their own. The next batch's tail is the last look.
+    let swapped = [looks[1], looks[0], looks[1]];
+    for (other, tail) in [(&looks[..], &[looks[1]][..]), (&swapped[..], &looks[..])] {
+        let open = p.open().unwrap();
+        walk(&p, &looks);
+        assert!(p.recheck(tail).unwrap());
+        drop(open);
+        let open = p.open().unwrap();
+        walk(&p, &looks);
+        counting.calls.set(0);
+        assert!(p.recheck(other).unwrap());
+        assert_eq!(counting.calls.get(), 1);
+        drop(open);
+    }
+    // A sample that read something the batch did not hold: its tail was read before that.
+    let _open = p.open().unwrap();
+    walk(&p, &looks);
+    walk(&p, &[Expect::new(0x1800, 8, 0)]);
+    counting.calls.set(0);
+    assert!(p.recheck(&looks).unwrap());
+    assert_eq!(counting.calls.get(), 1);
+}
+
+/// Memory that changes one value while a batch is read, after the part at `after`.
+struct Moving {
+    mem: std::cell::RefCell<FakeMemory>,
+    after: usize,
+    change: (u64, u64),
+}
+
+impl Memory for Moving {
+    fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), ReadError> {
+        self.mem.borrow().read(addr, buf)
+    }
+    fn read_many(&self, parts: &mut [(u64, &mut [u8])]) -> Result<usize, ReadError> {
+        for (i, (addr, buf)) in parts.iter_mut().enumerate() {
+            self.mem.borrow().read(*addr, buf)?;
+            if i == self.after {
+                let (at, value) = self.change;
+                self.mem.borrow_mut().patch(at, &value.to_le_bytes());
+            }
+        }
+        Ok(parts.len())
+    }
+}
+
+#[test]
+fn the_batch_tail_sees_what_moved_while_the_batch_was_read() {
+    let mut mem = FakeMemory::default();
+    mem.write(0x1000, &[0; 64]);
+    mem.write(0x9000, &[0; 64]);
+    let moving = Moving {
+        mem: std::cell::RefCell::new(mem),
+        after: usize::MAX,
+        change: (0x9000, 5),
+    };
+    let p = Rc::new(Prefetcher::new(&moving));
+    let looks = [Expect::new(0x1000, 8, 0), Expect::new(0x9000, 8, 0)];
+    let read = |p: &Prefetcher<&Moving>| {
+        for e in &looks {
+            let mut b = [0u8; 8];
+            p.read(e.addr(), &mut b).unwrap();
+        }
+    };
+    let open = p.open().unwrap();
+    read(&p);
+    assert!(p.recheck(&looks).unwrap());
+    drop(open);
+    // The next batch reads both values (parts 0 and 1), then its tail, which finds 0x9000
+    // changed: the sample read a value that moved, with no system call of its own.
+    let moving = Moving { after: 1, ..moving };
+    let p = Rc::new(Prefetcher::new(&moving));
+    let open = p.open().unwrap();
+    read(&p);
+    assert!(p.recheck(&looks).unwrap());
+    drop(open);
+    let _open = p.open().unwrap();
+    read(&p);
+    assert!(!p.recheck(&looks).unwrap());
 }
