@@ -11,6 +11,7 @@ mod error;
 #[doc(hidden)]
 pub mod fuzz;
 mod memory;
+mod native;
 mod output;
 mod permissions;
 mod prefetch;
