@@ -10,6 +10,7 @@ mod elf;
 mod error;
 #[doc(hidden)]
 pub mod fuzz;
+mod hash;
 mod memory;
 mod native;
 mod output;

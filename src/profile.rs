@@ -3,7 +3,7 @@
 //! of samples. Memory stays proportional to the number of distinct stacks, not to the number
 //! of samples, except for the time line. Names are escaped (`output::escape`) as they enter.
 
-use std::collections::HashMap;
+use crate::hash::Map;
 use std::rc::Rc;
 
 use crate::output::escape;
@@ -83,20 +83,20 @@ pub struct Profile {
     pub codes: Vec<Rc<Code>>,
     /// Code objects by address: the walker shares one `Rc` per code object it has read. The
     /// map holds each `Rc`, so no other code object can take its address while it is here.
-    code_ids: HashMap<*const Code, (Rc<Code>, u32)>,
+    code_ids: Map<*const Code, (Rc<Code>, u32)>,
     /// Code objects by escaped text: one read again (a new code object with the same names,
     /// or the same one after a cache dropped it) is the same.
-    code_texts: HashMap<Rc<Code>, u32>,
+    code_texts: Map<Rc<Code>, u32>,
     /// Distinct stacks with their counts.
     pub stacks: Vec<Stack>,
     /// Per thread slot (0: unnamed, 1 + i: `threads[i]`), stack frames -> index in `stacks`.
-    stack_ids: Vec<HashMap<Box<[FrameId]>, u32>>,
+    stack_ids: Vec<Map<Box<[FrameId]>, u32>>,
     /// Whether stacks are kept per thread (`--threads`: its outputs group by thread). Else
     /// the threads are not told apart: a target starting threads all day costs no memory.
     pub by_thread: bool,
     /// The threads seen, in the order first seen.
     pub threads: Vec<ThreadKey>,
-    thread_ids: HashMap<ThreadKey, u32>,
+    thread_ids: Map<ThreadKey, u32>,
     pub samples: u64,
     pub idle: u64,
     pub failed: u64,
@@ -116,13 +116,13 @@ impl Profile {
             line_numbers,
             exclude_idle,
             codes: Vec::new(),
-            code_ids: HashMap::new(),
-            code_texts: HashMap::new(),
+            code_ids: Map::default(),
+            code_texts: Map::default(),
             stacks: Vec::new(),
-            stack_ids: vec![HashMap::new()],
+            stack_ids: vec![Map::default()],
             by_thread: true,
             threads: Vec::new(),
-            thread_ids: HashMap::new(),
+            thread_ids: Map::default(),
             samples: 0,
             idle: 0,
             failed: 0,
@@ -250,7 +250,7 @@ impl Profile {
         let id = *self.thread_ids.entry(key).or_insert(next);
         if id == next {
             self.threads.push(key);
-            self.stack_ids.push(HashMap::new());
+            self.stack_ids.push(Map::default());
         }
         id
     }

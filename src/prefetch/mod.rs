@@ -42,6 +42,9 @@ struct State {
     open: bool,
     /// Ranges read since `begin`: the prediction for the next sample.
     wanted: Vec<(u64, usize)>,
+    /// The last sample's `wanted`, and the ranges its batch read for them.
+    last_wanted: Vec<(u64, usize)>,
+    last_ranges: Vec<(u64, usize)>,
     /// Ranges in the batch, sorted and disjoint: (address, offset in `data`, length).
     batch: Vec<(u64, usize, usize)>,
     data: Vec<u8>,
@@ -102,6 +105,40 @@ impl State {
     }
 }
 
+/// `wanted`, sorted, with ranges closer than `MERGE_GAP` read as one, within `MAX_RANGES` and
+/// `MAX_BYTES`.
+fn merged(wanted: &[(u64, usize)]) -> Vec<(u64, usize)> {
+    let mut wanted = wanted.to_vec();
+    wanted.sort_unstable();
+    let mut ranges: Vec<(u64, usize)> = Vec::new();
+    let mut total = 0;
+    for (addr, len) in wanted {
+        let end = addr.saturating_add(len as u64);
+        // Addresses come from the target: saturating arithmetic, never an overflow.
+        match ranges.last_mut() {
+            Some((start, n))
+                if addr <= start.saturating_add(*n as u64).saturating_add(MERGE_GAP) =>
+            {
+                let old_end = start.saturating_add(*n as u64);
+                let new_end = end.max(old_end);
+                total += (new_end - old_end) as usize;
+                *n = (new_end - *start) as usize;
+            }
+            _ => {
+                if ranges.len() == MAX_RANGES {
+                    break;
+                }
+                ranges.push((addr, len));
+                total += len;
+            }
+        }
+        if total > MAX_BYTES {
+            break;
+        }
+    }
+    ranges
+}
+
 impl<M: Memory> Prefetcher<M> {
     pub fn new(mem: M) -> Self {
         Prefetcher {
@@ -124,34 +161,15 @@ impl<M: Memory> Prefetcher<M> {
     /// ranges of the last second look (see `look.rs`).
     fn begin(&self) -> Result<(), ReadError> {
         let mut st = self.state.borrow_mut();
+        // A stack that keeps its shape reads the same ranges again: merge them only when not.
         let mut wanted = std::mem::take(&mut st.wanted);
-        wanted.sort_unstable();
-        let mut ranges: Vec<(u64, usize)> = Vec::new();
-        let mut total = 0;
-        for (addr, len) in wanted {
-            let end = addr.saturating_add(len as u64);
-            // Addresses come from the target: saturating arithmetic, never an overflow.
-            match ranges.last_mut() {
-                Some((start, n))
-                    if addr <= start.saturating_add(*n as u64).saturating_add(MERGE_GAP) =>
-                {
-                    let old_end = start.saturating_add(*n as u64);
-                    let new_end = end.max(old_end);
-                    total += (new_end - old_end) as usize;
-                    *n = (new_end - *start) as usize;
-                }
-                _ => {
-                    if ranges.len() == MAX_RANGES {
-                        break;
-                    }
-                    ranges.push((addr, len));
-                    total += len;
-                }
-            }
-            if total > MAX_BYTES {
-                break;
-            }
+        if wanted != st.last_wanted {
+            st.last_ranges = merged(&wanted);
+            std::mem::swap(&mut wanted, &mut st.last_wanted);
         }
+        wanted.clear();
+        st.wanted = wanted;
+        let mut ranges = st.last_ranges.clone();
         let mut tail = std::mem::take(&mut st.look_plan);
         if ranges.len() + tail.len() > MAX_RANGES {
             tail.clear();

@@ -226,14 +226,22 @@ fn the_next_batch_makes_the_second_look() {
     walk(&p, &looks);
     counting.calls.set(0);
     assert!(p.recheck(&looks).unwrap());
-    assert_eq!(counting.calls.get(), 1, "the first look has a system call of its own");
+    assert_eq!(
+        counting.calls.get(),
+        1,
+        "the first look has a system call of its own"
+    );
     drop(open);
     for sample in 0..3 {
         let open = p.open().unwrap();
         walk(&p, &looks);
         counting.calls.set(0);
         assert!(p.recheck(&looks).unwrap(), "sample {sample}");
-        assert_eq!(counting.calls.get(), 0, "sample {sample}: read as the batch's tail");
+        assert_eq!(
+            counting.calls.get(),
+            0,
+            "sample {sample}: read as the batch's tail"
+        );
         drop(open);
     }
     // Values the tail does not hold, or holds only before a value they must follow: a look of

@@ -9,7 +9,7 @@
 //! a stack of a thousand frames over one huge table does not decode it a thousand times. A part that cannot be read is a placeholder (`<unreadable>`, line 0),
 //! never a lost stack.
 
-use std::collections::HashMap;
+use crate::hash::Map;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -66,9 +66,9 @@ struct Table {
 
 #[derive(Default)]
 pub struct Codes {
-    entries: HashMap<u64, Entry>,
-    tables: HashMap<u64, Table>,
-    lines: HashMap<(u64, i32, i64), i32>,
+    entries: Map<u64, Entry>,
+    tables: Map<u64, Table>,
+    lines: Map<(u64, i32, i64), i32>,
     /// Bytes held by `entries` and `tables`.
     bytes: usize,
     types: Types,

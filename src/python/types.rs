@@ -7,7 +7,7 @@
 //! subclass inherits; code objects by `PyCode_Type`'s address when the symbol is known, else by
 //! `tp_name`.
 
-use std::collections::HashMap;
+use crate::hash::Map;
 
 use super::layout::{Layout, Str};
 use super::walk::WalkError;
@@ -38,7 +38,7 @@ pub enum Kind {
 /// Type objects already looked at, by address.
 #[derive(Default)]
 pub struct Types {
-    known: HashMap<u64, Kind>,
+    known: Map<u64, Kind>,
 }
 
 impl Types {

@@ -3,7 +3,7 @@
 //! how long it must now run free). The schedule loop (`mod.rs`) holds any number of these;
 //! how one is read is in `read.rs`, `running.rs`, `settle.rs` and `unmoved.rs`.
 
-use std::collections::HashMap;
+use crate::hash::Map;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -51,7 +51,7 @@ pub struct Process {
     /// No GIL: sample the threads on a CPU.
     pub(super) free_threaded: bool,
     /// /proc/PID/task/TID/stat of each thread seen, open (free-threaded builds).
-    pub(super) stats: HashMap<i32, Option<std::fs::File>>,
+    pub(super) stats: Map<i32, Option<std::fs::File>>,
     /// The threads the last sample held stopped (see `unmoved.rs`).
     pub(super) unmoved: unmoved::Unmoved,
     /// A thread found between two states that stayed so (see `settle.rs`).
@@ -62,7 +62,7 @@ pub struct Process {
     /// Reads without stopping whose check found that the stacks moved.
     pub(super) moved: u64,
     /// Each thread's outermost frame (address, code) as last read whole (see `unstopped.rs`).
-    pub(super) outermost: HashMap<u64, (u64, u64)>,
+    pub(super) outermost: Map<u64, (u64, u64)>,
 }
 
 impl Process {
@@ -88,12 +88,12 @@ impl Process {
             free_until: Instant::now(),
             held: Duration::ZERO,
             free_threaded: runtime.layout.gil == GilHolder::Disabled,
-            stats: HashMap::new(),
+            stats: Map::default(),
             still: None,
             unmoved: Default::default(),
             deep: 0,
             moved: 0,
-            outermost: HashMap::new(),
+            outermost: Map::default(),
         }
     }
 

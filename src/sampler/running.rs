@@ -77,7 +77,7 @@ impl Process {
             None => false,
         });
         // Forget the stat files of threads that are gone.
-        let live: std::collections::HashSet<i32> = states.iter().map(|s| s.1).collect();
+        let live: crate::hash::Set<i32> = states.iter().map(|s| s.1).collect();
         self.stats.retain(|tid, _| live.contains(tid));
         if !self.plan.all_threads {
             states.retain(|&(_, tid)| self.on_cpu(tid));

@@ -3,7 +3,7 @@
 //! state and its stack (its frame chain read first, named after), and the checks a sampler
 //! makes on a thread state without walking it.
 
-use std::collections::HashSet;
+use crate::hash::Set;
 
 use super::frames::KEPT_INNER;
 use super::{
@@ -363,7 +363,7 @@ fn walk_list(
     mut next: impl FnMut(u64) -> Result<u64, WalkError>,
 ) -> Result<(Vec<u64>, Option<String>), WalkError> {
     let mut items = Vec::new();
-    let mut seen = HashSet::new();
+    let mut seen = Set::default();
     let mut at = first;
     while at != 0 {
         if items.len() >= max {
