@@ -71,6 +71,8 @@ impl Process {
                 return self.leaves_unchanged(&movers, threads);
             }
         }
+        // Who holds the GIL last, going up in memory (a GIL's fields are read as one range).
+        gil.sort_unstable_by_key(|e| e.addr());
         expect.extend(gil);
         let same = self
             .prefetch
