@@ -1,6 +1,7 @@
 //! Symbol tests on real objects: a shared library gcc builds here (whole, stripped, and
-//! stripped with its debug file found by build id), checked against what `nm` lists.
-//! Malformed tables: `symbols_malformed_tests.rs`.
+//! stripped with its debug file found by build id), pyenv's libpython and the system libc,
+//! each checked against what `nm` lists (real libraries: `symbols_real_tests.rs`; malformed
+//! tables: `symbols_malformed_tests.rs`).
 
 use super::*;
 use std::process::Command;
@@ -8,6 +9,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 #[path = "symbols_malformed_tests.rs"]
 mod malformed;
+#[path = "symbols_real_tests.rs"]
+mod real;
 
 /// A directory removed on drop.
 pub(super) struct TempDir(pub PathBuf);
