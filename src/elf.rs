@@ -54,13 +54,13 @@ const ELFDATA2LSB: u8 = 1;
 const EHDR_SIZE: u64 = 64;
 const PHDR_SIZE: usize = 56;
 const SHDR_SIZE: usize = 64;
-const SYM_SIZE: u64 = 24;
-const SHN_UNDEF: u16 = 0;
+pub(crate) const SYM_SIZE: u64 = 24;
+pub(crate) const SHN_UNDEF: u16 = 0;
 const SHN_XINDEX: u16 = 0xffff;
 const PN_XNUM: u16 = 0xffff;
-const SHT_SYMTAB: u32 = 2;
-const SHT_NOBITS: u32 = 8;
-const SHT_DYNSYM: u32 = 11;
+pub(crate) const SHT_SYMTAB: u32 = 2;
+pub(crate) const SHT_NOBITS: u32 = 8;
+pub(crate) const SHT_DYNSYM: u32 = 11;
 /// Largest table we agree to read: real symbol tables are a few MB, a hostile header must not
 /// make us allocate gigabytes.
 const MAX_TABLE: u64 = 256 << 20;
