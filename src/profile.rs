@@ -412,6 +412,7 @@ mod tests {
         let f = code("a.py", "f");
         let stack = vec![Frame { code: f, line: 3 }];
         let thread = |thread_id, native_id, interp_id| Thread {
+            entries: Vec::new(),
             tstate: 1,
             thread_id,
             native_id,

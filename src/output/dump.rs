@@ -85,6 +85,7 @@ mod tests {
     #[test]
     fn renders_the_original_format() {
         let a = Thread {
+            entries: Vec::new(),
             tstate: 1,
             thread_id: 140642847254208,
             native_id: None,
@@ -99,6 +100,7 @@ mod tests {
             leaf: Default::default(),
         };
         let b = Thread {
+            entries: Vec::new(),
             thread_id: 140642857900928,
             holds_gil: false,
             frames: vec![frame("/x/é.py", "café", 7)],

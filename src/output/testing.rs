@@ -46,6 +46,7 @@ pub fn profile(stacks: &[(Spec, u64)], idle: u64, failed: u64) -> Profile {
 /// A thread (pthread_t `id`, kernel thread id `id + 1000`) with a stack.
 pub fn thread(id: u64, root_first: Spec) -> Thread {
     Thread {
+        entries: Vec::new(),
         tstate: id,
         thread_id: id,
         native_id: Some(id as u32 + 1000),

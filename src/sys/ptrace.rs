@@ -16,6 +16,10 @@ const PTRACE_DETACH: libc::c_long = 17;
 const PTRACE_SEIZE: libc::c_long = 0x4206;
 const PTRACE_INTERRUPT: libc::c_long = 0x4207;
 const PTRACE_LISTEN: libc::c_long = 0x4208;
+const PTRACE_GETREGSET: libc::c_long = 0x4204;
+/// <elf.h>: the general-purpose registers, as `struct user_regs_struct` (x86_64) or
+/// `struct user_pt_regs` (aarch64) lays them out.
+const NT_PRSTATUS: u64 = 1;
 
 pub const PTRACE_O_TRACEEXEC: u64 = 0x10;
 const PTRACE_EVENT_EXEC: i32 = 4;
@@ -135,6 +139,31 @@ pub fn listen(tid: i32) -> io::Result<()> {
 /// Detaches from a stopped thread, delivering `signal` (0 for none).
 pub fn detach(tid: i32, signal: i32) -> io::Result<()> {
     ptrace(PTRACE_DETACH, tid, 0, signal as u64).map(drop)
+}
+
+/// The general-purpose registers of a stopped tracee (PTRACE_GETREGSET, NT_PRSTATUS: the one
+/// request both x86_64 and aarch64 have) into `words`, in the kernel's order; how many words
+/// it wrote.
+pub fn regset(tid: i32, words: &mut [u64]) -> io::Result<usize> {
+    let mut iov = libc::iovec {
+        iov_base: words.as_mut_ptr().cast(),
+        iov_len: std::mem::size_of_val(words),
+    };
+    let at = std::ptr::addr_of_mut!(iov) as u64;
+    // SAFETY: `iov` describes `words`, live and writable for the call; the kernel writes at most iov_len bytes there and shortens iov_len to what it wrote.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_ptrace,
+            PTRACE_GETREGSET,
+            tid as libc::c_long,
+            NT_PRSTATUS,
+            at,
+        )
+    };
+    if rc == -1 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(iov.iov_len / 8)
 }
 
 /// Makes the calling process a tracee of its parent (used by a child before exec).

@@ -39,6 +39,8 @@ pub struct RawStack {
     pub(super) links: Vec<Link>,
     /// Frames walked.
     pub(super) walked: u64,
+    /// For each frame of `frames`: whether a C-level evaluation starts there (see `Thread::entries`).
+    pub(super) entries: Vec<bool>,
 }
 
 impl RawStack {
@@ -61,12 +63,14 @@ impl RawStack {
 struct Raw {
     frame: u64,
     code: Option<(u64, Lasti)>,
+    /// A C-level evaluation starts at this frame (see `Thread::entries`).
+    entry: bool,
 }
 
 /// Where C-level evaluations start in a chain: at entry shims (3.12+), at frames with
 /// `is_entry` set (3.11: the flag's offset, and the owner's), or nowhere to be seen (to 3.10,
 /// where frames are objects).
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Entries {
     Shims,
     Flag(u64, u64),
@@ -180,9 +184,20 @@ impl Walker<'_> {
                 }
                 Entries::None => true,
             };
+            // An entry shim (3.12+) is the frame out of the first one its evaluation runs.
+            if entries == Entries::Shims && entry {
+                if let Some(r) = outer.back_mut().or(inner.last_mut()) {
+                    r.entry = true;
+                }
+            }
             // The windows count Python frames; entry shims go along with their neighbours.
             let python = usize::from(code.is_some());
-            let raw = Raw { frame, code };
+            let starts = entry && entries != Entries::Shims;
+            let raw = Raw {
+                frame,
+                code,
+                entry: starts,
+            };
             if inner_python < KEPT_INNER {
                 inner.push(raw);
                 inner_python += python;
@@ -205,9 +220,20 @@ impl Walker<'_> {
             }
             frame = next;
         };
+        // The outermost frame of a thread starts its first evaluation.
+        if let Some(r) = inner
+            .iter_mut()
+            .chain(outer.iter_mut())
+            .rev()
+            .find(|r| r.code.is_some())
+        {
+            r.entry |= end == End::Root;
+        }
+        let python = || inner.iter().chain(&outer).filter(|r| r.code.is_some());
         Ok(RawStack {
             kept_inner: inner_python,
-            frames: inner.iter().chain(&outer).filter_map(|r| r.code).collect(),
+            frames: python().filter_map(|r| r.code).collect(),
+            entries: python().map(|r| r.entry).collect(),
             omitted,
             end,
             leaf_code,
@@ -234,8 +260,12 @@ impl Walker<'_> {
     }
 
     /// The frames of a walked chain, named from their code objects (which do not change, so
-    /// this may be done after the thread was resumed), with the markers of what was left out.
-    pub(super) fn name_chain(&mut self, raw: &RawStack) -> Result<Vec<Frame>, WalkError> {
+    /// this may be done after the thread was resumed), with the markers of what was left out;
+    /// and for each, whether a C-level evaluation starts there (see `Thread::entries`).
+    pub(super) fn name_chain(
+        &mut self,
+        raw: &RawStack,
+    ) -> Result<(Vec<Frame>, Vec<bool>), WalkError> {
         let mem = Charged {
             mem: self.mem.get(),
             budget: &self.budget,
@@ -247,8 +277,10 @@ impl Walker<'_> {
             &self.budget,
             &raw.frames,
         )?;
+        let mut entries = raw.entries.clone();
         if raw.omitted > 0 {
             frames.insert(raw.kept_inner, Frame::marker(FrameKind::Omitted));
+            entries.insert(raw.kept_inner.min(entries.len()), false);
         }
         match raw.end {
             End::Root => {}
@@ -256,7 +288,8 @@ impl Walker<'_> {
             End::Cycle => frames.push(Frame::marker(FrameKind::Cycle)),
             End::Cut => frames.push(Frame::marker(FrameKind::NotRead)),
         }
-        Ok(frames)
+        entries.resize(frames.len(), false);
+        Ok((frames, entries))
     }
 
     /// The code a frame runs and where (None for an entry shim), and the next frame out.

@@ -199,6 +199,13 @@ pub struct Thread {
     pub holds_gil: bool,
     /// Innermost first, with marker frames where frames were left out or the walk ended early.
     pub frames: Vec<Frame>,
+    /// For each of `frames`: whether a C-level evaluation of the interpreter starts there,
+    /// running it and the frames inner of it up to the next such frame: every frame to 3.10,
+    /// where each has its own `PyEval_EvalFrameEx` or `_PyEval_EvalFrameDefault`; from 3.11,
+    /// frames with `is_entry` set (3.11) or called through an entry shim (3.12+), and a
+    /// thread's outermost frame. Markers never are. (`--native` puts each evaluation's Python
+    /// frames where its C frame is.)
+    pub entries: Vec<bool>,
     /// How many frames the `FrameKind::Omitted` marker stands for.
     pub omitted: u64,
     /// False when the walk reached the outermost frame and it is not where a C-level

@@ -33,7 +33,7 @@ impl Walker<'_> {
     pub(super) fn frames_from(&mut self, frame: u64) -> Result<Vec<Frame>, WalkError> {
         let share = self.budget.frames_left();
         let raw = self.chain(frame, share)?;
-        self.name_chain(&raw)
+        self.name_chain(&raw).map(|(frames, _)| frames)
     }
 
     pub(super) fn threads(&mut self) -> Vec<Thread> {

@@ -315,8 +315,9 @@ impl Walker<'_> {
 
     /// A thread read by `read_thread`, with its frames named from their code objects.
     pub fn name(&mut self, raw: RawThread) -> Result<Thread, WalkError> {
-        let frames = self.name_chain(&raw.stack)?;
+        let (frames, entries) = self.name_chain(&raw.stack)?;
         Ok(Thread {
+            entries,
             tstate: raw.tstate,
             thread_id: raw.thread_id,
             native_id: raw.native_id,

@@ -1,0 +1,233 @@
+//! A stopped thread's machine stack: its registers, then one caller after another by the call-
+//! frame information of the object each pc is in (the frame-pointer chain where an object has
+//! none), each frame named from its object's symbols.
+//!
+//! The objects are the target's own files, opened through /proc/PID/root (a container's
+//! libraries, not the host's), parsed once per device and inode. Everything read is bounded:
+//! frames per stack, bytes of stack, the caps of `cfi` and `symbols`; a stack that cannot be
+//! followed further ends where it could, and says why (`End`).
+
+use std::path::Path;
+use std::rc::Rc;
+
+use super::cfi::{self, Arch, Regs, UnwindTable};
+use super::symbols::Symbols;
+use crate::elf::Elf;
+use crate::hash::Map;
+use crate::memory::Memory;
+use crate::proc::{self, Mapping};
+use crate::sys::ptrace;
+
+/// Frames of one stack, at most.
+pub const MAX_FRAMES: usize = 256;
+/// Bytes of stack read at once from the stack pointer, at most (reads beyond go one by one).
+const STACK_WINDOW: usize = 64 << 10;
+/// Objects whose tables are kept, at most (then the cache starts over).
+const MAX_OBJECTS: usize = 512;
+
+#[cfg(target_arch = "x86_64")]
+pub const ARCH: Arch = Arch::X86_64;
+#[cfg(target_arch = "aarch64")]
+pub const ARCH: Arch = Arch::Aarch64;
+
+/// One native frame: where it is, the object it is in (the file name), and its function.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NativeFrame {
+    pub pc: u64,
+    pub object: Rc<str>,
+    /// The function and pc's offset in it; None where no symbol names it.
+    pub function: Option<(Rc<str>, u64)>,
+    /// The pc's address in the object's own terms (what `addr2line -e object` takes).
+    pub offset: u64,
+}
+
+/// Why a stack ends where it does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum End {
+    /// The outermost frame: its return address is undefined or zero.
+    Root,
+    /// A pc in no file mapping (JIT code, a corrupted stack).
+    NoObject,
+    /// The caller's registers could not be computed (no rule, unreadable stack, a bad table).
+    Lost,
+    /// `MAX_FRAMES`, or a stack pointer that did not grow towards the caller (a loop).
+    Cut,
+}
+
+/// One object file: its unwind table and symbols, and how far it is loaded from its own
+/// addresses.
+struct Object {
+    name: Rc<str>,
+    bias: u64,
+    table: Option<UnwindTable>,
+    symbols: Option<Symbols>,
+    /// Names already looked up, by offset.
+    names: Map<u64, Option<(Rc<str>, u64)>>,
+}
+
+/// The objects of one process, by the mapping a pc falls in.
+pub struct Objects {
+    pid: i32,
+    maps: Vec<Mapping>,
+    by_file: Map<(String, u64), Option<Object>>,
+}
+
+impl Objects {
+    /// The objects of process `pid` as mapped now.
+    pub fn new(pid: i32) -> std::io::Result<Objects> {
+        let mut maps = proc::maps(pid)?;
+        maps.retain(|m| m.is_file());
+        maps.sort_unstable_by_key(|m| m.start);
+        Ok(Objects {
+            pid,
+            maps,
+            by_file: Map::default(),
+        })
+    }
+
+    /// The object `pc` is in, loaded on first use; None outside any file mapping or for a
+    /// file that cannot be read as ELF.
+    fn at(&mut self, pc: u64) -> Option<&mut Object> {
+        let i = self.maps.partition_point(|m| m.start <= pc).checked_sub(1)?;
+        let m = &self.maps[i];
+        if pc >= m.end {
+            return None;
+        }
+        let key = (m.dev.clone(), m.inode);
+        if !self.by_file.contains_key(&key) {
+            if self.by_file.len() >= MAX_OBJECTS {
+                self.by_file.clear();
+            }
+            let object = load(self.pid, m);
+            self.by_file.insert(key.clone(), object);
+        }
+        self.by_file.get_mut(&key)?.as_mut()
+    }
+}
+
+/// Reads the object mapped by `m`: its unwind table and symbols (each may be absent).
+fn load(pid: i32, m: &Mapping) -> Option<Object> {
+    let path = proc::in_root(pid, m.file_path());
+    let file = std::fs::File::open(&path).ok()?;
+    let elf = Elf::parse(&file).ok()?;
+    let bias = elf.load_bias(m.start, m.offset)?;
+    let table = UnwindTable::from_elf(ARCH, &elf, &file).ok();
+    let root = proc::in_root(pid, "/");
+    let symbols = Symbols::load(&path, Path::new(&root)).ok();
+    Some(Object {
+        name: Rc::from(m.file_name()),
+        bias,
+        table,
+        symbols,
+        names: Map::default(),
+    })
+}
+
+impl Object {
+    fn name(&mut self, offset: u64) -> Option<(Rc<str>, u64)> {
+        if let Some(known) = self.names.get(&offset) {
+            return known.clone();
+        }
+        let found = self
+            .symbols
+            .as_ref()
+            .and_then(|s| s.name(offset))
+            .map(|(n, off)| (Rc::from(n), off));
+        if self.names.len() < 4096 {
+            self.names.insert(offset, found.clone());
+        }
+        found
+    }
+}
+
+/// The registers of stopped thread `tid`, as the unwinder numbers them.
+pub fn registers(tid: i32) -> std::io::Result<Regs> {
+    let mut words = [0u64; 40];
+    let n = ptrace::regset(tid, &mut words)?;
+    let words = &words[..n.min(words.len())];
+    let word = |i: usize| words.get(i).copied().unwrap_or(0);
+    #[cfg(target_arch = "x86_64")]
+    let regs = {
+        // struct user_regs_struct: r15 r14 r13 r12 rbp rbx r11 r10 r9 r8 rax rcx rdx rsi rdi
+        // orig_rax rip cs eflags rsp ...; DWARF numbers rax rdx rcx rbx rsi rdi rbp rsp r8-r15.
+        const DWARF: [usize; 16] = [10, 12, 11, 5, 13, 14, 4, 19, 9, 8, 7, 6, 3, 2, 1, 0];
+        let mut regs = Regs::new(ARCH, word(16), word(19), word(4));
+        for (reg, &i) in DWARF.iter().enumerate() {
+            regs.set(reg as u16, Some(word(i)));
+        }
+        regs
+    };
+    #[cfg(target_arch = "aarch64")]
+    let regs = {
+        // struct user_pt_regs: x0-x30, sp, pc, pstate; DWARF numbers x0-x30, sp.
+        let mut regs = Regs::new(ARCH, word(32), word(31), word(29));
+        for reg in 0..31 {
+            regs.set(reg as u16, Some(word(reg)));
+        }
+        regs
+    };
+    Ok(regs)
+}
+
+/// The machine stack of a thread stopped with registers `regs`, innermost first.
+pub fn unwind(objects: &mut Objects, mem: &dyn Memory, regs: Regs) -> (Vec<NativeFrame>, End) {
+    let sp = regs.sp().unwrap_or(0);
+    let mut window = vec![0u8; STACK_WINDOW];
+    let got = mem.read_prefix(sp, &mut window).unwrap_or(0);
+    window.truncate(got);
+    let read = |addr: u64| -> Option<u64> {
+        let at = usize::try_from(addr.checked_sub(sp)?).ok()?;
+        match window.get(at..at.checked_add(8)?) {
+            Some(b) => crate::bytes::u64_at(b, 0),
+            None => mem.u64(addr).ok(),
+        }
+    };
+    let mut frames = Vec::new();
+    let mut regs = regs;
+    // The innermost pc is where the thread is; a caller's is a return address, whose call
+    // instruction ends just before it (unless the frame below was a signal's).
+    let mut exact = true;
+    loop {
+        if frames.len() >= MAX_FRAMES {
+            return (frames, End::Cut);
+        }
+        if regs.pc == 0 {
+            return (frames, End::Root);
+        }
+        let at = if exact { regs.pc } else { regs.pc - 1 };
+        let Some(object) = objects.at(at) else {
+            return (frames, End::NoObject);
+        };
+        let offset = at.wrapping_sub(object.bias);
+        frames.push(NativeFrame {
+            pc: regs.pc,
+            object: object.name.clone(),
+            function: object.name(offset),
+            offset,
+        });
+        let row = object.table.as_ref().and_then(|t| t.row(offset));
+        let caller = match row {
+            Some(row) if row.outermost() => return (frames, End::Root),
+            Some(row) => {
+                exact = row.signal_frame;
+                cfi::step(&row, &regs, read)
+            }
+            None => {
+                exact = false;
+                cfi::step_fp(&regs, read)
+            }
+        };
+        let Some(caller) = caller else {
+            return (frames, End::Lost);
+        };
+        // The stack grows down: a caller's frame is above, or the walk loops.
+        if caller.sp().unwrap_or(0) <= regs.sp().unwrap_or(0) && !exact {
+            return (frames, End::Cut);
+        }
+        regs = caller;
+    }
+}
+
+#[cfg(test)]
+#[path = "stack_tests.rs"]
+mod tests;

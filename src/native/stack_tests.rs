@@ -1,0 +1,114 @@
+//! The unwinder on real processes: C programs built here by gcc, with and without frame
+//! pointers, stopped by ptrace where they spin or sleep, unwound to `_start`.
+
+use super::*;
+use crate::memory::RemoteMemory;
+use crate::sys::ptrace::{self, Stop, WaitStatus};
+use std::path::PathBuf;
+use std::process::{Child, Command};
+
+const PROGRAM: &str = r#"
+#include <time.h>
+#include <stdlib.h>
+volatile unsigned long sink;
+__attribute__((noinline)) void spin_inner(int sleep) {
+    struct timespec t = {100, 0};
+    if (sleep) nanosleep(&t, 0);
+    for (;;) sink++;
+}
+__attribute__((noinline)) void spin_outer(int sleep) { spin_inner(sleep); sink--; }
+int main(int argc, char **argv) { spin_outer(argc > 1); return 0; }
+"#;
+
+/// Builds the program with `flags` in a directory of its own.
+fn build(name: &str, flags: &[&str]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("pyflame-stack-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = dir.join("spin.c");
+    std::fs::write(&src, PROGRAM).unwrap();
+    let exe = dir.join("spin");
+    let status = Command::new("gcc")
+        .args(flags)
+        .arg("-o")
+        .arg(&exe)
+        .arg(&src)
+        .status()
+        .expect("gcc runs");
+    assert!(status.success(), "gcc {flags:?}");
+    exe
+}
+
+/// A running program, killed when dropped.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The function names of the program's stack, stopped once it runs `spin_inner`.
+fn stack_of(exe: &Path, sleep: bool) -> (Vec<String>, End) {
+    let mut cmd = Command::new(exe);
+    if sleep {
+        cmd.arg("sleep");
+    }
+    let child = Running(cmd.spawn().unwrap());
+    let pid = child.0.id() as i32;
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    ptrace::seize(pid, 0).unwrap();
+    ptrace::interrupt(pid).unwrap();
+    loop {
+        match ptrace::wait(pid, false).unwrap() {
+            Some((_, WaitStatus::Stopped(Stop::Interrupt))) => break,
+            Some((_, WaitStatus::Stopped(Stop::Signal(s)))) => ptrace::cont(pid, s).unwrap(),
+            Some((_, WaitStatus::Stopped(_))) => ptrace::cont(pid, 0).unwrap(),
+            other => panic!("{other:?}"),
+        }
+    }
+    let regs = registers(pid).unwrap();
+    let mut objects = Objects::new(pid).unwrap();
+    let (frames, end) = unwind(&mut objects, &RemoteMemory::new(pid), regs);
+    ptrace::detach(pid, 0).unwrap();
+    let names = frames
+        .iter()
+        .map(|f| match &f.function {
+            Some((name, _)) => name.to_string(),
+            None => format!("{}+{:#x}", f.object, f.offset),
+        })
+        .collect();
+    (names, end)
+}
+
+/// `names` holds `want` in order, one right after the other, and ends at the C runtime's start.
+fn check(names: &[String], end: End, want: &[&str]) {
+    let at = names.iter().position(|n| n == want[0]);
+    let at = at.unwrap_or_else(|| panic!("{} not in {names:?}", want[0]));
+    assert_eq!(&names[at..at + want.len()], want, "{names:?}");
+    assert_eq!(end, End::Root, "{names:?}");
+    assert!(names.iter().any(|n| n == "_start"), "{names:?}");
+}
+
+#[test]
+fn unwinds_with_and_without_frame_pointers() {
+    for (name, flags) in [
+        ("omit", &["-O2", "-fomit-frame-pointer"][..]),
+        ("keep", &["-O0", "-fno-omit-frame-pointer"][..]),
+        ("nocfi", &["-O1", "-fno-omit-frame-pointer", "-fno-asynchronous-unwind-tables", "-fno-unwind-tables"][..]),
+    ] {
+        let exe = build(name, flags);
+        let (names, end) = stack_of(&exe, false);
+        check(&names, end, &["spin_inner", "spin_outer", "main"]);
+        assert_eq!(names[0], "spin_inner", "{name}: {names:?}");
+    }
+}
+
+#[test]
+fn unwinds_out_of_a_system_call_in_libc() {
+    let exe = build("sleep", &["-O2", "-fomit-frame-pointer"]);
+    let (names, end) = stack_of(&exe, true);
+    // glibc's nanosleep calls clock_nanosleep; the innermost frame is libc's, in the call.
+    assert!(names[0].contains("nanosleep"), "{names:?}");
+    check(&names, end, &["spin_inner", "spin_outer", "main"]);
+}
