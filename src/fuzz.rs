@@ -321,6 +321,22 @@ mod tests {
         }
     }
 
+    /// `cfi` (no seed directory yet): small inputs, each section kind, with and without an
+    /// `.eh_frame_hdr`.
+    #[test]
+    fn cfi_returns_on_small_inputs() {
+        let all: Vec<u8> = (0..=255).collect();
+        for flags in 0..8u8 {
+            for rest in [&[][..], &[0x80], &[4, 0, 0xff, 0xff], &all] {
+                let mut input = vec![flags];
+                input.extend_from_slice(&0x1000u64.to_le_bytes());
+                input.extend_from_slice(rest);
+                cfi(&input);
+                cfi(&input[..input.len().min(5)]);
+            }
+        }
+    }
+
     /// Every committed seed goes through its entry point, and the real `_Py_DebugOffsets`
     /// tables among them validate (so `assert_small_numbers` holds for real layouts).
     #[test]

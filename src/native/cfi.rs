@@ -20,8 +20,14 @@ mod step;
 mod table;
 
 #[cfg(test)]
+#[path = "cfi_malformed_tests.rs"]
+mod malformed_tests;
+#[cfg(test)]
 #[path = "cfi_readelf_tests.rs"]
 mod readelf_tests;
+#[cfg(test)]
+#[path = "cfi_tests.rs"]
+mod tests;
 
 pub use step::{step, step_fp};
 pub use table::{SectionData, Sections, UnwindTable};
