@@ -7,6 +7,7 @@
 
 use crate::elf::{Elf, Source, PT_LOAD};
 use crate::memory::{Memory, ReadError};
+use crate::native::cfi::{self, Arch, Regs, SectionData, Sections, UnwindTable};
 use crate::proc;
 use crate::python::layout::{debug_extras, for_version, Layout, Str};
 use crate::python::types::Types;
@@ -221,6 +222,75 @@ pub fn stat(data: &[u8]) {
     proc::stat_flags(data);
 }
 
+/// Link-time addresses of the sections `cfi` builds a table from.
+const EH_FRAME_HDR_ADDR: u64 = 0x1000;
+const EH_FRAME_ADDR: u64 = 0x2000;
+
+/// Call-frame information: a flag byte (bit 0: `.debug_frame`, else `.eh_frame`; bit 1:
+/// AArch64, else x86-64; bit 2: an `.eh_frame_hdr` follows), a pc (little-endian u64), with bit
+/// 2 a u16 length and that many bytes of `.eh_frame_hdr`, then the section. The rows around the
+/// pc are computed and stepped through, memory being the input itself at address 0.
+pub fn cfi(data: &[u8]) {
+    let Some(([flags], rest)) = split::<1>(data) else {
+        return;
+    };
+    let Some((pc, mut rest)) = split::<8>(rest) else {
+        return;
+    };
+    let pc = u64::from_le_bytes(pc);
+    let mut hdr = None;
+    if flags & 4 != 0 {
+        let Some((len, tail)) = split::<2>(rest) else {
+            return;
+        };
+        let Some((bytes, tail)) = tail.split_at_checked(usize::from(u16::from_le_bytes(len)))
+        else {
+            return;
+        };
+        hdr = Some(SectionData {
+            bytes,
+            addr: EH_FRAME_HDR_ADDR,
+        });
+        rest = tail;
+    }
+    let arch = match flags & 2 {
+        0 => Arch::X86_64,
+        _ => Arch::Aarch64,
+    };
+    let sections = match flags & 1 {
+        0 => Sections {
+            eh_frame: Some(SectionData {
+                bytes: rest,
+                addr: EH_FRAME_ADDR,
+            }),
+            eh_frame_hdr: hdr,
+            debug_frame: None,
+        },
+        _ => Sections {
+            debug_frame: Some(rest),
+            ..Sections::default()
+        },
+    };
+    let Ok(table) = UnwindTable::new(arch, &sections) else {
+        return;
+    };
+    let read = |addr: u64| {
+        let off = usize::try_from(addr).ok()?;
+        crate::bytes::u64_at(data, off)
+    };
+    for pc in [pc, pc.wrapping_sub(1), pc.wrapping_add(1)] {
+        let Ok(row) = table.find_row(pc) else {
+            continue;
+        };
+        assert!(row.start <= pc && pc < row.end, "{row:?} for {pc:#x}");
+        let regs = Regs::new(arch, pc, 0x100, 0x80);
+        if let Some(caller) = cfi::step(&row, &regs, read) {
+            let _ = table.row(caller.pc);
+        }
+        let _ = cfi::step_fp(&regs, read);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -247,6 +317,22 @@ mod tests {
         for (_, entry) in ENTRIES {
             for input in [&[][..], &[0x80], b"\x7fELF\x02\x01", &all] {
                 entry(input);
+            }
+        }
+    }
+
+    /// `cfi` (no seed directory yet): small inputs, each section kind, with and without an
+    /// `.eh_frame_hdr`.
+    #[test]
+    fn cfi_returns_on_small_inputs() {
+        let all: Vec<u8> = (0..=255).collect();
+        for flags in 0..8u8 {
+            for rest in [&[][..], &[0x80], &[4, 0, 0xff, 0xff], &all] {
+                let mut input = vec![flags];
+                input.extend_from_slice(&0x1000u64.to_le_bytes());
+                input.extend_from_slice(rest);
+                cfi(&input);
+                cfi(&input[..input.len().min(5)]);
             }
         }
     }
