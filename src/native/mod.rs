@@ -6,4 +6,5 @@
 #![allow(dead_code)]
 
 pub(crate) mod cfi;
+pub(crate) mod stack;
 pub(crate) mod symbols;

@@ -88,7 +88,10 @@ impl Objects {
     /// The object `pc` is in, loaded on first use; None outside any file mapping or for a
     /// file that cannot be read as ELF.
     fn at(&mut self, pc: u64) -> Option<&mut Object> {
-        let i = self.maps.partition_point(|m| m.start <= pc).checked_sub(1)?;
+        let i = self
+            .maps
+            .partition_point(|m| m.start <= pc)
+            .checked_sub(1)?;
         let m = &self.maps[i];
         if pc >= m.end {
             return None;

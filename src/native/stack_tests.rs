@@ -95,7 +95,15 @@ fn unwinds_with_and_without_frame_pointers() {
     for (name, flags) in [
         ("omit", &["-O2", "-fomit-frame-pointer"][..]),
         ("keep", &["-O0", "-fno-omit-frame-pointer"][..]),
-        ("nocfi", &["-O1", "-fno-omit-frame-pointer", "-fno-asynchronous-unwind-tables", "-fno-unwind-tables"][..]),
+        (
+            "nocfi",
+            &[
+                "-O1",
+                "-fno-omit-frame-pointer",
+                "-fno-asynchronous-unwind-tables",
+                "-fno-unwind-tables",
+            ][..],
+        ),
     ] {
         let exe = build(name, flags);
         let (names, end) = stack_of(&exe, false);
