@@ -6,5 +6,6 @@
 #![allow(dead_code)]
 
 pub(crate) mod cfi;
+pub(crate) mod merge;
 pub(crate) mod stack;
 pub(crate) mod symbols;

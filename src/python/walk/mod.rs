@@ -127,6 +127,13 @@ pub enum FrameKind {
     /// Not a frame but a label the writers show as it is, alone (without file or line): a
     /// process at the root of its stacks (process trees), or its `(idle)` and `(failed)`.
     Label,
+    /// A native frame (`--native`): the object file as the file name, the function as the
+    /// name, line 0.
+    Native,
+    /// `--native`: the Python frames outer of this marker could not be placed among the
+    /// native frames inner of it (the machine stack was not unwound that far, or the
+    /// interpreter's evaluation frames were not found).
+    NativeEnd,
 }
 
 /// A code object's text, shared by every frame that runs it.
@@ -155,7 +162,10 @@ impl Frame {
             FrameKind::Omitted => "<frames omitted>",
             FrameKind::Cycle => "<cycle>",
             FrameKind::NotRead => "<frames not read>",
-            FrameKind::Python | FrameKind::Unreadable | FrameKind::Label => UNREADABLE,
+            FrameKind::NativeEnd => "<native frames not linked to Python>",
+            FrameKind::Python | FrameKind::Unreadable | FrameKind::Label | FrameKind::Native => {
+                UNREADABLE
+            }
         };
         Frame::special("<pyflame>", name, kind)
     }
