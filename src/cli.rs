@@ -36,6 +36,8 @@ Advanced Options:
   --abi                    Force a particular Python ABI (26, 27, 34, 35, 36, 37 ... 312, or 3.7 ... 3.12;
                            313 and later, free-threaded too: read the target's own _Py_DebugOffsets)
   --flamechart             Include timestamps for generating Chrome \"flamecharts\"
+  --native                 With -d: show the C/C++/Rust frames under and between the Python frames,
+                           and what each thread waits in (the GIL, a system call)
   --nonblocking            Never stop the target; count a sample torn by a running thread as (failed)
   --verbose                Say on stderr which Python was found, where, and how its layout was read
   --per-thread             One tower per thread in an SVG (implies --threads)
@@ -73,6 +75,8 @@ pub struct Args {
     pub per_thread: bool,
     /// Never stop the target.
     pub nonblocking: bool,
+    /// `--native`: native frames too (read while each thread is stopped).
+    pub native: bool,
     pub abi: Option<(u8, u8)>,
     /// Describe the runtime found on stderr.
     pub verbose: bool,
@@ -214,6 +218,7 @@ pub fn parse(argv: impl IntoIterator<Item = OsString>) -> Result<Parsed> {
         format: Format::Collapsed,
         per_thread: false,
         nonblocking: false,
+        native: false,
         verbose: false,
         abi: None,
         warning: None,
@@ -255,6 +260,7 @@ pub fn parse(argv: impl IntoIterator<Item = OsString>) -> Result<Parsed> {
             Long("format") => format = Some(parse_format(&parser.value().map_err(lex)?)?),
             Long("per-thread") => args.per_thread = true,
             Long("nonblocking") => args.nonblocking = true,
+            Long("native") => args.native = true,
             Long("verbose") => args.verbose = true,
             Long("abi") => args.abi = Some(parse_abi(&parser.value().map_err(lex)?)?),
             Short('h') | Long("help") => return Ok(Parsed::Help),
@@ -311,6 +317,16 @@ pub fn parse(argv: impl IntoIterator<Item = OsString>) -> Result<Parsed> {
     if args.dump {
         // -d always covers every thread, as the original's x86-64 builds did.
         args.threads = true;
+    }
+    if args.native && args.nonblocking {
+        return Err(Error::fatal(
+            "--native reads each thread's registers while it is stopped: it cannot be used with --nonblocking",
+        ));
+    }
+    if args.native && !args.dump {
+        return Err(Error::fatal(
+            "--native works with -d only in this version: sample with -d in a loop, or without --native",
+        ));
     }
     choose_format(&mut args, format)?;
     Ok(Parsed::Run(args))

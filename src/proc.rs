@@ -336,3 +336,18 @@ pub fn yama_ptrace_scope() -> Option<u32> {
 #[cfg(test)]
 #[path = "proc_tests.rs"]
 mod tests;
+
+/// The system call thread `tid` of `pid` is in, blocked or stopped (the first field of
+/// /proc/PID/task/TID/syscall; `running` or -1 when it is in none).
+pub fn task_syscall(pid: i32, tid: i32) -> Option<u64> {
+    let text = fs::read(format!("/proc/{pid}/task/{tid}/syscall")).ok()?;
+    let first = text.split(|&b| b == b' ' || b == b'\n').next()?;
+    std::str::from_utf8(first).ok()?.parse().ok()
+}
+
+/// A thread's name (/proc/PID/task/TID/comm: at most 15 bytes, any but NUL).
+pub fn task_comm(pid: i32, tid: i32) -> Option<String> {
+    let text = fs::read(format!("/proc/{pid}/task/{tid}/comm")).ok()?;
+    let name = text.strip_suffix(b"\n").unwrap_or(&text);
+    Some(String::from_utf8_lossy(name).into_owned())
+}

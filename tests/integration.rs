@@ -16,6 +16,7 @@ mod future;
 mod gunicorn;
 mod hostile;
 mod namespaces;
+mod native;
 mod permissions;
 mod record;
 mod signals;

@@ -151,6 +151,35 @@ impl UnwindTable {
         count(&self.eh_frame) + count(&self.debug_frame)
     }
 
+    /// The pc range of the longest function `.eh_frame` describes, and the length of the next
+    /// longest (see `native::stack`: in an interpreter without symbols, its evaluation loop).
+    pub fn longest_fde(&self) -> Option<((u64, u64), u64)> {
+        let (frames, _) = self.eh_frame.as_ref()?;
+        let (mut best, mut second) = (None::<(u64, u64)>, 0);
+        let (mut off, mut seen) = (0usize, 0usize);
+        while off < frames.bytes.len() && seen < MAX_FDES {
+            off = match frames.header(off) {
+                Ok(Header::Cie { end, .. }) if end > off => end,
+                Ok(Header::Fde { end, .. }) if end > off => {
+                    seen += 1;
+                    if let Ok(fde) = frames.fde(off) {
+                        let len = fde.pc_end.saturating_sub(fde.pc_begin);
+                        match best {
+                            Some((b, e)) if len <= e - b => second = second.max(len),
+                            _ => {
+                                second = best.map_or(0, |(b, e)| e - b);
+                                best = Some((fde.pc_begin, fde.pc_end));
+                            }
+                        }
+                    }
+                    end
+                }
+                _ => break,
+            };
+        }
+        best.map(|b| (b, second))
+    }
+
     /// Whether `.eh_frame` is searched through `.eh_frame_hdr`.
     pub fn uses_eh_frame_hdr(&self) -> bool {
         matches!(self.eh_frame, Some((_, Index::Hdr { .. })))

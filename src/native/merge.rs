@@ -39,8 +39,18 @@ impl Interpreter {
         }
     }
 
+    /// The evaluation loop, or a part the compiler split off or cloned (`.cold`, `.part.0`).
     fn is_eval(&self, f: &NativeFrame) -> bool {
-        *f.object == *self.object && f.function.as_ref().is_some_and(|(n, _)| **n == *self.eval)
+        let named = |n: &str| {
+            n.strip_prefix(self.eval)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+        };
+        *f.object == *self.object && f.function.as_ref().is_some_and(|(n, _)| named(n))
+    }
+
+    /// The name of the evaluation loop's function.
+    pub fn eval(&self) -> &'static str {
+        self.eval
     }
 
     /// The interpreter's own code other than the evaluation loop (3.14's tail-called opcode

@@ -9,3 +9,5 @@ pub(crate) mod cfi;
 pub(crate) mod merge;
 pub(crate) mod stack;
 pub(crate) mod symbols;
+pub(crate) mod syscalls;
+pub(crate) mod threads;

@@ -20,8 +20,8 @@ use crate::sys::ptrace;
 
 /// Frames of one stack, at most.
 pub const MAX_FRAMES: usize = 256;
-/// Bytes of stack read at once from the stack pointer, at most (reads beyond go one by one).
-const STACK_WINDOW: usize = 64 << 10;
+/// Bytes of stack kept from the stack pointer up, at most (reads beyond go to the process).
+pub const STACK_WINDOW: usize = 256 << 10;
 /// Objects whose tables are kept, at most (then the cache starts over).
 const MAX_OBJECTS: usize = 512;
 
@@ -63,6 +63,8 @@ struct Object {
     symbols: Option<Symbols>,
     /// Names already looked up, by offset.
     names: Map<u64, Option<(Rc<str>, u64)>>,
+    /// The interpreter's evaluation loop, where no symbol names it (see `Objects::interpreter`).
+    eval: Option<(Rc<str>, u64, u64)>,
 }
 
 /// The objects of one process, by the mapping a pc falls in.
@@ -70,6 +72,8 @@ pub struct Objects {
     pid: i32,
     maps: Vec<Mapping>,
     by_file: Map<(String, u64), Option<Object>>,
+    /// The file name of the interpreter's object and its evaluation loop's function.
+    interpreter: Option<(String, &'static str)>,
 }
 
 impl Objects {
@@ -82,7 +86,17 @@ impl Objects {
             pid,
             maps,
             by_file: Map::default(),
+            interpreter: None,
         })
+    }
+
+    /// Names the evaluation loop `eval` in the object `object` (a file name) where its symbols
+    /// do not: a stripped interpreter (Debian's), or one whose loop the compiler cloned under
+    /// a local name. The loop is by far the longest function CPython has (29-84 KiB, the next
+    /// longest at most two thirds of it, 2.7 to 3.15); so the longest function the object's
+    /// call-frame information describes, if the next is less than two thirds of it.
+    pub fn interpreter(&mut self, object: &str, eval: &'static str) {
+        self.interpreter = Some((object.to_string(), eval));
     }
 
     /// The object `pc` is in, loaded on first use; None outside any file mapping or for a
@@ -101,15 +115,21 @@ impl Objects {
             if self.by_file.len() >= MAX_OBJECTS {
                 self.by_file.clear();
             }
-            let object = load(self.pid, m);
+            let eval = self
+                .interpreter
+                .as_ref()
+                .filter(|(name, _)| name == m.file_name())
+                .map(|&(_, eval)| eval);
+            let object = load(self.pid, m, eval);
             self.by_file.insert(key.clone(), object);
         }
         self.by_file.get_mut(&key)?.as_mut()
     }
 }
 
-/// Reads the object mapped by `m`: its unwind table and symbols (each may be absent).
-fn load(pid: i32, m: &Mapping) -> Option<Object> {
+/// Reads the object mapped by `m`: its unwind table and symbols (each may be absent), and
+/// where its evaluation loop `eval` is, for the interpreter's.
+fn load(pid: i32, m: &Mapping, eval: Option<&'static str>) -> Option<Object> {
     let path = proc::in_root(pid, m.file_path());
     let file = std::fs::File::open(&path).ok()?;
     let elf = Elf::parse(&file).ok()?;
@@ -117,12 +137,20 @@ fn load(pid: i32, m: &Mapping) -> Option<Object> {
     let table = UnwindTable::from_elf(ARCH, &elf, &file).ok();
     let root = proc::in_root(pid, "/");
     let symbols = Symbols::load(&path, Path::new(&root)).ok();
+    let longest = eval.and_then(|_| table.as_ref()?.longest_fde());
+    let eval = match (eval, longest) {
+        (Some(name), Some(((start, end), second))) if second < (end - start) / 3 * 2 => {
+            Some((Rc::from(name), start, end))
+        }
+        _ => None,
+    };
     Some(Object {
         name: Rc::from(m.file_name()),
         bias,
         table,
         symbols,
         names: Map::default(),
+        eval,
     })
 }
 
@@ -131,11 +159,12 @@ impl Object {
         if let Some(known) = self.names.get(&offset) {
             return known.clone();
         }
-        let found = self
-            .symbols
-            .as_ref()
-            .and_then(|s| s.name(offset))
-            .map(|(n, off)| (Rc::from(n), off));
+        let named = self.symbols.as_ref().and_then(|s| s.name(offset));
+        let eval = || {
+            let (name, start, end) = self.eval.as_ref()?;
+            (*start <= offset && offset < *end).then(|| (name.clone(), offset - start))
+        };
+        let found = named.map(|(n, off)| (Rc::from(n), off)).or_else(eval);
         if self.names.len() < 4096 {
             self.names.insert(offset, found.clone());
         }
@@ -172,12 +201,37 @@ pub fn registers(tid: i32) -> std::io::Result<Regs> {
     Ok(regs)
 }
 
-/// The machine stack of a thread stopped with registers `regs`, innermost first.
-pub fn unwind(objects: &mut Objects, mem: &dyn Memory, regs: Regs) -> (Vec<NativeFrame>, End) {
+/// What a stopped thread's machine stack is unwound from once the thread runs again: its
+/// registers, the stack from its stack pointer up (`window` bytes at most), and the system
+/// call it is in.
+pub struct Snapshot {
+    regs: Regs,
+    window: Vec<u8>,
+    /// The system call number (/proc/PID/task/TID/syscall), when the thread is in one.
+    pub syscall: Option<u64>,
+}
+
+/// Takes the snapshot of stopped thread `tid` of process `pid`.
+pub fn capture(pid: i32, tid: i32, mem: &dyn Memory, window: usize) -> std::io::Result<Snapshot> {
+    let regs = registers(tid)?;
+    let mut bytes = vec![0u8; window.min(STACK_WINDOW)];
+    let got = mem
+        .read_prefix(regs.sp().unwrap_or(0), &mut bytes)
+        .unwrap_or(0);
+    bytes.truncate(got);
+    Ok(Snapshot {
+        regs,
+        window: bytes,
+        syscall: proc::task_syscall(pid, tid),
+    })
+}
+
+/// The machine stack of a thread as `snap` found it, innermost first; memory beyond the
+/// snapshot's window is read from the process as it is now.
+pub fn unwind(objects: &mut Objects, mem: &dyn Memory, snap: &Snapshot) -> (Vec<NativeFrame>, End) {
+    let regs = snap.regs;
     let sp = regs.sp().unwrap_or(0);
-    let mut window = vec![0u8; STACK_WINDOW];
-    let got = mem.read_prefix(sp, &mut window).unwrap_or(0);
-    window.truncate(got);
+    let window = &snap.window;
     let read = |addr: u64| -> Option<u64> {
         let at = usize::try_from(addr.checked_sub(sp)?).ok()?;
         match window.get(at..at.checked_add(8)?) {
@@ -213,11 +267,11 @@ pub fn unwind(objects: &mut Objects, mem: &dyn Memory, regs: Regs) -> (Vec<Nativ
             Some(row) if row.outermost() => return (frames, End::Root),
             Some(row) => {
                 exact = row.signal_frame;
-                cfi::step(&row, &regs, read)
+                cfi::step(&row, &regs, &read)
             }
             None => {
                 exact = false;
-                cfi::step_fp(&regs, read)
+                cfi::step_fp(&regs, &read)
             }
         };
         let Some(caller) = caller else {

@@ -17,13 +17,18 @@ pub struct DumpThread<'a> {
     /// The same thread's id in pyflame's PID namespace, when it differs (a target in a
     /// container seen from the host).
     pub outer_tid: Option<u32>,
+    /// `--native`: the thread's name where it differs from the process's, and what it is
+    /// waiting in.
+    pub name: Option<String>,
+    pub states: Vec<String>,
 }
 
 /// Writes the dump. After the header's colon come `tid=<kernel thread id>` when known (and
 /// `outer_tid=<id>` when pyflame's PID namespace numbers it differently) and `interp=<id>` for
 /// a subinterpreter's thread (the original format allows text there; its test regex is
-/// `^\d+\*?:`). The marker of frames left out of a deep stack says how many:
-/// `<pyflame>:<N frames omitted>:0`.
+/// `^\d+\*?:`), with `--native` `name=<thread name>` and what the thread is waiting in, in
+/// parentheses. The marker of frames left out of a deep stack says how many:
+/// `<pyflame>:<N frames omitted>:0`. A native frame is `<function> (<object file>)`.
 pub fn write(out: &mut dyn Write, threads: &[DumpThread]) -> io::Result<()> {
     let mut out = io::BufWriter::new(out);
     for (i, t) in threads.iter().enumerate() {
@@ -42,6 +47,12 @@ pub fn write(out: &mut dyn Write, threads: &[DumpThread]) -> io::Result<()> {
         if let Some(id) = t.thread.interp_id.filter(|&id| id != 0) {
             write!(out, " interp={id}")?;
         }
+        if let Some(name) = &t.name {
+            write!(out, " name={}", escape::name(name))?;
+        }
+        if !t.states.is_empty() {
+            write!(out, " ({})", t.states.join("; "))?;
+        }
         out.write_all(b"\n")?;
         for f in &t.thread.frames {
             let c = &f.code;
@@ -51,7 +62,10 @@ pub fn write(out: &mut dyn Write, threads: &[DumpThread]) -> io::Result<()> {
                 continue;
             }
             let (file, name) = (escape::name(&c.filename), escape::name(&c.name));
-            writeln!(out, "{file}:{name}:{}", f.line)?;
+            match c.kind {
+                FrameKind::Native => writeln!(out, "{name} ({file})")?,
+                _ => writeln!(out, "{file}:{name}:{}", f.line)?,
+            }
         }
     }
     out.flush()
@@ -111,16 +125,22 @@ mod tests {
                 thread: &a,
                 tid: None,
                 outer_tid: None,
+                name: None,
+                states: Vec::new(),
             },
             DumpThread {
                 thread: &b,
                 tid: Some(4242),
                 outer_tid: None,
+                name: None,
+                states: Vec::new(),
             },
             DumpThread {
                 thread: &b,
                 tid: Some(1),
                 outer_tid: Some(31337),
+                name: None,
+                states: Vec::new(),
             },
         ]);
         assert_eq!(
@@ -128,5 +148,33 @@ mod tests {
             "140642847254208*:\ntests/d.py:fill_node:83\ntests/d.py:<module>:204\n\n140642857900928: tid=4242\n/x/é.py:café:7\n\n140642857900928: tid=1 outer_tid=31337\n/x/é.py:café:7\n"
         );
         assert_eq!(render(&[]), "");
+    }
+
+    #[test]
+    fn native_frames_thread_names_and_states() {
+        let mut t = crate::output::testing::thread(7, &[("a.py", "f", 3)]);
+        let native = Frame {
+            code: Rc::new(Code {
+                filename: "libc.so.6".into(),
+                name: "clock_nanosleep".into(),
+                kind: FrameKind::Native,
+            }),
+            line: 0,
+        };
+        t.frames.insert(0, native);
+        let text = render(&[DumpThread {
+            thread: &t,
+            tid: Some(12),
+            outer_tid: None,
+            name: Some("pool\nworker".into()),
+            states: vec![
+                "waiting for the GIL".into(),
+                "in the system call futex".into(),
+            ],
+        }]);
+        assert_eq!(
+            text,
+            "7: tid=12 name=pool\\nworker (waiting for the GIL; in the system call futex)\nclock_nanosleep (libc.so.6)\na.py:f:3\n"
+        );
     }
 }

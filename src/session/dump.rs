@@ -10,6 +10,7 @@ use crate::budget::{self, Budget, Exhausted};
 use crate::cli::{Args, Target};
 use crate::error::{Error, Result};
 use crate::memory::RemoteMemory;
+use crate::native::threads::Native;
 use crate::output::{self, dump::DumpThread, Sink};
 use crate::prefetch::Prefetcher;
 use crate::proc::{self, TaskId};
@@ -124,6 +125,17 @@ fn dump_one(pid: i32, args: &Args, out: &mut Vec<u8>) -> Result<()> {
         }
     })?;
     describe(args, pid, &runtime);
+    let mut native = match args.native {
+        true => Some(
+            Native::new(pid, &runtime.path, runtime.version).map_err(|e| {
+                Error::Fatal(format!(
+                    "Failed to read /proc/{pid}/maps for --native: {}",
+                    crate::permissions::errno_text(&e)
+                ))
+            })?,
+        ),
+        false => None,
+    };
     // Free-threaded builds have no GIL: `*` marks the threads on a CPU, seen before stopping.
     let running = match runtime.layout.gil {
         GilHolder::Disabled => proc::running_tasks(pid).unwrap_or_default(),
@@ -179,6 +191,15 @@ fn dump_one(pid: i32, args: &Args, out: &mut Vec<u8>) -> Result<()> {
         while start.elapsed() < SETTLE && walker.unchanged(tstate, leaf).unwrap_or(false) {
             std::thread::sleep(SETTLE_POLL);
         }
+    }
+    // --native: each thread's registers and stack, while it is still stopped.
+    if let (Some(native), Ok(_)) = (&mut native, &walked) {
+        let deadline = walker.budget().stop_deadline();
+        native.capture(
+            &tracee.stopped_tids(),
+            &RemoteMemory::new(mem_pid),
+            deadline,
+        );
     }
     // A leader that died during the dump: perhaps an exec() from another thread under way,
     // which ends every other thread first (the dump would show a process being torn down).
@@ -255,18 +276,30 @@ fn dump_one(pid: i32, args: &Args, out: &mut Vec<u8>) -> Result<()> {
     for (t, task) in threads.iter_mut().zip(&found) {
         t.holds_gil |= task.is_some_and(|k| running.contains(&k.outer));
     }
+    let natives = match &mut native {
+        Some(n) => super::native::merge(n, &mut threads, &found, &RemoteMemory::new(mem_pid)),
+        None => Vec::new(),
+    };
     let rows: Vec<DumpThread> = threads
         .iter()
         .zip(&found)
-        .map(|(t, task)| DumpThread {
+        .enumerate()
+        .map(|(i, (t, task))| DumpThread {
             thread: t,
             tid: task.map(|k| k.inner as u32),
             outer_tid: task.filter(|k| k.outer != k.inner).map(|k| k.outer as u32),
+            name: natives.get(i).and_then(|n| n.name.clone()),
+            states: natives.get(i).map(|n| n.states.clone()).unwrap_or_default(),
         })
         .collect();
     output::dump::write(out, &rows)
         .map_err(|e| Error::Fatal(format!("cannot write the dump: {e}")))?;
-    if let Some(note) = dump_note(&threads, &issues, walker.budget(), late, unstopped) {
+    let without_native = natives.iter().filter(|n| n.frames.is_empty()).count();
+    if let Some(note) = dump_note(&threads, &issues, walker.budget(), late, unstopped)
+        .into_iter()
+        .chain(super::native::note(without_native))
+        .reduce(|a, b| format!("{a}; {b}"))
+    {
         eprintln!("pyflame: PID {pid}: {}", output::escape::message(&note));
     }
     Ok(())

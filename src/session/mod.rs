@@ -18,6 +18,7 @@ use crate::sys::{self, ptrace};
 
 mod descendants;
 mod dump;
+mod native;
 mod tree;
 pub use dump::dump;
 use tree::Tree;

@@ -1,0 +1,77 @@
+# The target of tests/native.rs: the main thread in C, called from Python, and threads
+# waiting where an operator would look: a sleep, a lock, the GIL.
+#
+#   native.py ctypes LIB   main -> call_spin -> LIB's spin_outer -> spin_inner (ctypes)
+#   native.py ext DIR      main -> via_c -> nativeext.call -> inner_py -> nativeext.spin
+#                          (DIR holds the nativeext module; it spins holding the GIL, and the
+#                          thread `waiter` waits for the GIL)
+#
+# Every thread prints a line before it blocks; READY comes when all have, then SPINNING
+# right before the main thread enters C for good. Valid on Python 2.7 and every 3.x.
+import sys
+import threading
+import time
+
+LOCK = threading.Lock()
+started = []
+
+
+def sleeper():
+    started.append("sleeper")
+    time.sleep(100000)  # MARK:sleep
+
+
+def locked():
+    started.append("locked")
+    LOCK.acquire()  # MARK:lock
+
+
+def waiter():
+    started.append("waiter")
+    while True:
+        time.sleep(0.001)  # MARK:wait
+
+
+def call_spin(lib):
+    print("SPINNING")
+    sys.stdout.flush()
+    lib.spin_outer()  # MARK:call_spin
+
+
+def inner_py():
+    import nativeext
+    print("SPINNING")
+    sys.stdout.flush()
+    nativeext.spin()  # MARK:inner_py
+
+
+def via_c():
+    import nativeext
+    nativeext.call(inner_py)  # MARK:via_c
+
+
+def main():
+    LOCK.acquire()
+    threads = [sleeper, locked]
+    if sys.argv[1] == "ext":
+        threads.append(waiter)
+        sys.path.insert(0, sys.argv[2])
+        import nativeext  # noqa: F401 (loaded before READY)
+    for target in threads:
+        t = threading.Thread(target=target)
+        t.daemon = True
+        t.start()
+    while len(started) < len(threads):
+        time.sleep(0.01)
+    time.sleep(0.2)
+    print("READY")
+    sys.stdout.flush()
+    sys.stdin.readline()
+    if sys.argv[1] == "ctypes":
+        import ctypes
+        call_spin(ctypes.CDLL(sys.argv[2]))  # MARK:main_ctypes
+    else:
+        via_c()  # MARK:main_ext
+
+
+main()  # MARK:module
