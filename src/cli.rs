@@ -36,8 +36,8 @@ Advanced Options:
   --abi                    Force a particular Python ABI (26, 27, 34, 35, 36, 37 ... 312, or 3.7 ... 3.12;
                            313 and later, free-threaded too: read the target's own _Py_DebugOffsets)
   --flamechart             Include timestamps for generating Chrome \"flamecharts\"
-  --native                 With -d: show the C/C++/Rust frames under and between the Python frames,
-                           and what each thread waits in (the GIL, a system call)
+  --native                 Also the C/C++/Rust frames under and between the Python frames (read with
+                           the threads stopped); with -d, what each thread waits in (GIL, system call)
   --nonblocking            Never stop the target; count a sample torn by a running thread as (failed)
   --verbose                Say on stderr which Python was found, where, and how its layout was read
   --per-thread             One tower per thread in an SVG (implies --threads)
@@ -323,11 +323,7 @@ pub fn parse(argv: impl IntoIterator<Item = OsString>) -> Result<Parsed> {
             "--native reads each thread's registers while it is stopped: it cannot be used with --nonblocking",
         ));
     }
-    if args.native && !args.dump {
-        return Err(Error::fatal(
-            "--native works with -d only in this version: sample with -d in a loop, or without --native",
-        ));
-    }
+
     choose_format(&mut args, format)?;
     Ok(Parsed::Run(args))
 }

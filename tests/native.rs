@@ -143,6 +143,52 @@ fn check_waiting(target: &Target, threads: &[Shown], whole: &str) {
     );
 }
 
+/// `pyflame --native -s 2 -r 0.01 -p PID [extra]`: the count of each stack (root first).
+fn sample(target: &Target, extra: &[&str]) -> (Vec<(Vec<String>, u64)>, Output) {
+    let pid = target.pid.to_string();
+    let mut args = vec!["--native", "-s", "2", "-r", "0.01", "-p", &pid];
+    args.extend_from_slice(extra);
+    let out = pyflame(&args);
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        out.describe(),
+        target.describe()
+    );
+    let stacks = out
+        .stdout
+        .lines()
+        .filter_map(|l| {
+            let (stack, count) = l.rsplit_once(' ')?;
+            Some((
+                stack.split(';').map(str::to_string).collect(),
+                count.parse().ok()?,
+            ))
+        })
+        .collect();
+    (stacks, out)
+}
+
+/// Of the samples whose stack holds `root` (a frame of the thread sampled), the share that
+/// `expected` accepts; and how many samples held `root`.
+fn share(
+    stacks: &[(Vec<String>, u64)],
+    root: &str,
+    expected: impl Fn(&[String]) -> bool,
+) -> (f64, u64) {
+    let of_thread = stacks.iter().filter(|(s, _)| s.iter().any(|f| f == root));
+    let total: u64 = of_thread.clone().map(|(_, n)| n).sum();
+    let good: u64 = of_thread.filter(|(s, _)| expected(s)).map(|(_, n)| n).sum();
+    (good as f64 / total.max(1) as f64, total)
+}
+
+/// A collapsed native frame: (object, function).
+fn collapsed_native(frame: &str) -> Option<(&str, &str)> {
+    let rest = frame.strip_suffix(":0")?;
+    let (object, function) = rest.split_once(':')?;
+    (!object.contains('/')).then_some((object, function))
+}
+
 per_interpreter!(native_frames_through_ctypes);
 
 fn native_frames_through_ctypes(py: &Interp) {
@@ -186,6 +232,28 @@ fn native_frames_through_ctypes(py: &Interp) {
         ];
         python_then_native(frames, first, &python, &whole);
         check_waiting(&target, &threads, &whole);
+        // Sampled (--threads: ctypes lets go of the GIL), the main thread has that stack.
+        let (stacks, out) = sample(&target, &["--threads"]);
+        let module = at(&target, "<module>", "module");
+        let (good, total) = share(&stacks, &module, |s| {
+            let Some(m) = s.iter().position(|f| *f == module) else {
+                return false;
+            };
+            let n = s.len();
+            n > m + 5
+                && s[m..m + 3] == [python[2].clone(), python[1].clone(), python[0].clone()]
+                && s[n - 2] == format!("{lib_name}:spin_outer:0")
+                && s[n - 1] == format!("{lib_name}:spin_inner:0")
+                && s[m + 3..n - 2].iter().all(|f| {
+                    collapsed_native(f)
+                        .is_some_and(|(o, _)| o.contains("ffi") || o.contains("ctypes"))
+                })
+        });
+        assert!(
+            total >= 100 && good >= 0.95,
+            "{good} of {total} samples\n{}",
+            out.describe()
+        );
     }
 }
 
@@ -221,6 +289,21 @@ fn native_and_python_frames_interleave(py: &Interp) {
     ];
     python_then_native(frames, want.len(), &python, &whole);
     check_waiting(&target, &threads, &whole);
+    // Sampled, the GIL holder (the main thread, spinning) has that stack.
+    let (stacks, out) = sample(&target, &[]);
+    let module = at(&target, "<module>", "module");
+    let line = |f: &str| match native(f) {
+        Some((function, object)) => format!("{object}:{function}:0"),
+        None => f.to_string(),
+    };
+    let mut expected: Vec<String> = want.iter().chain(&python).map(|f| line(f)).collect();
+    expected.reverse();
+    let (good, total) = share(&stacks, &module, |s| s.ends_with(&expected));
+    assert!(
+        total >= 100 && good >= 0.95,
+        "{good} of {total} samples\n{}",
+        out.describe()
+    );
     // The main thread spins in C holding the GIL: once `waiter`'s sleep ends, it waits for
     // the GIL for ever (free-threaded builds have none).
     if !py.free_threaded {
@@ -276,16 +359,18 @@ fn a_stripped_library_is_named_from_dynsym_or_by_offset() {
 }
 
 #[test]
-fn native_needs_stopped_threads_and_a_dump() {
+fn native_needs_stopped_threads() {
     let pid = std::process::id().to_string();
-    let out = pyflame(&["-d", "--native", "--nonblocking", "-p", &pid]);
-    assert!(
-        one_line_error(&out).contains("--nonblocking"),
-        "{}",
-        out.describe()
-    );
-    let out = pyflame(&["--native", "-p", &pid]);
-    assert!(one_line_error(&out).contains("-d"), "{}", out.describe());
+    for dump in [&["-d"][..], &["-s", "1"]] {
+        let mut args = vec!["--native", "--nonblocking", "-p", &pid];
+        args.extend_from_slice(dump);
+        let out = pyflame(&args);
+        assert!(
+            one_line_error(&out).contains("--nonblocking"),
+            "{}",
+            out.describe()
+        );
+    }
 }
 
 /// Builds tests/c/nativeext.c against `py`'s headers into a directory of its own, named as

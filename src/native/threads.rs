@@ -5,10 +5,10 @@
 use std::time::Instant;
 
 use super::merge::{self, Interpreter};
-use super::stack::{self, NativeFrame, Objects, Snapshot, STACK_WINDOW};
+use super::stack::{self, NativeFrame, Objects, Snapshot};
 use super::syscalls;
 use crate::hash::Map;
-use crate::memory::Memory;
+use crate::memory::RemoteMemory;
 use crate::proc;
 use crate::python::version::Version;
 use crate::python::walk::{Frame, Thread};
@@ -19,6 +19,8 @@ const STACKS_BUDGET: usize = 32 << 20;
 
 pub struct Native {
     pid: i32,
+    /// The target's memory (through a thread that has not exited).
+    mem: RemoteMemory,
     objects: Objects,
     interp: Interpreter,
     /// By thread id (pyflame's view).
@@ -45,6 +47,7 @@ impl Native {
         objects.interpreter(object, interp.eval());
         Ok(Native {
             pid,
+            mem: RemoteMemory::new(proc::live_task(pid).unwrap_or(pid)),
             objects,
             interp,
             snaps: Map::default(),
@@ -52,18 +55,18 @@ impl Native {
         })
     }
 
-    /// While threads `tids` are stopped: the snapshot of each, until `deadline` (the time the
-    /// target may be kept stopped).
-    pub fn capture(&mut self, tids: &[i32], mem: &dyn Memory, deadline: Instant) {
+    /// While threads `tids` are stopped: the snapshot of each, with at most `window` bytes of
+    /// its stack, until `deadline` (the time the target may be kept stopped).
+    pub fn capture(&mut self, tids: &[i32], window: usize, deadline: Instant) {
         self.snaps.clear();
         self.missed = 0;
-        let window = (STACKS_BUDGET / tids.len().max(1)).min(STACK_WINDOW);
+        let window = (STACKS_BUDGET / tids.len().max(1)).min(window);
         for &tid in tids {
             if Instant::now() >= deadline {
                 self.missed += 1;
                 continue;
             }
-            match stack::capture(self.pid, tid, mem, window) {
+            match stack::capture(self.pid, tid, &self.mem, window) {
                 Ok(snap) => {
                     self.snaps.insert(tid, snap);
                 }
@@ -74,9 +77,9 @@ impl Native {
 
     /// Thread `t`, which is `tid` in pyflame's view, with its native frames, once its
     /// snapshot is taken; None without one.
-    pub fn thread(&mut self, tid: i32, mem: &dyn Memory, t: &Thread) -> Option<NativeThread> {
+    pub fn thread(&mut self, tid: i32, t: &Thread) -> Option<NativeThread> {
         let snap = self.snaps.get(&tid)?;
-        let (native, end) = stack::unwind(&mut self.objects, mem, snap);
+        let (native, end) = stack::unwind(&mut self.objects, &self.mem, snap);
         let mut states = Vec::new();
         if self.waits_for_gil(&native, snap.syscall) {
             states.push("waiting for the GIL".to_string());

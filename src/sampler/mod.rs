@@ -35,6 +35,7 @@ use crate::sys::signal;
 
 mod process;
 pub use process::Process;
+mod native;
 mod read;
 mod running;
 mod settle;
@@ -60,6 +61,8 @@ pub struct Plan {
     pub nonblocking: bool,
     /// Never read without stopping first (for tests; see `session`).
     pub always_stop: bool,
+    /// `--native`: every sample stops every thread, for their registers.
+    pub native: bool,
 }
 
 /// How far behind its schedule pyflame fell.

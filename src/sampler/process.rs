@@ -17,6 +17,7 @@ use crate::attach::{Ended, Tracee};
 use crate::budget;
 use crate::error::{Error, Result};
 use crate::memory::RemoteMemory;
+use crate::native::threads::Native;
 use crate::prefetch::Prefetcher;
 use crate::proc;
 use crate::python::layout::GilHolder;
@@ -63,6 +64,8 @@ pub struct Process {
     pub(super) moved: u64,
     /// Each thread's outermost frame (address, code) as last read whole (see `unstopped.rs`).
     pub(super) outermost: Map<u64, (u64, u64)>,
+    /// `--native`: the threads' machine stacks (None when /proc/PID/maps cannot be read).
+    pub(super) native: Option<Native>,
 }
 
 impl Process {
@@ -94,6 +97,10 @@ impl Process {
             deep: 0,
             moved: 0,
             outermost: Map::default(),
+            native: match plan.native {
+                true => Native::new(pid, &runtime.path, runtime.version).ok(),
+                false => None,
+            },
         }
     }
 
@@ -142,6 +149,9 @@ impl Process {
     /// too deep to check, read with the threads that can move stopped.
     fn read(&mut self) -> Result<Vec<Thread>> {
         self.late = false;
+        if self.plan.native {
+            return self.read_native();
+        }
         let tries = match (self.plan.nonblocking, self.deep) {
             (true, _) => NONBLOCKING_READS,
             (false, _) if self.plan.always_stop => 0,

@@ -259,7 +259,7 @@ impl Process {
     /// records, else glibc's (`struct pthread`); a uWSGI worker keeps its parent's
     /// `native_id`, so glibc's is tried too. Both are numbered in the target's PID namespace,
     /// which may not be pyflame's: only one `Tasks` confirms is used.
-    fn tid_of(&mut self, thread_id: u64, native_id: Option<u32>) -> Option<i32> {
+    pub(super) fn tid_of(&mut self, thread_id: u64, native_id: Option<u32>) -> Option<i32> {
         let glibc = self.walker.glibc_tid(thread_id);
         self.tasks.find(&[native_id, glibc]).map(|k| k.outer)
     }

@@ -10,6 +10,7 @@ use crate::budget::{self, Budget, Exhausted};
 use crate::cli::{Args, Target};
 use crate::error::{Error, Result};
 use crate::memory::RemoteMemory;
+use crate::native::stack::STACK_WINDOW;
 use crate::native::threads::Native;
 use crate::output::{self, dump::DumpThread, Sink};
 use crate::prefetch::Prefetcher;
@@ -195,11 +196,7 @@ fn dump_one(pid: i32, args: &Args, out: &mut Vec<u8>) -> Result<()> {
     // --native: each thread's registers and stack, while it is still stopped.
     if let (Some(native), Ok(_)) = (&mut native, &walked) {
         let deadline = walker.budget().stop_deadline();
-        native.capture(
-            &tracee.stopped_tids(),
-            &RemoteMemory::new(mem_pid),
-            deadline,
-        );
+        native.capture(&tracee.stopped_tids(), STACK_WINDOW, deadline);
     }
     // A leader that died during the dump: perhaps an exec() from another thread under way,
     // which ends every other thread first (the dump would show a process being torn down).
@@ -277,7 +274,7 @@ fn dump_one(pid: i32, args: &Args, out: &mut Vec<u8>) -> Result<()> {
         t.holds_gil |= task.is_some_and(|k| running.contains(&k.outer));
     }
     let natives = match &mut native {
-        Some(n) => super::native::merge(n, &mut threads, &found, &RemoteMemory::new(mem_pid)),
+        Some(n) => super::native::merge(n, &mut threads, &found),
         None => Vec::new(),
     };
     let rows: Vec<DumpThread> = threads

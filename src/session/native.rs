@@ -1,6 +1,5 @@
 //! `-d --native`: the dump's threads with their native frames, and what could not be read.
 
-use crate::memory::Memory;
 use crate::native::threads::{Native, NativeThread};
 use crate::proc::TaskId;
 use crate::python::walk::Thread;
@@ -12,13 +11,12 @@ pub fn merge(
     native: &mut Native,
     threads: &mut [Thread],
     found: &[Option<TaskId>],
-    mem: &dyn Memory,
 ) -> Vec<NativeThread> {
     threads
         .iter_mut()
         .zip(found)
         .map(|(t, task)| {
-            let merged = task.and_then(|k| native.thread(k.outer, mem, t));
+            let merged = task.and_then(|k| native.thread(k.outer, t));
             match merged {
                 Some(n) => {
                     t.frames = n.frames.clone();
