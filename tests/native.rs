@@ -5,14 +5,64 @@
 
 use crate::util::build::compile;
 use crate::util::cli::one_line_error;
+use crate::util::container::contained;
 use crate::util::events::has_ctypes;
+use crate::util::launch::{Launched, Ready};
+use crate::util::prereq;
 use crate::util::process::temp_dir;
 use crate::util::target::{spawn_script, Target};
 use crate::util::{per_interpreter, pyflame, Interp, Output};
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::process::ChildStdin;
 use std::process::Command;
 use std::time::{Duration, Instant};
+
+/// A script running as a target: started here, or in namespaces of its own.
+trait Script {
+    fn pid(&self) -> u32;
+    fn script(&self) -> &Path;
+    fn marks(&self) -> &HashMap<String, u32>;
+    fn stdin(&mut self) -> Option<ChildStdin>;
+    fn describe(&self) -> String;
+}
+
+impl Script for Target {
+    fn pid(&self) -> u32 {
+        self.pid
+    }
+    fn script(&self) -> &Path {
+        &self.script
+    }
+    fn marks(&self) -> &HashMap<String, u32> {
+        &self.marks
+    }
+    fn stdin(&mut self) -> Option<ChildStdin> {
+        self.stdin.take()
+    }
+    fn describe(&self) -> String {
+        Target::describe(self)
+    }
+}
+
+impl Script for Launched {
+    fn pid(&self) -> u32 {
+        self.pid
+    }
+    fn script(&self) -> &Path {
+        &self.script
+    }
+    fn marks(&self) -> &HashMap<String, u32> {
+        &self.marks
+    }
+    fn stdin(&mut self) -> Option<ChildStdin> {
+        self.stdin.take()
+    }
+    fn describe(&self) -> String {
+        Launched::describe(self)
+    }
+}
 
 /// One thread of a `-d --native` dump.
 #[derive(Debug)]
@@ -36,8 +86,8 @@ fn parse(text: &str) -> Vec<Shown> {
 }
 
 /// `pyflame -d --native -p PID`, which must succeed.
-fn dump(target: &Target) -> (Vec<Shown>, Output) {
-    let out = pyflame(&["-d", "--native", "-p", &target.pid.to_string()]);
+fn dump(target: &impl Script) -> (Vec<Shown>, Output) {
+    let out = pyflame(&["-d", "--native", "-p", &target.pid().to_string()]);
     assert!(
         out.status.success(),
         "-d --native\n{}\n{}",
@@ -49,8 +99,8 @@ fn dump(target: &Target) -> (Vec<Shown>, Output) {
 
 /// Lets the target's main thread go on into C, then dumps until its stack shows `leaf` (60 s
 /// at most): the thread that shows it, and all of them.
-fn dump_spinning(target: &mut Target, leaf: &str) -> (usize, Vec<Shown>, Output) {
-    let mut stdin = target.stdin.take().expect("stdin");
+fn dump_spinning(target: &mut impl Script, leaf: &str) -> (usize, Vec<Shown>, Output) {
+    let mut stdin = target.stdin().expect("stdin");
     stdin.write_all(b"go\n").expect("write to the target");
     let start = Instant::now();
     loop {
@@ -72,11 +122,11 @@ fn dump_spinning(target: &mut Target, leaf: &str) -> (usize, Vec<Shown>, Output)
 }
 
 /// `file:function:line` of the script's frame at its mark.
-fn at(target: &Target, function: &str, mark: &str) -> String {
+fn at(target: &impl Script, function: &str, mark: &str) -> String {
     format!(
         "{}:{function}:{}",
-        target.script.display(),
-        target.marks[mark]
+        target.script().display(),
+        target.marks()[mark]
     )
 }
 
@@ -113,7 +163,7 @@ fn thread_at<'a>(threads: &'a [Shown], first: &str) -> (&'a Shown, usize) {
 
 /// The sleeping and the locked threads: libc's frames under their Python frame, and the
 /// system call each waits in.
-fn check_waiting(target: &Target, threads: &[Shown], whole: &str) {
+fn check_waiting(target: &impl Script, threads: &[Shown], whole: &str) {
     let (sleeper, i) = thread_at(threads, &at(target, "sleeper", "sleep"));
     assert!(
         i > 0 && sleeper.frames[..i].iter().all(|f| native(f).is_some()),
@@ -144,8 +194,8 @@ fn check_waiting(target: &Target, threads: &[Shown], whole: &str) {
 }
 
 /// `pyflame --native -s 2 -r 0.01 -p PID [extra]`: the count of each stack (root first).
-fn sample(target: &Target, extra: &[&str]) -> (Vec<(Vec<String>, u64)>, Output) {
-    let pid = target.pid.to_string();
+fn sample(target: &impl Script, extra: &[&str]) -> (Vec<(Vec<String>, u64)>, Output) {
+    let pid = target.pid().to_string();
     let mut args = vec!["--native", "-s", "2", "-r", "0.01", "-p", &pid];
     args.extend_from_slice(extra);
     let out = pyflame(&args);
@@ -268,7 +318,13 @@ fn native_and_python_frames_interleave(py: &Interp) {
         return;
     };
     let mut target = spawn_script(py, "native.py", &["ext", dir.to_str().unwrap()]);
-    let (main, threads, out) = dump_spinning(&mut target, "ext_spin_inner ");
+    check_interleaved(py, &mut target);
+}
+
+/// The extension's target, let go: its main thread's exact stack in a dump and in samples,
+/// the waiting threads, the thread waiting for the GIL.
+fn check_interleaved(py: &Interp, target: &mut impl Script) {
+    let (main, threads, out) = dump_spinning(target, "ext_spin_inner ");
     let whole = format!("{}\n{}", out.describe(), target.describe());
     let frames = &threads[main].frames;
     let object = native(&frames[0]).expect("native").1.to_string();
@@ -277,21 +333,21 @@ fn native_and_python_frames_interleave(py: &Interp) {
     let want = [
         c("ext_spin_inner"),
         c("ext_spin"),
-        at(&target, "inner_py", "inner_py"),
+        at(&*target, "inner_py", "inner_py"),
         c("ext_call_back"),
         c("ext_call"),
-        at(&target, "via_c", "via_c"),
+        at(&*target, "via_c", "via_c"),
     ];
     assert_eq!(&frames[..want.len()], want, "{whole}");
     let python = [
-        at(&target, "main", "main_ext"),
-        at(&target, "<module>", "module"),
+        at(&*target, "main", "main_ext"),
+        at(&*target, "<module>", "module"),
     ];
     python_then_native(frames, want.len(), &python, &whole);
-    check_waiting(&target, &threads, &whole);
+    check_waiting(&*target, &threads, &whole);
     // Sampled, the GIL holder (the main thread, spinning) has that stack.
-    let (stacks, out) = sample(&target, &[]);
-    let module = at(&target, "<module>", "module");
+    let (stacks, out) = sample(&*target, &[]);
+    let module = at(&*target, "<module>", "module");
     let line = |f: &str| match native(f) {
         Some((function, object)) => format!("{object}:{function}:0"),
         None => f.to_string(),
@@ -309,8 +365,8 @@ fn native_and_python_frames_interleave(py: &Interp) {
     if !py.free_threaded {
         let start = Instant::now();
         loop {
-            let (threads, out) = dump(&target);
-            let (waiter, _) = thread_at(&threads, &at(&target, "waiter", "wait"));
+            let (threads, out) = dump(&*target);
+            let (waiter, _) = thread_at(&threads, &at(&*target, "waiter", "wait"));
             if waiter.header.contains("waiting for the GIL") {
                 break;
             }
@@ -322,6 +378,30 @@ fn native_and_python_frames_interleave(py: &Interp) {
             std::thread::sleep(Duration::from_millis(100));
         }
     }
+}
+
+/// A target in its own mount and PID namespaces, its interpreter at a path that exists only
+/// there: the interpreter's symbols (which place the Python frames) come from the target's
+/// files, through /proc/PID/root.
+#[test]
+fn symbols_come_from_the_targets_mount_namespace() {
+    if !prereq::namespaces("symbols_come_from_the_targets_mount_namespace") {
+        return;
+    }
+    let pythons = crate::util::interp::interpreters();
+    let Some(py) = pythons.iter().find(|p| p.name == "3.12") else {
+        eprintln!("SKIPPED: symbols_come_from_the_targets_mount_namespace: no 3.12");
+        return;
+    };
+    let dir = build_extension(py).expect("3.12's headers");
+    let mut c = contained(
+        py,
+        "native.py",
+        &["ext", dir.to_str().unwrap()],
+        Ready::StdinRead,
+        None,
+    );
+    check_interleaved(py, &mut c.target);
 }
 
 /// A stripped library: its exported function by name (`.dynsym`), the static one it calls
