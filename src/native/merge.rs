@@ -83,13 +83,14 @@ pub fn frame(f: &NativeFrame) -> Frame {
 
 /// The merged stack, innermost first: `native` (innermost first, ending as `end` says) with
 /// the Python frames `python` (innermost first, `entries` aligned) in place of their
-/// evaluations' C frames.
+/// evaluations' C frames; `frame` makes a native frame's (see `frame`).
 pub fn merge(
     interp: &Interpreter,
     native: &[NativeFrame],
     end: End,
     python: &[Frame],
     entries: &[bool],
+    frame: &mut dyn FnMut(&NativeFrame) -> Frame,
 ) -> Vec<Frame> {
     // Evaluations, innermost first, each its frames innermost first.
     let mut groups: Vec<&[Frame]> = Vec::new();

@@ -67,7 +67,14 @@ fn ctypes_310() -> Vec<NativeFrame> {
 fn each_eval_frame_becomes_its_python_frames() {
     let interp = Interpreter::new(LIBPY, Version::new(3, 10, None));
     let py = python(&["call_spin", "work", "<module>"]);
-    let merged = merge(&interp, &ctypes_310(), End::Root, &py, &[true; 3]);
+    let merged = merge(
+        &interp,
+        &ctypes_310(),
+        End::Root,
+        &py,
+        &[true; 3],
+        &mut frame,
+    );
     assert_eq!(
         names(&merged),
         [
@@ -101,7 +108,7 @@ fn from_3_11_one_eval_frame_runs_frames_up_to_an_entry() {
     ]);
     let py = python(&["callback", "helper", "work", "<module>"]);
     let entries = [true, false, false, true];
-    let merged = merge(&interp, &stack, End::Root, &py, &entries);
+    let merged = merge(&interp, &stack, End::Root, &py, &entries, &mut frame);
     assert_eq!(
         names(&merged),
         [
@@ -127,7 +134,7 @@ fn the_interpreter_is_shown_where_the_thread_is_in_it() {
         (LIBPY, "pattern_search"),
         (LIBPY, "_PyEval_EvalFrameDefault"),
     ]);
-    let merged = merge(&interp, &sre, End::Root, &py, &[true]);
+    let merged = merge(&interp, &sre, End::Root, &py, &[true], &mut frame);
     let want = [
         "libpython3.12.so.1.0:sre_ucs1_match",
         "libpython3.12.so.1.0:pattern_search",
@@ -139,7 +146,7 @@ fn the_interpreter_is_shown_where_the_thread_is_in_it() {
         (LIBPY, "pysleep"),
         (LIBPY, "_PyEval_EvalFrameDefault"),
     ]);
-    let merged = merge(&interp, &sleep, End::Root, &py, &[true]);
+    let merged = merge(&interp, &sleep, End::Root, &py, &[true], &mut frame);
     assert_eq!(names(&merged), ["libc.so.6:clock_nanosleep", "search"]);
 }
 
@@ -154,7 +161,14 @@ fn an_evaluation_just_started_or_not_found_pairs_from_the_right_end() {
         (LIBPY, "_PyEval_EvalFrameDefault"),
         ("python3", "main"),
     ]);
-    let merged = merge(&interp, &stack, End::Root, &python(&["outer"]), &[true]);
+    let merged = merge(
+        &interp,
+        &stack,
+        End::Root,
+        &python(&["outer"]),
+        &[true],
+        &mut frame,
+    );
     let want = [
         "libpython3.12.so.1.0:_PyEval_EvalFrameDefault",
         "libpython3.12.so.1.0:_PyFunction_Vectorcall",
@@ -166,7 +180,7 @@ fn an_evaluation_just_started_or_not_found_pairs_from_the_right_end() {
     // marker.
     let stack = native(&[("ext.so", "spin"), (LIBPY, "_PyEval_EvalFrameDefault")]);
     let py = python(&["inner", "outer"]);
-    let merged = merge(&interp, &stack, End::Lost, &py, &[true, true]);
+    let merged = merge(&interp, &stack, End::Lost, &py, &[true, true], &mut frame);
     let want = [
         "ext.so:spin",
         "inner",
@@ -176,7 +190,7 @@ fn an_evaluation_just_started_or_not_found_pairs_from_the_right_end() {
     assert_eq!(names(&merged), want);
     // No eval function found at all (a pc without a symbol): native frames, then Python.
     let stack = native(&[("ext.so", ""), (LIBPY, "")]);
-    let merged = merge(&interp, &stack, End::Root, &py, &[true, true]);
+    let merged = merge(&interp, &stack, End::Root, &py, &[true, true], &mut frame);
     assert_eq!(merged[0].code.name, "ext.so+0x40");
     assert_eq!(merged[1].code.name, "libpython3.12.so.1.0+0x41");
     assert_eq!(
@@ -189,6 +203,13 @@ fn an_evaluation_just_started_or_not_found_pairs_from_the_right_end() {
 fn versions_name_their_eval_function() {
     let old = Interpreter::new("libpython2.7.so.1.0", Version::new(2, 7, None));
     let stack = native(&[("libpython2.7.so.1.0", "PyEval_EvalFrameEx")]);
-    let merged = merge(&old, &stack, End::Root, &python(&["f"]), &[true]);
+    let merged = merge(
+        &old,
+        &stack,
+        End::Root,
+        &python(&["f"]),
+        &[true],
+        &mut frame,
+    );
     assert_eq!(names(&merged), ["f"]);
 }

@@ -202,38 +202,74 @@ pub fn registers(tid: i32) -> std::io::Result<Regs> {
 }
 
 /// What a stopped thread's machine stack is unwound from once the thread runs again: its
-/// registers, the stack from its stack pointer up (`window` bytes at most), and the system
-/// call it is in.
+/// registers, the stack from its stack pointer up, and the system call it is in.
 pub struct Snapshot {
     regs: Regs,
     window: Vec<u8>,
-    /// The system call number (/proc/PID/task/TID/syscall), when the thread is in one.
+    /// The system call number (/proc/PID/task/TID/syscall), when the thread is in one and
+    /// it was asked for.
     pub syscall: Option<u64>,
 }
 
-/// Takes the snapshot of stopped thread `tid` of process `pid`.
-pub fn capture(pid: i32, tid: i32, mem: &dyn Memory, window: usize) -> std::io::Result<Snapshot> {
-    let regs = registers(tid)?;
-    let mut bytes = vec![0u8; window.min(STACK_WINDOW)];
-    let got = mem
-        .read_prefix(regs.sp().unwrap_or(0), &mut bytes)
-        .unwrap_or(0);
-    bytes.truncate(got);
-    Ok(Snapshot {
-        regs,
-        window: bytes,
-        syscall: proc::task_syscall(pid, tid),
-    })
+impl Snapshot {
+    pub fn new() -> Snapshot {
+        Snapshot {
+            regs: Regs::new(ARCH, 0, 0, 0),
+            window: Vec::new(),
+            syscall: None,
+        }
+    }
+
+    /// Takes the snapshot of stopped thread `tid` of process `pid`, with `window` bytes of
+    /// its stack at most (reusing this one's memory), and its system call if `syscall`.
+    pub fn take(
+        &mut self,
+        (pid, tid): (i32, i32),
+        mem: &dyn Memory,
+        window: usize,
+        syscall: bool,
+    ) -> std::io::Result<()> {
+        self.regs = registers(tid)?;
+        self.window.resize(window.min(STACK_WINDOW), 0);
+        let sp = self.regs.sp().unwrap_or(0);
+        let got = mem.read_prefix(sp, &mut self.window).unwrap_or(0);
+        self.window.truncate(got);
+        self.syscall = syscall.then(|| proc::task_syscall(pid, tid)).flatten();
+        Ok(())
+    }
 }
 
-/// The machine stack of a thread as `snap` found it, innermost first; memory beyond the
-/// snapshot's window is read from the process as it is now.
-pub fn unwind(objects: &mut Objects, mem: &dyn Memory, snap: &Snapshot) -> (Vec<NativeFrame>, End) {
+/// A thread's machine stack as its snapshot found it, innermost first, how it ends, and how
+/// many bytes above the stack pointer it read (memory beyond the snapshot's window is read
+/// from the process as it is now).
+pub struct Unwound {
+    pub frames: Vec<NativeFrame>,
+    pub end: End,
+    pub depth: usize,
+}
+
+pub fn unwind(objects: &mut Objects, mem: &dyn Memory, snap: &Snapshot) -> Unwound {
+    let depth = std::cell::Cell::new(0usize);
+    let (frames, end) = walk(objects, mem, snap, &depth);
+    Unwound {
+        frames,
+        end,
+        depth: depth.get(),
+    }
+}
+
+fn walk(
+    objects: &mut Objects,
+    mem: &dyn Memory,
+    snap: &Snapshot,
+    depth: &std::cell::Cell<usize>,
+) -> (Vec<NativeFrame>, End) {
     let regs = snap.regs;
     let sp = regs.sp().unwrap_or(0);
     let window = &snap.window;
     let read = |addr: u64| -> Option<u64> {
         let at = usize::try_from(addr.checked_sub(sp)?).ok()?;
+        depth.set(depth.get().max(at.saturating_add(8)));
         match window.get(at..at.checked_add(8)?) {
             Some(b) => crate::bytes::u64_at(b, 0),
             None => mem.u64(addr).ok(),

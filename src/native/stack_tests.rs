@@ -68,13 +68,14 @@ fn stack_of(exe: &Path, sleep: bool) -> (Vec<String>, End) {
         }
     }
     let mem = RemoteMemory::new(pid);
-    let snap = capture(pid, pid, &mem, STACK_WINDOW).unwrap();
+    let mut snap = Snapshot::new();
+    snap.take((pid, pid), &mem, STACK_WINDOW, true).unwrap();
     ptrace::detach(pid, 0).unwrap();
     // In the sleep, nanosleep's system call (the thread runs again: the stack it spins on
     // stays as it was).
     assert_eq!(snap.syscall.is_some(), sleep);
     let mut objects = Objects::new(pid).unwrap();
-    let (frames, end) = unwind(&mut objects, &mem, &snap);
+    let Unwound { frames, end, .. } = unwind(&mut objects, &mem, &snap);
     let names = frames
         .iter()
         .map(|f| match &f.function {

@@ -23,11 +23,21 @@ pub struct Native {
     mem: RemoteMemory,
     objects: Objects,
     interp: Interpreter,
-    /// By thread id (pyflame's view).
-    snaps: Map<i32, Snapshot>,
+    /// `-d`: each thread's system call, name and states too.
+    describe: bool,
+    /// By thread id (pyflame's view): the capture that last took it (`taken`), its snapshot,
+    /// and how deep into its stack the last unwind of it read.
+    snaps: Map<i32, (u64, Snapshot, usize)>,
+    taken: u64,
+    /// Frames as the outputs show them, by pc: the same pc is the same frame, sample after
+    /// sample.
+    frames: Map<u64, Frame>,
     /// Threads stopped whose snapshot could not be taken (out of stopped time, or gone).
     pub missed: usize,
 }
+
+/// Threads and frames remembered, at most (then forgotten: threads come and go).
+const MAX_REMEMBERED: usize = 8192;
 
 /// A thread's merged stack and what it is waiting in.
 pub struct NativeThread {
@@ -39,8 +49,14 @@ pub struct NativeThread {
 }
 
 impl Native {
-    /// For process `pid`, whose runtime (version `version`) is in the file `runtime_path`.
-    pub fn new(pid: i32, runtime_path: &str, version: Version) -> std::io::Result<Native> {
+    /// For process `pid`, whose runtime (version `version`) is in the file `runtime_path`;
+    /// `describe` (`-d`): with what each thread waits in and its name.
+    pub fn new(
+        pid: i32,
+        runtime_path: &str,
+        version: Version,
+        describe: bool,
+    ) -> std::io::Result<Native> {
         let object = runtime_path.rsplit('/').next().unwrap_or(runtime_path);
         let interp = Interpreter::new(object, version);
         let mut objects = Objects::new(pid)?;
@@ -50,50 +66,86 @@ impl Native {
             mem: RemoteMemory::new(proc::live_task(pid).unwrap_or(pid)),
             objects,
             interp,
+            describe,
             snaps: Map::default(),
+            taken: 0,
+            frames: Map::default(),
             missed: 0,
         })
     }
 
     /// While threads `tids` are stopped: the snapshot of each, with at most `window` bytes of
-    /// its stack, until `deadline` (the time the target may be kept stopped).
+    /// its stack (less where its last unwind read less), until `deadline` (the time the
+    /// target may be kept stopped).
     pub fn capture(&mut self, tids: &[i32], window: usize, deadline: Instant) {
-        self.snaps.clear();
+        self.taken += 1;
         self.missed = 0;
+        if self.snaps.len() > MAX_REMEMBERED {
+            self.snaps.clear();
+        }
         let window = (STACKS_BUDGET / tids.len().max(1)).min(window);
         for &tid in tids {
             if Instant::now() >= deadline {
                 self.missed += 1;
                 continue;
             }
-            match stack::capture(self.pid, tid, &self.mem, window) {
-                Ok(snap) => {
-                    self.snaps.insert(tid, snap);
-                }
+            let (taken, snap, depth) = self
+                .snaps
+                .entry(tid)
+                .or_insert_with(|| (0, Snapshot::new(), usize::MAX));
+            let want = match *depth {
+                usize::MAX => window,
+                d => (d + d / 2 + 1024).clamp(4096, window),
+            };
+            match snap.take((self.pid, tid), &self.mem, want, self.describe) {
+                Ok(()) => *taken = self.taken,
                 Err(_) => self.missed += 1,
             }
         }
     }
 
-    /// Thread `t`, which is `tid` in pyflame's view, with its native frames, once its
-    /// snapshot is taken; None without one.
+    /// Thread `t`, which is `tid` in pyflame's view, with its native frames, if the last
+    /// capture took its snapshot.
     pub fn thread(&mut self, tid: i32, t: &Thread) -> Option<NativeThread> {
-        let snap = self.snaps.get(&tid)?;
-        let (native, end) = stack::unwind(&mut self.objects, &self.mem, snap);
+        let (taken, snap, depth) = self.snaps.get_mut(&tid)?;
+        if *taken != self.taken {
+            return None;
+        }
+        let unwound = stack::unwind(&mut self.objects, &self.mem, snap);
+        *depth = unwound.depth;
+        let syscall = snap.syscall;
+        let native = unwound.frames;
         let mut states = Vec::new();
-        if self.waits_for_gil(&native, snap.syscall) {
-            states.push("waiting for the GIL".to_string());
+        let mut name = None;
+        if self.describe {
+            if self.waits_for_gil(&native, syscall) {
+                states.push("waiting for the GIL".to_string());
+            }
+            if native.iter().any(|f| self.collects(f)) {
+                states.push("collecting garbage".to_string());
+            }
+            if let Some(n) = syscall {
+                states.push(format!("in the system call {}", syscalls::name(n)));
+            }
+            let process = proc::task_comm(self.pid, self.pid);
+            name = proc::task_comm(self.pid, tid).filter(|n| Some(n) != process.as_ref());
         }
-        if native.iter().any(|f| self.collects(f)) {
-            states.push("collecting garbage".to_string());
+        if self.frames.len() > MAX_REMEMBERED {
+            self.frames.clear();
         }
-        if let Some(n) = snap.syscall {
-            states.push(format!("in the system call {}", syscalls::name(n)));
-        }
-        let name = proc::task_comm(self.pid, tid)
-            .filter(|n| Some(n) != proc::task_comm(self.pid, self.pid).as_ref());
+        let cache = &mut self.frames;
+        let mut frame =
+            |f: &NativeFrame| cache.entry(f.pc).or_insert_with(|| merge::frame(f)).clone();
+        let frames = merge::merge(
+            &self.interp,
+            &native,
+            unwound.end,
+            &t.frames,
+            &t.entries,
+            &mut frame,
+        );
         Some(NativeThread {
-            frames: merge::merge(&self.interp, &native, end, &t.frames, &t.entries),
+            frames,
             states,
             name,
         })

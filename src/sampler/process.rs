@@ -98,7 +98,7 @@ impl Process {
             moved: 0,
             outermost: Map::default(),
             native: match plan.native {
-                true => Native::new(pid, &runtime.path, runtime.version).ok(),
+                true => Native::new(pid, &runtime.path, runtime.version, false).ok(),
                 false => None,
             },
         }

@@ -128,7 +128,7 @@ fn dump_one(pid: i32, args: &Args, out: &mut Vec<u8>) -> Result<()> {
     describe(args, pid, &runtime);
     let mut native = match args.native {
         true => Some(
-            Native::new(pid, &runtime.path, runtime.version).map_err(|e| {
+            Native::new(pid, &runtime.path, runtime.version, true).map_err(|e| {
                 Error::Fatal(format!(
                     "Failed to read /proc/{pid}/maps for --native: {}",
                     crate::permissions::errno_text(&e)

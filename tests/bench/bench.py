@@ -13,11 +13,12 @@ A second table holds goals measured against other references, each met or not: `
 (floor.py) sets pyflame beside the null profiler (null.c: the schedule and one read of the
 target per wake-up, no more), and gives the target's slowdowns and pyflame's thread stops;
 `sampler315` (sampler315.py) sets it beside CPython 3.15's own sampler (`python3.15 -m
-profiling.sampling`) on a 3.15 target, at 1 kHz and at the highest rate of each.
+profiling.sampling`) on a 3.15 target, at 1 kHz and at the highest rate of each; `native`
+(native.py) what --native costs, beside py-spy's --native.
 
 Usage: bench.py PYFLAME   (environment: BENCH_PYTHON, BENCH_RUNS=5, BENCH_RSS_SECONDS=30;
 BENCH_RSS_SECONDS=600 measures the 10-minute figure of the goal; BENCH_ONLY=GROUP,... runs only
-those groups of rows, of size, dump, rates, threads, workers, maxrate, rss, floor, sampler315,
+those groups of rows, of size, dump, rates, threads, workers, maxrate, rss, floor, sampler315, native,
 e.g. BENCH_ONLY=workers, and writes only them to results.md)"""
 import os
 import re
@@ -39,7 +40,7 @@ WORK = int(os.environ.get("BENCH_WORK", "6000"))
 ONLY = [g for g in os.environ.get("BENCH_ONLY", "").split(",") if g]
 # The groups of the first table (pyflame beside py-spy), then those of the second.
 VERSUS = ["size", "dump", "rates", "threads", "workers", "maxrate", "rss"]
-GROUPS = VERSUS + ["floor", "sampler315"]
+GROUPS = VERSUS + ["floor", "sampler315", "native"]
 # floor.py and sampler315.py `import bench`: this module, also when run as a script (and no
 # __pycache__ is left beside them).
 sys.modules.setdefault("bench", sys.modules[__name__])
@@ -403,7 +404,7 @@ def main():
     if want("rss"):
         row("peak RSS, %d s at 1 kHz (MiB)" % RSS_SECONDS, peak_rss("pyflame", pyflame),
             spy and peak_rss("py-spy", spy), "%.2f", "<= 8 MiB")
-    if want("floor") or want("sampler315"):
+    if want("floor") or want("sampler315") or want("native"):
         print(GOALS, end="", flush=True)
     if want("floor"):
         import floor
@@ -411,6 +412,9 @@ def main():
     if want("sampler315"):
         import sampler315
         sampler315.run(pyflame, goal_row)
+    if want("native"):
+        import native
+        native.run(pyflame, goal_row)
     with open(os.path.join(OUT, "results.md"), "w") as f:
         if rows:
             f.write(TABLE + "\n".join(rows) + "\n")
