@@ -26,6 +26,8 @@ trait Script {
     fn marks(&self) -> &HashMap<String, u32>;
     fn stdin(&mut self) -> Option<ChildStdin>;
     fn describe(&self) -> String;
+    /// Whether its Python names its threads in the kernel (3.14+).
+    fn names_threads(&self) -> bool;
 }
 
 impl Script for Target {
@@ -44,6 +46,9 @@ impl Script for Target {
     fn describe(&self) -> String {
         Target::describe(self)
     }
+    fn names_threads(&self) -> bool {
+        (self.python.major, self.python.minor) >= (3, 14)
+    }
 }
 
 impl Script for Launched {
@@ -61,6 +66,9 @@ impl Script for Launched {
     }
     fn describe(&self) -> String {
         Launched::describe(self)
+    }
+    fn names_threads(&self) -> bool {
+        false
     }
 }
 
@@ -175,6 +183,10 @@ fn check_waiting(target: &impl Script, threads: &[Shown], whole: &str) {
             .any(|f| f.contains("sleep") || f.contains("select")),
         "no libc sleep under sleeper()\n{whole}"
     );
+    // 3.14 and later name their threads in the kernel (Thread-1 (sleeper), cut to 15 bytes).
+    if target.names_threads() {
+        assert!(sleeper.header.contains(" name=Thread-"), "{whole}");
+    }
     let calls = ["clock_nanosleep", "nanosleep", "select", "pselect6"];
     assert!(
         calls.iter().any(|c| sleeper
@@ -462,7 +474,8 @@ dirs = []
 try:
     import sysconfig
     paths = sysconfig.get_paths()
-    dirs += [paths['include'], paths['platinclude']]
+    # Debian's pyconfig.h includes <x86_64-linux-gnu/python3.X/pyconfig.h>.
+    dirs += [paths['include'], paths['platinclude'], os.path.dirname(paths['include'])]
 except Exception:
     pass
 here = os.path.dirname(os.path.realpath(sys.executable))
@@ -475,7 +488,7 @@ except ImportError:
     suffix = [s for s, _, kind in imp.get_suffixes() if kind == imp.C_EXTENSION][0]
 print(suffix)
 for d in dirs:
-    if os.path.exists(os.path.join(d, 'Python.h')) or os.path.exists(os.path.join(d, 'pyconfig.h')):
+    if os.path.isdir(d):
         print(d)
 "#;
     let out = Command::new(&py.path)
