@@ -24,6 +24,10 @@ pub const MAX_FRAMES: usize = 256;
 pub const STACK_WINDOW: usize = 256 << 10;
 /// Objects whose tables are kept, at most (then the cache starts over).
 const MAX_OBJECTS: usize = 512;
+/// Bytes of call-frame sections and symbol index kept for all objects, at most: an object
+/// loaded beyond it has neither (frame pointers only, no names). Each object's own are capped
+/// by `cfi` and `symbols`; a target that maps many large crafted files is bounded here.
+const MAX_TABLE_BYTES: usize = 256 << 20;
 
 #[cfg(target_arch = "x86_64")]
 pub const ARCH: Arch = Arch::X86_64;
@@ -74,6 +78,8 @@ pub struct Objects {
     by_file: Map<(String, u64), Option<Object>>,
     /// The file name of the interpreter's object and its evaluation loop's function.
     interpreter: Option<(String, &'static str)>,
+    /// Bytes of tables kept (see `MAX_TABLE_BYTES`).
+    bytes: usize,
 }
 
 impl Objects {
@@ -87,6 +93,7 @@ impl Objects {
             maps,
             by_file: Map::default(),
             interpreter: None,
+            bytes: 0,
         })
     }
 
@@ -114,29 +121,43 @@ impl Objects {
         if !self.by_file.contains_key(&key) {
             if self.by_file.len() >= MAX_OBJECTS {
                 self.by_file.clear();
+                self.bytes = 0;
             }
             let eval = self
                 .interpreter
                 .as_ref()
                 .filter(|(name, _)| name == m.file_name())
                 .map(|&(_, eval)| eval);
-            let object = load(self.pid, m, eval);
+            let object = load(self.pid, m, eval, &mut self.bytes);
             self.by_file.insert(key.clone(), object);
         }
         self.by_file.get_mut(&key)?.as_mut()
     }
 }
 
-/// Reads the object mapped by `m`: its unwind table and symbols (each may be absent), and
-/// where its evaluation loop `eval` is, for the interpreter's.
-fn load(pid: i32, m: &Mapping, eval: Option<&'static str>) -> Option<Object> {
+/// Reads the object mapped by `m`: its unwind table and symbols (each may be absent, and
+/// both are once `kept` bytes of them are), and where its evaluation loop `eval` is, for the
+/// interpreter's.
+fn load(pid: i32, m: &Mapping, eval: Option<&'static str>, kept: &mut usize) -> Option<Object> {
     let path = proc::in_root(pid, m.file_path());
     let file = std::fs::File::open(&path).ok()?;
     let elf = Elf::parse(&file).ok()?;
     let bias = elf.load_bias(m.start, m.offset)?;
-    let table = UnwindTable::from_elf(ARCH, &elf, &file).ok();
-    let root = proc::in_root(pid, "/");
-    let symbols = Symbols::load(&path, Path::new(&root)).ok();
+    let (mut table, mut symbols) = (None, None);
+    if *kept < MAX_TABLE_BYTES {
+        table = UnwindTable::from_elf(ARCH, &elf, &file).ok();
+        let root = proc::in_root(pid, "/");
+        symbols = Symbols::load(&path, Path::new(&root)).ok();
+        let sections = [".eh_frame", ".eh_frame_hdr", ".debug_frame"];
+        let sizes = sections
+            .iter()
+            .filter_map(|s| elf.section(s))
+            .map(|s| s.sh_size as usize);
+        let index = symbols.as_ref().map_or(0, |s| s.len() * 16);
+        *kept = kept
+            .saturating_add(sizes.sum::<usize>())
+            .saturating_add(index);
+    }
     let longest = eval.and_then(|_| table.as_ref()?.longest_fde());
     let eval = match (eval, longest) {
         (Some(name), Some(((start, end), second))) if second < (end - start) / 3 * 2 => {

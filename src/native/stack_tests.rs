@@ -17,7 +17,19 @@ __attribute__((noinline)) void spin_inner(int sleep) {
     for (;;) sink++;
 }
 __attribute__((noinline)) void spin_outer(int sleep) { spin_inner(sleep); sink--; }
-int main(int argc, char **argv) { spin_outer(argc > 1); return 0; }
+/* Overwrites its own frame and those above it: saved registers, return addresses (garbage,
+ * then its own address, which would unwind into itself for ever), then spins. */
+__attribute__((noinline)) void smash(int loop) {
+    volatile unsigned long *p = (unsigned long *)__builtin_frame_address(0);
+    for (int i = 0; i < 512; i++)
+        p[i] = loop ? (unsigned long)&smash + 8 : 0x4141414141414141UL * (i + 1);
+    for (;;) sink++;
+}
+int main(int argc, char **argv) {
+    if (argc > 2) smash(argv[2][0] == 'l');
+    spin_outer(argc > 1 && argv[1][1] == 'l');
+    return 0;
+}
 "#;
 
 /// Builds the program with `flags` in a directory of its own.
@@ -50,10 +62,13 @@ impl Drop for Running {
 
 /// The function names of the program's stack, stopped once it runs `spin_inner`.
 fn stack_of(exe: &Path, sleep: bool) -> (Vec<String>, End) {
+    stack_with(exe, &[if sleep { "sleep" } else { "spin" }], sleep)
+}
+
+/// The stack of the program run with `args`, stopped once it is where they send it.
+fn stack_with(exe: &Path, args: &[&str], sleep: bool) -> (Vec<String>, End) {
     let mut cmd = Command::new(exe);
-    if sleep {
-        cmd.arg("sleep");
-    }
+    cmd.args(args);
     let child = Running(cmd.spawn().unwrap());
     let pid = child.0.id() as i32;
     std::thread::sleep(std::time::Duration::from_millis(200));
@@ -124,4 +139,24 @@ fn unwinds_out_of_a_system_call_in_libc() {
     // glibc's nanosleep calls clock_nanosleep; the innermost frame is libc's, in the call.
     assert!(names[0].contains("nanosleep"), "{names:?}");
     check(&names, end, &["spin_inner", "spin_outer", "main"]);
+}
+
+#[test]
+fn a_smashed_stack_ends_where_it_can_be_followed_no_further() {
+    for (name, flags) in [
+        ("smash", &["-O1", "-fno-omit-frame-pointer"][..]),
+        ("smash2", &["-O2"]),
+    ] {
+        let exe = build(name, flags);
+        for how in ["garbage", "loop"] {
+            let (names, end) = stack_with(&exe, &["spin", how], false);
+            assert_eq!(names[0], "smash", "{name} {how}: {names:?}");
+            assert!(
+                names.len() <= MAX_FRAMES,
+                "{name} {how}: {} frames",
+                names.len()
+            );
+            assert_ne!(end, End::Root, "{name} {how}: {names:?}");
+        }
+    }
 }
