@@ -516,3 +516,72 @@ for d in dirs:
     std::fs::copy(&built, dir.join(format!("nativeext{suffix}"))).ok()?;
     Some(dir)
 }
+
+/// `--native` in a process tree (`--subprocesses`: the spinning Python child's samples have
+/// its native frames, `_start` first) and in the SVG and speedscope formats.
+#[test]
+fn native_in_a_process_tree_and_every_format() {
+    let pythons = crate::util::interp::interpreters();
+    let Some(py) = pythons.iter().find(|p| p.name == "3.12") else {
+        eprintln!("SKIPPED: native_in_a_process_tree_and_every_format: no 3.12");
+        return;
+    };
+    let script = crate::util::target::script_path("tree_parent.py");
+    let python = py.path.to_str().expect("UTF-8 path").to_string();
+    let group = crate::util::group::Group::python(py, &script, &[&python]);
+    let child = group.preamble_pid("PYTHON");
+    crate::util::live::wait_until_spinning(child, || group.describe());
+    let pid = group.pid.to_string();
+    let out = pyflame(&[
+        "--native",
+        "--subprocesses",
+        "-s",
+        "1",
+        "-r",
+        "0.01",
+        "-p",
+        &pid,
+    ]);
+    assert!(out.status.success(), "{}", out.describe());
+    let root = format!("process {child}");
+    let native_rooted = out.stdout.lines().any(|l| {
+        let frames: Vec<&str> = l.split(';').collect();
+        frames[0].starts_with(&root)
+            && frames.get(1).is_some_and(|f| f.ends_with(":_start:0"))
+            && l.contains("spin_one")
+    });
+    assert!(
+        native_rooted,
+        "no sample of the child with its native frames\n{}",
+        out.describe()
+    );
+    drop(group);
+
+    let flags = ["-O2", "-shared", "-fPIC"].map(String::from);
+    let lib = compile("native_spin.c", "libnative_spin_formats.so", &flags, &[]);
+    let mut target = spawn_script(py, "native.py", &["ctypes", lib.to_str().unwrap()]);
+    dump_spinning(&mut target, "spin_inner ");
+    let dir = temp_dir("native_formats");
+    for file in ["native.svg", "native.json"] {
+        let path = dir.join(file);
+        let pid = target.pid.to_string();
+        let args = [
+            "--native",
+            "--threads",
+            "-s",
+            "1",
+            "-p",
+            &pid,
+            "-o",
+            path.to_str().unwrap(),
+        ];
+        let out = pyflame(&args);
+        assert!(out.status.success(), "{}", out.describe());
+        let text = std::fs::read_to_string(&path).expect("the output file");
+        assert!(
+            text.contains("spin_inner") && text.contains("libnative_spin_formats.so"),
+            "{file}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
