@@ -19,6 +19,7 @@ use crate::sys::{self, ptrace};
 mod descendants;
 mod dump;
 mod native;
+mod note;
 mod tree;
 pub use dump::dump;
 use tree::Tree;
