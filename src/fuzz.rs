@@ -298,7 +298,8 @@ mod tests {
     /// An entry point, by the name of its fuzz target and seed directory.
     type Entry = (&'static str, fn(&[u8]));
 
-    const ENTRIES: [Entry; 9] = [
+    const ENTRIES: [Entry; 10] = [
+        ("cfi", cfi),
         ("elf", elf),
         ("lnotab", lnotab),
         ("linetable310", linetable310),
@@ -321,7 +322,7 @@ mod tests {
         }
     }
 
-    /// `cfi` (no seed directory yet): small inputs, each section kind, with and without an
+    /// `cfi`: small inputs, each section kind, with and without an
     /// `.eh_frame_hdr`.
     #[test]
     fn cfi_returns_on_small_inputs() {
