@@ -21,6 +21,9 @@ pub(super) trait Script {
     fn describe(&self) -> String;
     /// Whether its Python names its threads in the kernel (3.14+).
     fn names_threads(&self) -> bool;
+    /// Whether it has a thread in the garbage collector whose functions have names (3.x with
+    /// a GIL, and symbols: not Debian's stripped executables).
+    fn collects_named(&self) -> bool;
 }
 
 impl Script for Target {
@@ -42,6 +45,10 @@ impl Script for Target {
     fn names_threads(&self) -> bool {
         (self.python.major, self.python.minor) >= (3, 14)
     }
+    fn collects_named(&self) -> bool {
+        let py = &self.python;
+        py.major >= 3 && !py.free_threaded && !py.name.starts_with("debian")
+    }
 }
 
 impl Script for Launched {
@@ -61,6 +68,9 @@ impl Script for Launched {
         Launched::describe(self)
     }
     fn names_threads(&self) -> bool {
+        false
+    }
+    fn collects_named(&self) -> bool {
         false
     }
 }
@@ -176,9 +186,9 @@ pub(super) fn check_waiting(target: &impl Script, threads: &[Shown], whole: &str
             .any(|f| f.contains("sleep") || f.contains("select")),
         "no libc sleep under sleeper()\n{whole}"
     );
-    // 3.14 and later name their threads in the kernel (Thread-1 (sleeper), cut to 15 bytes).
+    // 3.14 and later name their threads in the kernel after threading's names.
     if target.names_threads() {
-        assert!(sleeper.header.contains(" name=Thread-"), "{whole}");
+        assert!(sleeper.header.contains(" name=sleeper "), "{whole}");
     }
     let calls = ["clock_nanosleep", "nanosleep", "select", "pselect6"];
     assert!(
@@ -196,6 +206,16 @@ pub(super) fn check_waiting(target: &impl Script, threads: &[Shown], whole: &str
         locked.header.contains("(in the system call futex)"),
         "{whole}"
     );
+    if target.collects_named() {
+        let (collector, _) = thread_at(threads, &at(target, "in_gc", "gc_wait"));
+        let header = &collector.header;
+        assert!(
+            header.contains("(collecting garbage; in the system call "),
+            "{whole}"
+        );
+        let python: Vec<&String> = collector.frames.iter().filter(|f| is_python(f)).collect();
+        assert_eq!(*python[1], at(target, "collector", "collect"), "{whole}");
+    }
 }
 
 /// `pyflame --native -s 2 -r 0.01 -p PID [extra]`: the count of each stack (root first).

@@ -6,8 +6,10 @@
 #                          (DIR holds the nativeext module; it spins holding the GIL, and the
 #                          thread `waiter` waits for the GIL)
 #
-# Every thread prints a line before it blocks; READY comes when all have, then SPINNING
-# right before the main thread enters C for good. Valid on Python 2.7 and every 3.x.
+# Every thread notes itself before it blocks; READY comes when all have, then SPINNING
+# right before the main thread enters C for good. A thread `collector` waits inside the
+# garbage collector (3.x with a GIL). Valid on Python 2.7 and every 3.x.
+import gc
 import sys
 import threading
 import time
@@ -30,6 +32,17 @@ def waiter():
     started.append("waiter")
     while True:
         time.sleep(0.001)  # MARK:wait
+
+
+def in_gc(phase, info):
+    if phase == "start" and threading.current_thread().name == "collector":
+        started.append("collector")
+        time.sleep(100000)  # MARK:gc_wait
+
+
+def collector():
+    gc.callbacks.append(in_gc)
+    gc.collect()  # MARK:collect
 
 
 def call_spin(lib):
@@ -57,8 +70,13 @@ def main():
         threads.append(waiter)
         sys.path.insert(0, sys.argv[2])
         import nativeext  # noqa: F401 (loaded before READY)
+    # A thread in the garbage collector, held in a callback (3.x; not free-threaded builds,
+    # whose collector stops every other thread).
+    free_threaded = getattr(sys, "_is_gil_enabled", lambda: True)() is False
+    if sys.version_info[0] >= 3 and not free_threaded:
+        threads.append(collector)
     for target in threads:
-        t = threading.Thread(target=target)
+        t = threading.Thread(target=target, name=target.__name__)
         t.daemon = True
         t.start()
     while len(started) < len(threads):
