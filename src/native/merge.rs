@@ -159,24 +159,14 @@ pub fn merge(
             out.push(frame(f));
         }
     }
-    match innermost_eval {
-        // No evaluation paired: the Python frames outer of the native ones.
-        None => {
-            if !python.is_empty() {
-                out.push(Frame::marker(FrameKind::NativeEnd));
-            }
-            out.extend_from_slice(python);
-        }
-        Some(_) if end != End::Root => {
-            let last = paired.iter().max().map_or(0, |&g| g + 1);
-            if last < groups.len() {
-                out.push(Frame::marker(FrameKind::NativeEnd));
-                for g in &groups[last..] {
-                    out.extend_from_slice(g);
-                }
-            }
-        }
-        Some(_) => {}
+    // A machine stack unwound only part of the way ends in a marker, and so do native frames
+    // no evaluation was placed among: the Python frames not placed follow it.
+    let last = paired.iter().max().map_or(0, |&g| g + 1);
+    if end != End::Root || (innermost_eval.is_none() && !python.is_empty()) {
+        out.push(Frame::marker(FrameKind::NativeEnd));
+    }
+    for g in &groups[last.min(groups.len())..] {
+        out.extend_from_slice(g);
     }
     out
 }

@@ -181,12 +181,7 @@ fn an_evaluation_just_started_or_not_found_pairs_from_the_right_end() {
     let stack = native(&[("ext.so", "spin"), (LIBPY, "_PyEval_EvalFrameDefault")]);
     let py = python(&["inner", "outer"]);
     let merged = merge(&interp, &stack, End::Lost, &py, &[true, true], &mut frame);
-    let want = [
-        "ext.so:spin",
-        "inner",
-        "<native frames not linked to Python>",
-        "outer",
-    ];
+    let want = ["ext.so:spin", "inner", "<native frames end here>", "outer"];
     assert_eq!(names(&merged), want);
     // No eval function found at all (a pc without a symbol): native frames, then Python.
     let stack = native(&[("ext.so", ""), (LIBPY, "")]);
@@ -195,7 +190,25 @@ fn an_evaluation_just_started_or_not_found_pairs_from_the_right_end() {
     assert_eq!(merged[1].code.name, "libpython3.12.so.1.0+0x41");
     assert_eq!(
         names(&merged[2..]),
-        ["<native frames not linked to Python>", "inner", "outer"]
+        ["<native frames end here>", "inner", "outer"]
+    );
+}
+
+#[test]
+fn a_stack_unwound_part_of_the_way_ends_in_a_marker() {
+    let interp = Interpreter::new(LIBPY, Version::new(3, 10, None));
+    let stack = native(&[("ext.so", "spin"), (LIBPY, "_PyEval_EvalFrameDefault")]);
+    let merged = merge(
+        &interp,
+        &stack,
+        End::NoObject,
+        &python(&["only"]),
+        &[true],
+        &mut frame,
+    );
+    assert_eq!(
+        names(&merged),
+        ["ext.so:spin", "only", "<native frames end here>"]
     );
 }
 

@@ -130,9 +130,9 @@ pub enum FrameKind {
     /// A native frame (`--native`): the object file as the file name, the function as the
     /// name, line 0.
     Native,
-    /// `--native`: the Python frames outer of this marker could not be placed among the
-    /// native frames inner of it (the machine stack was not unwound that far, or the
-    /// interpreter's evaluation frames were not found).
+    /// `--native`: the machine stack was not unwound further (a pc in no file, a frame no
+    /// rule unwinds, the frame cap), or no evaluation frame of the interpreter was found
+    /// among its native frames; the Python frames outer of it could not be placed among them.
     NativeEnd,
 }
 
@@ -162,7 +162,7 @@ impl Frame {
             FrameKind::Omitted => "<frames omitted>",
             FrameKind::Cycle => "<cycle>",
             FrameKind::NotRead => "<frames not read>",
-            FrameKind::NativeEnd => "<native frames not linked to Python>",
+            FrameKind::NativeEnd => "<native frames end here>",
             FrameKind::Python | FrameKind::Unreadable | FrameKind::Label | FrameKind::Native => {
                 UNREADABLE
             }
