@@ -34,8 +34,8 @@ prerequisites:
 	@tests/prerequisites || echo "make: some test prerequisites are missing (see above)"
 
 # Interpreters this machine lacks, from Debian's archive, cached under target/pythons: 3.14 and
-# 3.15 (Debian's binaries, run through their own loader) and free-threaded 3.13t and 3.14t
-# (built from Debian's sources, a few minutes the first time). What cannot be provided is
+# 3.15 (Debian's binaries, run through their own loader), free-threaded 3.13t and 3.14t and a
+# tail-calling 3.14 built by clang (from Debian's sources, a few minutes the first time). What cannot be provided is
 # reported; the tests then skip it, or fail under CI.
 pythons:
 	@tests/pythons/provision target/pythons || echo "make: some test interpreters could not be provided (see above)"

@@ -68,6 +68,7 @@ pub const DEFAULT_REQUIRED: &[&str] = &[
     "debian-3.15",
     "3.13t",
     "3.14t",
+    "3.14-tailcall",
 ];
 
 /// Every interpreter on this machine, discovered once per test process.
