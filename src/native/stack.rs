@@ -9,6 +9,7 @@
 
 use std::path::Path;
 use std::rc::Rc;
+use std::time::{Duration, Instant};
 
 use super::cfi::{self, Arch, Regs, UnwindTable};
 use super::symbols::Symbols;
@@ -24,6 +25,8 @@ pub const MAX_FRAMES: usize = 256;
 pub const STACK_WINDOW: usize = 256 << 10;
 /// Objects whose tables are kept, at most (then the cache starts over).
 const MAX_OBJECTS: usize = 512;
+/// How often, at most, the mappings are read again for a pc in none of them.
+const MAPS_TTL: Duration = Duration::from_secs(1);
 /// Bytes of call-frame sections and symbol index kept for all objects, at most: an object
 /// loaded beyond it has neither (frame pointers only, no names). Each object's own are capped
 /// by `cfi` and `symbols`; a target that maps many large crafted files is bounded here.
@@ -58,11 +61,11 @@ pub enum End {
     Cut,
 }
 
-/// One object file: its unwind table and symbols, and how far it is loaded from its own
-/// addresses.
+/// One object file: its headers (which say how far a mapping of it is loaded from its own
+/// addresses), its unwind table and symbols.
 struct Object {
     name: Rc<str>,
-    bias: u64,
+    elf: Elf,
     table: Option<UnwindTable>,
     symbols: Option<Symbols>,
     /// Names already looked up, by offset.
@@ -75,6 +78,9 @@ struct Object {
 pub struct Objects {
     pid: i32,
     maps: Vec<Mapping>,
+    /// When `maps` was read: it is read again when a pc is in none of them (a library loaded
+    /// since), at most once per `MAPS_TTL`.
+    read: Instant,
     by_file: Map<(String, u64), Option<Object>>,
     /// The file name of the interpreter's object and its evaluation loop's function.
     interpreter: Option<(String, &'static str)>,
@@ -85,12 +91,10 @@ pub struct Objects {
 impl Objects {
     /// The objects of process `pid` as mapped now.
     pub fn new(pid: i32) -> std::io::Result<Objects> {
-        let mut maps = proc::maps(pid)?;
-        maps.retain(|m| m.is_file());
-        maps.sort_unstable_by_key(|m| m.start);
         Ok(Objects {
             pid,
-            maps,
+            maps: file_maps(pid)?,
+            read: Instant::now(),
             by_file: Map::default(),
             interpreter: None,
             bytes: 0,
@@ -106,17 +110,24 @@ impl Objects {
         self.interpreter = Some((object.to_string(), eval));
     }
 
-    /// The object `pc` is in, loaded on first use; None outside any file mapping or for a
-    /// file that cannot be read as ELF.
-    fn at(&mut self, pc: u64) -> Option<&mut Object> {
-        let i = self
-            .maps
-            .partition_point(|m| m.start <= pc)
-            .checked_sub(1)?;
+    /// The object `pc` is in, loaded on first use, and how far that mapping of it is loaded
+    /// from the object's own addresses; None outside any file mapping (after reading the
+    /// mappings again, if that was not done lately) or for a file that cannot be read as ELF.
+    fn at(&mut self, pc: u64) -> Option<(&mut Object, u64)> {
+        let mapping = |maps: &[Mapping]| {
+            let i = maps.partition_point(|m| m.start <= pc).checked_sub(1)?;
+            (pc < maps[i].end).then_some(i)
+        };
+        let i = match mapping(&self.maps) {
+            Some(i) => i,
+            None if self.read.elapsed() >= MAPS_TTL => {
+                self.read = Instant::now();
+                self.maps = file_maps(self.pid).ok()?;
+                mapping(&self.maps)?
+            }
+            None => return None,
+        };
         let m = &self.maps[i];
-        if pc >= m.end {
-            return None;
-        }
         let key = (m.dev.clone(), m.inode);
         if !self.by_file.contains_key(&key) {
             if self.by_file.len() >= MAX_OBJECTS {
@@ -131,8 +142,19 @@ impl Objects {
             let object = load(self.pid, m, eval, &mut self.bytes);
             self.by_file.insert(key.clone(), object);
         }
-        self.by_file.get_mut(&key)?.as_mut()
+        let (start, offset) = (m.start, m.offset);
+        let object = self.by_file.get_mut(&key)?.as_mut()?;
+        let bias = object.elf.load_bias(start, offset)?;
+        Some((object, bias))
     }
+}
+
+/// The file mappings of process `pid`, by address.
+fn file_maps(pid: i32) -> std::io::Result<Vec<Mapping>> {
+    let mut maps = proc::maps(pid)?;
+    maps.retain(|m| m.is_file());
+    maps.sort_unstable_by_key(|m| m.start);
+    Ok(maps)
 }
 
 /// Reads the object mapped by `m`: its unwind table and symbols (each may be absent, and
@@ -142,7 +164,6 @@ fn load(pid: i32, m: &Mapping, eval: Option<&'static str>, kept: &mut usize) -> 
     let path = proc::in_root(pid, m.file_path());
     let file = std::fs::File::open(&path).ok()?;
     let elf = Elf::parse(&file).ok()?;
-    let bias = elf.load_bias(m.start, m.offset)?;
     let (mut table, mut symbols) = (None, None);
     if *kept < MAX_TABLE_BYTES {
         table = UnwindTable::from_elf(ARCH, &elf, &file).ok();
@@ -167,7 +188,7 @@ fn load(pid: i32, m: &Mapping, eval: Option<&'static str>, kept: &mut usize) -> 
     };
     Some(Object {
         name: Rc::from(m.file_name()),
-        bias,
+        elf,
         table,
         symbols,
         names: Map::default(),
@@ -309,10 +330,10 @@ fn walk(
             return (frames, End::Root);
         }
         let at = if exact { regs.pc } else { regs.pc - 1 };
-        let Some(object) = objects.at(at) else {
+        let Some((object, bias)) = objects.at(at) else {
             return (frames, End::NoObject);
         };
-        let offset = at.wrapping_sub(object.bias);
+        let offset = at.wrapping_sub(bias);
         frames.push(NativeFrame {
             pc: regs.pc,
             object: object.name.clone(),

@@ -15,6 +15,7 @@ use crate::util::prereq;
 use crate::util::process::temp_dir;
 use crate::util::target::spawn_script;
 use crate::util::{per_interpreter, pyflame, Interp};
+use std::io::Write;
 use std::process::Command;
 use std::time::{Duration, Instant};
 use support::*;
@@ -273,7 +274,31 @@ fn native_in_a_process_tree_and_every_format() {
     );
     drop(group);
 
+    // A library loaded after pyflame attached (ctypes loads it once the target is let go).
     let flags = ["-O2", "-shared", "-fPIC"].map(String::from);
+    let late = compile("native_spin.c", "libnative_spin_late.so", &flags, &[]);
+    let mut target = spawn_script(py, "native.py", &["ctypes", late.to_str().unwrap()]);
+    let pid = target.pid.to_string();
+    let sampler = Command::new(crate::util::process::pyflame_bin())
+        .args(["--native", "--threads", "-s", "4", "-r", "0.01", "-p", &pid])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("pyflame starts");
+    std::thread::sleep(Duration::from_secs(1));
+    target
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"go\n")
+        .expect("go");
+    let out = sampler.wait_with_output().expect("pyflame ends");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && text.contains("libnative_spin_late.so:spin_inner:0"),
+        "no sample named the library loaded after pyflame attached\n{text}"
+    );
+    drop(target);
+
     let lib = compile("native_spin.c", "libnative_spin_formats.so", &flags, &[]);
     let mut target = spawn_script(py, "native.py", &["ctypes", lib.to_str().unwrap()]);
     dump_spinning(&mut target, "spin_inner ");
