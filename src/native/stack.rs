@@ -344,8 +344,22 @@ fn walk(
         let caller = match row {
             Some(row) if row.outermost() => return (frames, End::Root),
             Some(row) => {
+                let trampoline = row.signal_frame && !exact;
                 exact = row.signal_frame;
-                cfi::step(&row, &regs, &read)
+                let caller = cfi::step(&row, &regs, &read);
+                // A signal's return trampoline (glibc's FDE starts a byte early, so that the
+                // return address less one finds it).
+                if trampoline {
+                    mark_trampoline(&mut frames, regs.pc.wrapping_sub(bias));
+                }
+                caller
+            }
+            // A signal's return trampoline without call-frame information (musl's): the
+            // interrupted code's registers are in the ucontext the kernel left at sp.
+            None if !exact && sigreturn_at(mem, regs.pc) => {
+                mark_trampoline(&mut frames, regs.pc.wrapping_sub(bias));
+                exact = true;
+                sigreturn_caller(&regs, &read)
             }
             None => {
                 exact = false;
@@ -361,6 +375,48 @@ fn walk(
         }
         regs = caller;
     }
+}
+
+/// Names the last frame, a signal's return trampoline at `offset`, as gdb does: the code it
+/// leads back to was interrupted by a signal whose handler is the frame inner of it.
+fn mark_trampoline(frames: &mut [NativeFrame], offset: u64) {
+    if let Some(last) = frames.last_mut() {
+        last.offset = offset;
+        last.function = Some((Rc::from("<signal handler called>"), 0));
+    }
+}
+
+/// x86-64's rt_sigreturn trampoline: `mov $15, %rax; syscall` (musl's `__restore_rt`).
+#[cfg(target_arch = "x86_64")]
+const SIGRETURN: [u8; 9] = [0x48, 0xc7, 0xc0, 0x0f, 0x00, 0x00, 0x00, 0x0f, 0x05];
+
+/// Whether the code at `pc` is the rt_sigreturn trampoline (its bytes, read from the process).
+fn sigreturn_at(mem: &dyn Memory, pc: u64) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let mut code = [0u8; 9];
+        mem.read(pc, &mut code).is_ok() && code == SIGRETURN
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (mem, pc);
+        false
+    }
+}
+
+/// The interrupted code's registers, from the `ucontext_t` at the trampoline's sp: after
+/// uc_flags, uc_link and uc_stack (40 bytes), `struct sigcontext`'s r8-r15, rdi, rsi, rbp,
+/// rbx, rdx, rax, rcx, rsp, rip (x86-64).
+fn sigreturn_caller(regs: &Regs, read: &dyn Fn(u64) -> Option<u64>) -> Option<Regs> {
+    // DWARF numbers (rax rdx rcx rbx rsi rdi rbp rsp r8-r15) as sigcontext words.
+    const WORD: [u64; 16] = [13, 12, 14, 11, 9, 8, 10, 15, 0, 1, 2, 3, 4, 5, 6, 7];
+    let mcontext = regs.sp()?.checked_add(40)?;
+    let word = |i: u64| read(mcontext.checked_add(8 * i)?);
+    let mut caller = Regs::new(ARCH, word(16)?, word(15)?, word(10)?);
+    for (reg, &i) in WORD.iter().enumerate() {
+        caller.set(reg as u16, word(i));
+    }
+    Some(caller)
 }
 
 #[cfg(test)]

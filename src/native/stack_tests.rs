@@ -8,8 +8,10 @@ use std::path::PathBuf;
 use std::process::{Child, Command};
 
 const PROGRAM: &str = r#"
-#include <time.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/time.h>
+#include <time.h>
 volatile unsigned long sink;
 __attribute__((noinline)) void spin_inner(int sleep) {
     struct timespec t = {100, 0};
@@ -21,11 +23,23 @@ __attribute__((noinline)) void spin_outer(int sleep) { spin_inner(sleep); sink--
  * then its own address, which would unwind into itself for ever), then spins. */
 __attribute__((noinline)) void smash(int loop) {
     volatile unsigned long *p = (unsigned long *)__builtin_frame_address(0);
-    for (int i = 0; i < 512; i++)
+    for (int i = 0; i < 64; i++)
         p[i] = loop ? (unsigned long)&smash + 8 : 0x4141414141414141UL * (i + 1);
     for (;;) sink++;
 }
+/* Spins in a SIGALRM handler, which interrupted interrupted()'s loop 100 ms in. */
+__attribute__((noinline)) void handler(int s) {
+    (void)s;
+    for (;;) sink++;
+}
+__attribute__((noinline)) void interrupted(void) {
+    struct itimerval t = {{0, 0}, {0, 100000}};
+    signal(SIGALRM, handler);
+    setitimer(ITIMER_REAL, &t, 0);
+    for (;;) sink++;
+}
 int main(int argc, char **argv) {
+    if (argc > 2 && argv[2][0] == 's') interrupted();
     if (argc > 2) smash(argv[2][0] == 'l');
     spin_outer(argc > 1 && argv[1][1] == 'l');
     return 0;
@@ -34,20 +48,25 @@ int main(int argc, char **argv) {
 
 /// Builds the program with `flags` in a directory of its own.
 fn build(name: &str, flags: &[&str]) -> PathBuf {
+    build_with("gcc", name, flags).expect("gcc")
+}
+
+/// Builds the program with compiler `cc`; None if it is not installed.
+fn build_with(cc: &str, name: &str, flags: &[&str]) -> Option<PathBuf> {
     let dir = std::env::temp_dir().join(format!("pyflame-stack-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let src = dir.join("spin.c");
     std::fs::write(&src, PROGRAM).unwrap();
     let exe = dir.join("spin");
-    let status = Command::new("gcc")
+    let status = Command::new(cc)
         .args(flags)
         .arg("-o")
         .arg(&exe)
         .arg(&src)
         .status()
-        .expect("gcc runs");
-    assert!(status.success(), "gcc {flags:?}");
-    exe
+        .ok()?;
+    assert!(status.success(), "{cc} {flags:?}");
+    Some(exe)
 }
 
 /// A running program, killed when dropped.
@@ -158,5 +177,25 @@ fn a_smashed_stack_ends_where_it_can_be_followed_no_further() {
             );
             assert_ne!(end, End::Root, "{name} {how}: {names:?}");
         }
+    }
+}
+
+/// A thread stopped in a signal handler: through the return trampoline (glibc's has
+/// call-frame information, musl's none: its ucontext is read) to the code it interrupted.
+#[test]
+fn unwinds_out_of_a_signal_handler() {
+    let mut builds = vec![("glibc", build("signal-glibc", &["-O1"]))];
+    match build_with("musl-gcc", "signal-musl", &["-O1", "-static"]) {
+        Some(exe) => builds.push(("musl", exe)),
+        None => eprintln!("SKIPPED: unwinds_out_of_a_signal_handler with musl: no musl-gcc"),
+    }
+    for (libc, exe) in builds {
+        let (names, _) = stack_with(&exe, &["spin", "signal"], false);
+        let want = ["handler", "<signal handler called>", "interrupted", "main"];
+        assert_eq!(
+            names.get(..4),
+            Some(&want.map(String::from)[..]),
+            "{libc}: {names:?}"
+        );
     }
 }
