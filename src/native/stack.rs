@@ -21,6 +21,8 @@ use crate::sys::ptrace;
 
 /// Frames of one stack, at most.
 pub const MAX_FRAMES: usize = 256;
+/// Words of one stack read from the process beyond its snapshot, at most.
+const MAX_LIVE_READS: usize = 1024;
 /// Bytes of stack kept from the stack pointer up, at most (reads beyond go to the process).
 pub const STACK_WINDOW: usize = 256 << 10;
 /// Objects whose tables are kept, at most (then the cache starts over).
@@ -309,12 +311,19 @@ fn walk(
     let regs = snap.regs;
     let sp = regs.sp().unwrap_or(0);
     let window = &snap.window;
+    // Words read from the process (outside the snapshot) for one stack, at most: each is a
+    // system call, and a corrupted stack could otherwise ask for one per register per frame.
+    let live = std::cell::Cell::new(0usize);
     let read = |addr: u64| -> Option<u64> {
         let at = usize::try_from(addr.checked_sub(sp)?).ok()?;
         depth.set(depth.get().max(at.saturating_add(8)));
         match window.get(at..at.checked_add(8)?) {
             Some(b) => crate::bytes::u64_at(b, 0),
-            None => mem.u64(addr).ok(),
+            None if live.get() < MAX_LIVE_READS => {
+                live.set(live.get() + 1);
+                mem.u64(addr).ok()
+            }
+            None => None,
         }
     };
     let mut frames = Vec::new();

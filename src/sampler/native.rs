@@ -2,8 +2,6 @@
 //! walked and their registers and stacks taken; once they run again, each machine stack is
 //! unwound and merged with the thread's Python frames.
 
-use std::time::Instant;
-
 use super::process::Process;
 use super::ATTEMPTS;
 use crate::error::{Error, Result};
@@ -22,11 +20,7 @@ impl Process {
                 false => None,
             };
             let read = self.stopping(|s, stopped| {
-                let stop_by = s.walker.budget().stop_deadline();
-                s.tracee.stop_all(stop_by)?;
-                stopped.extend(s.tracee.stopped_tids());
-                s.walker.budget().stopped(Instant::now());
-                let open = s.open()?;
+                let open = s.stop_all_and_open(stopped)?;
                 let movers = match running {
                     Some(states) => states,
                     None => s.holders()?,

@@ -90,13 +90,7 @@ impl Process {
     pub(super) fn read_all_stopped(&mut self) -> Result<Vec<Thread>> {
         for _ in 0..ATTEMPTS {
             let read = self.stopping(|s, stopped| {
-                // Threads that do not stop in time are in uninterruptible sleep, where their
-                // Python frames cannot change: read as they are.
-                let deadline = s.walker.budget().stop_deadline();
-                s.tracee.stop_all(deadline)?;
-                stopped.extend(s.tracee.stopped_tids());
-                s.walker.budget().stopped(Instant::now());
-                let open = s.open()?;
+                let open = s.stop_all_and_open(stopped)?;
                 let holders = s.holders()?;
                 match holders.is_empty() && !s.plan.all_threads {
                     true => Ok(Some((Vec::new(), open))),
@@ -110,6 +104,20 @@ impl Process {
         Err(Error::Sample(
             "the stacks kept changing during every attempt to read them".into(),
         ))
+    }
+
+    /// Stops every thread, noting each in `stopped`, and opens the batch; the stopped time
+    /// counts from when the stops were seen. Threads that do not stop in time are in
+    /// uninterruptible sleep, where their Python frames cannot change: read as they are.
+    pub(super) fn stop_all_and_open(
+        &mut self,
+        stopped: &mut Vec<i32>,
+    ) -> Result<Open<RemoteMemory>> {
+        let deadline = self.walker.budget().stop_deadline();
+        self.tracee.stop_all(deadline)?;
+        stopped.extend(self.tracee.stopped_tids());
+        self.walker.budget().stopped(Instant::now());
+        self.open()
     }
 
     /// The stacks to report, read while nothing can change them. None: the GIL kept changing

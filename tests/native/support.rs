@@ -26,54 +26,46 @@ pub(super) trait Script {
     fn collects_named(&self) -> bool;
 }
 
-impl Script for Target {
-    fn pid(&self) -> u32 {
-        self.pid
-    }
-    fn script(&self) -> &Path {
-        &self.script
-    }
-    fn marks(&self) -> &HashMap<String, u32> {
-        &self.marks
-    }
-    fn stdin(&mut self) -> Option<ChildStdin> {
-        self.stdin.take()
-    }
-    fn describe(&self) -> String {
-        Target::describe(self)
-    }
-    fn names_threads(&self) -> bool {
-        (self.python.major, self.python.minor) >= (3, 14)
-    }
-    fn collects_named(&self) -> bool {
-        let py = &self.python;
-        py.major >= 3 && !py.free_threaded && !py.name.starts_with("debian")
-    }
+/// `Script` for a target type, given whether its Python names threads and has a named
+/// collector.
+macro_rules! script {
+    ($target:ty, $names_threads:expr, $collects_named:expr) => {
+        impl Script for $target {
+            fn pid(&self) -> u32 {
+                self.pid
+            }
+            fn script(&self) -> &Path {
+                &self.script
+            }
+            fn marks(&self) -> &HashMap<String, u32> {
+                &self.marks
+            }
+            fn stdin(&mut self) -> Option<ChildStdin> {
+                self.stdin.take()
+            }
+            fn describe(&self) -> String {
+                <$target>::describe(self)
+            }
+            fn names_threads(&self) -> bool {
+                ($names_threads)(self)
+            }
+            fn collects_named(&self) -> bool {
+                ($collects_named)(self)
+            }
+        }
+    };
 }
 
-impl Script for Launched {
-    fn pid(&self) -> u32 {
-        self.pid
+script!(
+    Target,
+    |t: &Target| (t.python.major, t.python.minor) >= (3, 14),
+    |t: &Target| {
+        let py = &t.python;
+        py.major >= 3 && !py.free_threaded && !py.name.starts_with("debian")
     }
-    fn script(&self) -> &Path {
-        &self.script
-    }
-    fn marks(&self) -> &HashMap<String, u32> {
-        &self.marks
-    }
-    fn stdin(&mut self) -> Option<ChildStdin> {
-        self.stdin.take()
-    }
-    fn describe(&self) -> String {
-        Launched::describe(self)
-    }
-    fn names_threads(&self) -> bool {
-        false
-    }
-    fn collects_named(&self) -> bool {
-        false
-    }
-}
+);
+// Started in namespaces of its own (3.12 in tests/native): neither is checked.
+script!(Launched, |_: &Launched| false, |_: &Launched| false);
 
 /// One thread of a `-d --native` dump.
 #[derive(Debug)]
