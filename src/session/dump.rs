@@ -1,6 +1,7 @@
 //! `-d`: every thread's stack once, read within the dump's budget, and one line on stderr about
 //! what could not be read and why.
 
+use std::io::{self, Write};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -12,12 +13,12 @@ use crate::cli::{Args, Target};
 use crate::error::{Error, Result};
 use crate::memory::RemoteMemory;
 use crate::native::stack::STACK_WINDOW;
-use crate::native::threads::Native;
+use crate::native::threads::{Native, NativeThread};
 use crate::output::{self, dump::DumpThread, Sink};
 use crate::prefetch::Prefetcher;
 use crate::proc::{self, TaskId};
 use crate::python::layout::GilHolder;
-use crate::python::walk::{WalkError, Walker};
+use crate::python::walk::{Thread, WalkError, Walker};
 use crate::sys::ptrace;
 use crate::tasks::Tasks;
 
@@ -37,10 +38,13 @@ pub fn dump(args: &Args) -> Result<()> {
     let Target::Pids(named) = &args.target else {
         return Err(Error::fatal("-d needs -p"));
     };
+    // One process: written as it is formatted, never whole in memory (a dump of a million
+    // frames is tens of megabytes of text).
     if named.len() == 1 && !args.subprocesses {
-        let mut out = Vec::new();
-        dump_one(named[0], args, &mut out)?;
-        return sink.write(&out);
+        let dumped = dump_one(named[0], args)?;
+        sink.write_with(|out| dumped.write(out))?;
+        dumped.report();
+        return Ok(());
     }
     let mut pids = named.clone();
     if args.subprocesses {
@@ -50,64 +54,100 @@ pub fn dump(args: &Args) -> Result<()> {
     }
     pids.sort_unstable();
     pids.dedup();
-    let mut out = Vec::new();
+    // Each process's dump is written as it is read, under a `process` line.
     let mut first_error = None;
     let mut dumped = 0;
-    for pid in pids {
-        // Only Python processes (a shell, a non-Python master is passed over silently); a PID
-        // given that is not Python is named.
-        let mem = RemoteMemory::new(proc::live_task(pid).unwrap_or(pid));
-        let python = match proc::maps(pid) {
-            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => Err(Error::Fatal(format!(
-                "Failed to read /proc/{pid}/maps: {} (it belongs to another user, or pyflame lacks CAP_SYS_PTRACE)",
-                crate::permissions::errno_text(&e)
-            ))),
-            Err(_) => continue,
-            Ok(_) => find_runtime(pid, args.abi, &mem).map(drop),
-        };
-        let mut section = Vec::new();
-        let result = python.and_then(|()| dump_one(pid, args, &mut section));
-        match result {
-            Ok(()) => {
-                if dumped > 0 {
-                    out.push(b'\n');
+    sink.write_with(|out| {
+        for pid in pids {
+            // Only Python processes (a shell, a non-Python master is passed over silently); a
+            // PID given that is not Python is named.
+            let mem = RemoteMemory::new(proc::live_task(pid).unwrap_or(pid));
+            let python = match proc::maps(pid) {
+                Err(e) if e.kind() == io::ErrorKind::PermissionDenied => Err(Error::Fatal(format!(
+                    "Failed to read /proc/{pid}/maps: {} (it belongs to another user, or pyflame lacks CAP_SYS_PTRACE)",
+                    crate::permissions::errno_text(&e)
+                ))),
+                Err(_) => continue,
+                Ok(_) => find_runtime(pid, args.abi, &mem).map(drop),
+            };
+            match python.and_then(|()| dump_one(pid, args)) {
+                Ok(section) => {
+                    if dumped > 0 {
+                        out.write_all(b"\n")?;
+                    }
+                    let command = proc::cmdline(pid).unwrap_or_default();
+                    let label = descendants::label(pid, &command);
+                    writeln!(out, "{}", output::escape::name(&label.name))?;
+                    section.write(out)?;
+                    section.report();
+                    dumped += 1;
                 }
-                let command = proc::cmdline(pid).unwrap_or_default();
-                let label = descendants::label(pid, &command);
-                let label = output::escape::name(&label.name);
-                out.extend_from_slice(format!("{label}\n").as_bytes());
-                out.extend_from_slice(&section);
-                dumped += 1;
-            }
-            Err(e) => {
-                // Not Python: a descendant, or (with --subprocesses) a PID given whose
-                // descendants are, is passed over as sampling passes over it.
-                let passed_over = !named.contains(&pid) || args.subprocesses;
-                let not_python = e.to_string().starts_with("Failed to locate libpython");
-                let quiet = (passed_over && not_python) || matches!(e, Error::TargetGone);
-                if !quiet {
-                    eprintln!(
-                        "pyflame: PID {pid} is left out: {}",
-                        output::escape::message(&e.to_string())
-                    );
-                }
-                if named.contains(&pid) {
-                    first_error.get_or_insert(e);
+                Err(e) => {
+                    // Not Python: a descendant, or (with --subprocesses) a PID given whose
+                    // descendants are, is passed over as sampling passes over it.
+                    let passed_over = !named.contains(&pid) || args.subprocesses;
+                    let not_python = e.to_string().starts_with("Failed to locate libpython");
+                    let quiet = (passed_over && not_python) || matches!(e, Error::TargetGone);
+                    if !quiet {
+                        eprintln!(
+                            "pyflame: PID {pid} is left out: {}",
+                            output::escape::message(&e.to_string())
+                        );
+                    }
+                    if named.contains(&pid) {
+                        first_error.get_or_insert(e);
+                    }
                 }
             }
         }
-    }
-    if dumped == 0 {
-        return Err(first_error.unwrap_or_else(|| {
+        Ok(())
+    })?;
+    match dumped {
+        0 => Err(first_error.unwrap_or_else(|| {
             Error::fatal("Failed to dump: none of the processes was a Python process")
-        }));
+        })),
+        _ => Ok(()),
     }
-    sink.write(&out)
 }
 
-/// `-d` of one process: stop every thread, read every stack within the dump's budget, resume,
-/// write the dump to `out`, and say on stderr, in one line, what could not be read and why.
-fn dump_one(pid: i32, args: &Args, out: &mut Vec<u8>) -> Result<()> {
+/// One process's dump as read: its threads, their kernel ids and native frames, and the line
+/// that says what could not be read and why.
+struct Dumped {
+    pid: i32,
+    threads: Vec<Thread>,
+    found: Vec<Option<TaskId>>,
+    natives: Vec<NativeThread>,
+    note: Option<String>,
+}
+
+impl Dumped {
+    fn write(&self, out: &mut dyn Write) -> io::Result<()> {
+        let rows: Vec<DumpThread> = (self.threads.iter().zip(&self.found).enumerate())
+            .map(|(i, (t, task))| DumpThread {
+                thread: t,
+                tid: task.map(|k| k.inner as u32),
+                outer_tid: task.filter(|k| k.outer != k.inner).map(|k| k.outer as u32),
+                name: self.natives.get(i).and_then(|n| n.name.clone()),
+                states: (self.natives.get(i)).map_or_else(Vec::new, |n| n.states.clone()),
+            })
+            .collect();
+        output::dump::write(out, &rows)
+    }
+
+    /// Says on stderr, in one line, what could not be read and why.
+    fn report(&self) {
+        if let Some(note) = &self.note {
+            eprintln!(
+                "pyflame: PID {}: {}",
+                self.pid,
+                output::escape::message(note)
+            );
+        }
+    }
+}
+
+/// `-d` of one process: stop every thread, read every stack within the dump's budget, resume.
+fn dump_one(pid: i32, args: &Args) -> Result<Dumped> {
     // An exec() while the dump is read is reported, not read as the old program.
     let mut tracee = Tracee::seize(pid, ptrace::PTRACE_O_TRACEEXEC)?;
     // Through a thread that has not exited (a leader that called pthread_exit has no memory).
@@ -278,27 +318,16 @@ fn dump_one(pid: i32, args: &Args, out: &mut Vec<u8>) -> Result<()> {
         Some(n) => super::native::merge(n, &mut threads, &found),
         None => Vec::new(),
     };
-    let rows: Vec<DumpThread> = threads
-        .iter()
-        .zip(&found)
-        .enumerate()
-        .map(|(i, (t, task))| DumpThread {
-            thread: t,
-            tid: task.map(|k| k.inner as u32),
-            outer_tid: task.filter(|k| k.outer != k.inner).map(|k| k.outer as u32),
-            name: natives.get(i).and_then(|n| n.name.clone()),
-            states: natives.get(i).map(|n| n.states.clone()).unwrap_or_default(),
-        })
-        .collect();
-    output::dump::write(out, &rows)
-        .map_err(|e| Error::Fatal(format!("cannot write the dump: {e}")))?;
     let without_native = natives.iter().filter(|n| n.frames.is_empty()).count();
-    if let Some(note) = dump_note(&threads, &issues, walker.budget(), late, unstopped)
+    let note = dump_note(&threads, &issues, walker.budget(), late, unstopped)
         .into_iter()
         .chain(super::native::note(without_native))
-        .reduce(|a, b| format!("{a}; {b}"))
-    {
-        eprintln!("pyflame: PID {pid}: {}", output::escape::message(&note));
-    }
-    Ok(())
+        .reduce(|a, b| format!("{a}; {b}"));
+    Ok(Dumped {
+        pid,
+        threads,
+        found,
+        natives,
+        note,
+    })
 }
