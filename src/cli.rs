@@ -33,6 +33,8 @@ Common Options:
   -x, --exclude-idle       Exclude idle time from statistics
 
 Advanced Options:
+  --async                  asyncio tasks (3.14+): with -d, every task, what it awaits and the await tree;
+                           sampling, a running task's chain of awaiting tasks as the outermost frames
   --abi                    Force a particular Python ABI (26, 27, 34, 35, 36, 37 ... 312, or 3.7 ... 3.12;
                            313 and later, free-threaded too: read the target's own _Py_DebugOffsets)
   --flamechart             Include timestamps for generating Chrome \"flamecharts\"
@@ -77,6 +79,8 @@ pub struct Args {
     pub nonblocking: bool,
     /// `--native`: native frames too (read while each thread is stopped).
     pub native: bool,
+    /// `--async`: asyncio tasks.
+    pub tasks: bool,
     pub abi: Option<(u8, u8)>,
     /// Describe the runtime found on stderr.
     pub verbose: bool,
@@ -219,6 +223,7 @@ pub fn parse(argv: impl IntoIterator<Item = OsString>) -> Result<Parsed> {
         per_thread: false,
         nonblocking: false,
         native: false,
+        tasks: false,
         verbose: false,
         abi: None,
         warning: None,
@@ -261,6 +266,7 @@ pub fn parse(argv: impl IntoIterator<Item = OsString>) -> Result<Parsed> {
             Long("per-thread") => args.per_thread = true,
             Long("nonblocking") => args.nonblocking = true,
             Long("native") => args.native = true,
+            Long("async") => args.tasks = true,
             Long("verbose") => args.verbose = true,
             Long("abi") => args.abi = Some(parse_abi(&parser.value().map_err(lex)?)?),
             Short('h') | Long("help") => return Ok(Parsed::Help),

@@ -10,6 +10,7 @@ pub mod flamechart;
 pub mod speedscope;
 pub mod status;
 pub mod svg;
+pub mod tasks;
 #[cfg(test)]
 pub mod testing;
 

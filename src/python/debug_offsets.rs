@@ -259,6 +259,14 @@ pub fn version(head: &[u8]) -> Option<Version> {
     (head.get(..8)? == COOKIE).then(|| Version::from_hex(u64_at(head, 8).unwrap_or(0)))
 }
 
+/// `group.member` of the `_Py_DebugOffsets` table at the start of `table`, for the members the
+/// layout does not hold (asyncio's: generators, sets, ints, list nodes). None when the table's
+/// version has no such member or `table` is short.
+pub fn member(table: &[u8], group: &str, member: &str) -> Option<u64> {
+    let m = members(version(table)?.minor);
+    u64_at(table, offset_of(m, group, member)?)
+}
+
 /// The layout described by the `_Py_DebugOffsets` table at the start of `table` (bytes read
 /// from `_PyRuntime`). Err says what did not validate.
 pub fn layout(table: &[u8]) -> Result<(Version, Layout), String> {

@@ -1,6 +1,7 @@
 //! Finding the CPython runtime in a process: which mapped file holds it, where its symbols
 //! are at run time, which version it is, and so which layout to walk it with.
 
+pub mod asyncio;
 pub mod code;
 pub mod debug_offsets;
 #[cfg(test)]

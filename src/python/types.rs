@@ -16,6 +16,8 @@ use crate::memory::Memory;
 
 /// `Py_TPFLAGS_BYTES_SUBCLASS` (3.x), which is `Py_TPFLAGS_STRING_SUBCLASS` in 2.x.
 const BYTES_SUBCLASS: u64 = 1 << 27;
+/// `Py_TPFLAGS_LONG_SUBCLASS`.
+const LONG_SUBCLASS: u64 = 1 << 24;
 /// `Py_TPFLAGS_UNICODE_SUBCLASS`.
 const UNICODE_SUBCLASS: u64 = 1 << 28;
 /// Type objects remembered; a target has a few hundred.
@@ -32,6 +34,8 @@ pub enum Kind {
     Bytes {
         exact: bool,
     },
+    /// An `int` (3.x), or a subclass.
+    Int,
     Other,
 }
 
@@ -120,6 +124,8 @@ impl Types {
             }
         } else if code_type.is_none() && named(b"code") {
             Kind::Code
+        } else if flags & LONG_SUBCLASS != 0 && !is_py2 {
+            Kind::Int
         } else {
             Kind::Other
         })
@@ -155,7 +161,8 @@ mod tests {
                 _ => Kind::Bytes { exact: true },
             };
             assert_eq!(of(b, None), bytes);
-            assert_eq!(of(int, None), Kind::Other);
+            let int_kind = if major == 2 { Kind::Other } else { Kind::Int };
+            assert_eq!(of(int, None), int_kind);
             assert_eq!(of(sub, None), Kind::Str { exact: false });
             assert_eq!(of(code, py.roots.code_type), Kind::Code);
             // Without PyCode_Type's address, by name.

@@ -117,6 +117,8 @@ struct Dumped {
     threads: Vec<Thread>,
     found: Vec<Option<TaskId>>,
     natives: Vec<NativeThread>,
+    /// `--async`: the tasks, or why there are none.
+    tasks: Option<super::tasks::Read>,
     note: Option<String>,
 }
 
@@ -131,7 +133,11 @@ impl Dumped {
                 states: (self.natives.get(i)).map_or_else(Vec::new, |n| n.states.clone()),
             })
             .collect();
-        output::dump::write(out, &rows)
+        output::dump::write(out, &rows)?;
+        match &self.tasks {
+            Some(tasks) => super::tasks::write(out, tasks, &self.threads, &self.found),
+            None => Ok(()),
+        }
     }
 
     /// Says on stderr, in one line, what could not be read and why.
@@ -323,11 +329,15 @@ fn dump_one(pid: i32, args: &Args) -> Result<Dumped> {
         .into_iter()
         .chain(super::native::note(without_native))
         .reduce(|a, b| format!("{a}; {b}"));
+    let tasks = args
+        .tasks
+        .then(|| super::tasks::read(pid, &runtime, &*prefetch, &mut walker, &threads));
     Ok(Dumped {
         pid,
         threads,
         found,
         natives,
+        tasks,
         note,
     })
 }

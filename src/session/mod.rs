@@ -20,6 +20,7 @@ mod descendants;
 mod dump;
 mod native;
 mod note;
+mod tasks;
 mod tree;
 pub use dump::dump;
 use tree::Tree;

@@ -349,6 +349,13 @@ pub struct DebugExtras {
     /// sizeof(PyCompactUnicodeObject) - sizeof(PyASCIIObject): `utf8_length` and `utf8`
     /// (published by the table itself from 3.15).
     pub compact_extra: u64,
+    /// A generator's `gi_frame_state` (`enum _framestate`, `pycore_frame.h`) when suspended
+    /// in an `await` (a range: 3.15 adds FRAME_SUSPENDED_YIELD_FROM_LOCKED), and FRAME_CLEARED.
+    pub yield_from: (i8, i8),
+    pub cleared: i8,
+    /// Where a frame suspended in an `await` keeps what it awaits: `stackpointer[-slot]`
+    /// (3.15's GET_ITER pushes a NULL-or-index above it).
+    pub awaited_slot: u64,
 }
 
 /// The first version whose offsets come from the target's `_Py_DebugOffsets`.
@@ -361,6 +368,19 @@ pub fn debug_extras(minor: u8, free_threaded: bool) -> DebugExtras {
         tag_bits: 0,
         state: STATE_BITS,
         compact_extra: 16,
+        yield_from: (-1, -1),
+        cleared: 4,
+        awaited_slot: 1,
+    };
+    // 3.15 renumbered the frame states from 0.
+    let base = match minor {
+        ..=14 => base,
+        _ => DebugExtras {
+            yield_from: (2, 3),
+            cleared: 5,
+            awaited_slot: 2,
+            ..base
+        },
     };
     match (minor, free_threaded) {
         (..=13, _) => base,

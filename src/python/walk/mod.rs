@@ -336,8 +336,13 @@ impl<'m> Walker<'m> {
         &self.budget
     }
 
+    /// The layout the walker reads with.
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
     /// The target's memory, each read charged to the budget.
-    fn mem(&self) -> Charged<'_> {
+    pub(crate) fn mem(&self) -> Charged<'_> {
         Charged {
             mem: self.mem.get(),
             budget: &self.budget,
