@@ -63,6 +63,8 @@ pub struct Plan {
     pub always_stop: bool,
     /// `--native`: every sample stops every thread, for their registers.
     pub native: bool,
+    /// `--async`: a running task's chain of awaiting tasks outermost.
+    pub tasks: bool,
 }
 
 /// How far behind its schedule pyflame fell.

@@ -20,6 +20,7 @@ use crate::memory::RemoteMemory;
 use crate::native::threads::Native;
 use crate::prefetch::Prefetcher;
 use crate::proc;
+use crate::python::asyncio::Running;
 use crate::python::layout::GilHolder;
 use crate::python::walk::{Code, Gil, Leaf, Thread, Walker};
 use crate::python::Runtime;
@@ -66,6 +67,8 @@ pub struct Process {
     pub(super) outermost: Map<u64, (u64, u64)>,
     /// `--native`: the threads' machine stacks (None when /proc/PID/maps cannot be read).
     pub(super) native: Option<Native>,
+    /// `--async`: what labels a sample with its task chain.
+    asyncio: Option<Running>,
 }
 
 impl Process {
@@ -101,6 +104,7 @@ impl Process {
                 true => Native::new(pid, &runtime.path, runtime.version, false).ok(),
                 false => None,
             },
+            asyncio: plan.tasks.then(|| Running::new(pid, runtime.clone())),
         }
     }
 
@@ -141,7 +145,11 @@ impl Process {
     /// One sample: the threads seen with a Python frame (none: idle).
     pub fn sample(&mut self) -> Result<Vec<Thread>> {
         self.walker.begin(budget::SAMPLE);
-        self.settled(Self::read).and_then(with_frames)
+        let mut threads = self.settled(Self::read).and_then(with_frames)?;
+        if let Some(asyncio) = &mut self.asyncio {
+            asyncio.label(&*self.prefetch, &mut self.walker, &mut threads);
+        }
+        Ok(threads)
     }
 
     /// The threads of one read of the sample: read without stopping anything and checked

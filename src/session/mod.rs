@@ -77,6 +77,7 @@ pub fn record(args: &Args) -> Result<ExitCode> {
         nonblocking: args.nonblocking,
         always_stop: std::env::var_os(ALWAYS_STOP).is_some_and(|v| v == "1"),
         native: args.native,
+        tasks: args.tasks,
     };
     let (named, command, tracee) = match &args.target {
         Target::Pids(pids) => (pids.clone(), None, None),

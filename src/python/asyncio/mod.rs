@@ -6,7 +6,10 @@
 //! per-version table (`layout::debug_extras`). Nothing here is per-version code: a new release
 //! that keeps these tables needs none.
 
+mod running;
 mod tasks;
+
+pub use running::Running;
 
 pub use tasks::{read, State, Task, Tasks, Waiter, MAX_TASKS};
 

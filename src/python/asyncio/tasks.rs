@@ -254,7 +254,12 @@ fn task(
 
 /// `Task.get_name()`: the name given, or `Task-<N>` for a task named by its counter (kept as
 /// an int until asked for).
-fn task_name(w: &Walker, o: &Offsets, types: &mut Types, name: u64) -> Result<String, WalkError> {
+pub(super) fn task_name(
+    w: &Walker,
+    o: &Offsets,
+    types: &mut Types,
+    name: u64,
+) -> Result<String, WalkError> {
     let mem = w.mem();
     let ob_type = mem
         .u64(name.wrapping_add(o.ob_type))
@@ -327,7 +332,7 @@ fn coroutine(w: &mut Walker, o: &Offsets, first: u64) -> Result<Vec<Frame>, Walk
 }
 
 /// The interpreter frame at `frame` alone, named.
-fn one_frame(w: &mut Walker, frame: u64) -> Result<Frame, WalkError> {
+pub(super) fn one_frame(w: &mut Walker, frame: u64) -> Result<Frame, WalkError> {
     let raw = w.chain(frame, 1)?;
     let (frames, _) = w.name_chain(&raw)?;
     Ok(frames
@@ -370,7 +375,7 @@ fn type_name(w: &Walker, ob_type: u64) -> String {
 
 /// The keys of the set at `set` (`used` of them, found in its `mask + 1` slots of key and
 /// hash), at most `MAX_SET` slots read.
-fn set_members(w: &Walker, o: &Offsets, set: u64) -> Result<Vec<u64>, WalkError> {
+pub(super) fn set_members(w: &Walker, o: &Offsets, set: u64) -> Result<Vec<u64>, WalkError> {
     let used = ptr(w, set.wrapping_add(o.set_used))?;
     let mask = ptr(w, set.wrapping_add(o.set_mask))?;
     let table = ptr(w, set.wrapping_add(o.set_table))?;
