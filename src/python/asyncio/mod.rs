@@ -218,3 +218,6 @@ fn section_address(pid: i32, runtime_path: &str) -> Option<u64> {
     }
     None
 }
+
+#[cfg(test)]
+mod tests;
