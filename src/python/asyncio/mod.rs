@@ -221,3 +221,5 @@ fn section_address(pid: i32, runtime_path: &str) -> Option<u64> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod hostile_tests;

@@ -1,0 +1,1 @@
+//! Hostile task graphs in fake memory (issue 17): the reader stays bounded.
