@@ -178,3 +178,142 @@ impl<'a> Drawer<'a, '_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::python::asyncio::Loop;
+    use crate::python::walk::{Code, Frame};
+    use std::rc::Rc;
+
+    fn task(addr: u64, name: &str, state: State, awaited_by: &[u64]) -> Task {
+        Task {
+            addr,
+            name: name.into(),
+            state,
+            frames: vec![Frame {
+                code: Rc::new(Code {
+                    filename: "app.py".into(),
+                    name: format!("co_{name}"),
+                    kind: FrameKind::Python,
+                }),
+                line: addr as i32,
+            }],
+            awaited_by: awaited_by.to_vec(),
+            waiter: None,
+            loop_addr: 0x100,
+        }
+    }
+
+    fn render(tasks: &Tasks) -> String {
+        let mut out = Vec::new();
+        let thread = |tstate: u64| Some(format!("{tstate}: tid=7"));
+        write(&mut out, tasks, &thread).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    /// main awaits a and b, both await a shared pool, which sleeps; names sorted; the
+    /// shared task drawn under each parent; a name with a newline escaped.
+    #[test]
+    fn tasks_and_their_tree() {
+        let mut pool = task(4, "pool", State::Pending, &[2, 3]);
+        pool.waiter = Some(Waiter::Future("asyncio.sleep".into()));
+        let mut a = task(2, "a\nb", State::Running, &[1]);
+        a.waiter = Some(Waiter::Task(4));
+        let tasks = Tasks {
+            tasks: vec![
+                pool,
+                task(3, "b", State::Done, &[1]),
+                a,
+                task(1, "main", State::Pending, &[]),
+            ],
+            loops: vec![Loop {
+                addr: 0x100,
+                tstate: Some(9),
+            }],
+            cut: false,
+            unreadable: 2,
+        };
+        let want = "\
+asyncio event loop 0x100 (thread 9: tid=7): 4 tasks
+task a\\nb [running]
+  app.py:co_a\\nb:2
+  awaits: task pool
+  awaited by: task main
+task b [done]
+  app.py:co_b:3
+  awaits: task pool
+  awaited by: task main
+task main [pending]
+  app.py:co_main:1
+  awaits: task a\\nb, task b
+task pool [pending]
+  app.py:co_pool:4
+  awaits: future (asyncio.sleep)
+  awaited by: task a\\nb, task b
+tree:
+└── task main
+    ├── task a\\nb
+    │   └── task pool
+    └── task b
+        └── task pool
+asyncio: 2 tasks could not be read
+";
+        assert_eq!(render(&tasks), want);
+    }
+
+    /// x and y await each other and nobody else awaits them: drawn from x, the cycle marked.
+    #[test]
+    fn a_cycle_is_drawn_once_and_marked() {
+        let tasks = Tasks {
+            tasks: vec![
+                task(1, "x", State::Pending, &[2]),
+                task(2, "y", State::Pending, &[1]),
+            ],
+            loops: vec![Loop {
+                addr: 0x100,
+                tstate: None,
+            }],
+            cut: true,
+            unreadable: 0,
+        };
+        let text = render(&tasks);
+        assert!(text.starts_with("asyncio event loop 0x100 (not running): 2 tasks\n"));
+        assert!(text.ends_with(
+            "tree:\n└── task x\n    └── task y\n        └── task x (cycle)\n\
+             asyncio: the tasks were cut (at most 10000, within the dump's budget)\n"
+        ));
+    }
+
+    #[test]
+    fn no_loop_is_one_line() {
+        assert_eq!(render(&Tasks::default()), "asyncio: no event loop\n");
+    }
+
+    /// Every task awaits every task before it: the paths multiply, the lines do not.
+    #[test]
+    fn a_dense_graph_stops_at_the_line_limit() {
+        let tasks: Vec<Task> = (1..=40u64)
+            .map(|i| {
+                task(
+                    i,
+                    &format!("t{i:02}"),
+                    State::Pending,
+                    &(1..i).collect::<Vec<_>>(),
+                )
+            })
+            .collect();
+        let tasks = Tasks {
+            tasks,
+            loops: vec![Loop {
+                addr: 0x100,
+                tstate: None,
+            }],
+            ..Tasks::default()
+        };
+        let text = render(&tasks);
+        let tree = text.split("tree:\n").nth(1).unwrap();
+        assert_eq!(tree.lines().count(), MAX_TREE_LINES + 1);
+        assert!(tree.ends_with("asyncio: the tree was cut at 100000 lines\n"));
+    }
+}

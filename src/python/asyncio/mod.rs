@@ -11,6 +11,8 @@ mod tasks;
 
 pub use running::Running;
 
+#[cfg(test)]
+pub use tasks::Loop;
 pub use tasks::{read, State, Task, Tasks, Waiter, MAX_TASKS};
 
 use super::debug_offsets;
@@ -220,6 +222,6 @@ fn section_address(pid: i32, runtime_path: &str) -> Option<u64> {
 }
 
 #[cfg(test)]
-mod tests;
-#[cfg(test)]
 mod hostile_tests;
+#[cfg(test)]
+mod tests;
