@@ -66,7 +66,20 @@ impl Running {
             match find(self.pid, &self.runtime, mem) {
                 Ok(o) => self.offsets = Some(o),
                 Err(Unavailable::NotLoaded) => self.next_look = Instant::now() + LOOK_EVERY,
-                Err(_) => self.never = true,
+                Err(why) => {
+                    self.never = true;
+                    let why = match why {
+                        Unavailable::Version(v) => {
+                            format!("not supported on Python {v} (3.14 and later)")
+                        }
+                        Unavailable::Garbage(why) => why,
+                        Unavailable::NotLoaded => String::new(),
+                    };
+                    eprintln!(
+                        "pyflame: PID {}: --async: {why}; its samples are shown without tasks",
+                        self.pid
+                    );
+                }
             }
         }
         self.offsets
