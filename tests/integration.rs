@@ -3,6 +3,7 @@
 
 mod util;
 
+mod asyncio;
 mod browser;
 mod conduct;
 mod dump;
