@@ -119,7 +119,10 @@ fn task(
         .map(|a| format!("task {}", escape::name(&a.name)))
         .collect();
     match &t.waiter {
-        Some(Waiter::Future(what)) => items.push(format!("future ({})", escape::name(what))),
+        // A future awaited for tasks (gather's) is shown as the tasks.
+        Some(Waiter::Future(what)) if awaited.is_empty() => {
+            items.push(format!("future ({})", escape::name(what)))
+        }
         Some(Waiter::Task(w)) if !awaited.iter().any(|a| a.addr == *w) => {
             let name = by_addr.get(w).map_or("?", |t| t.name.as_str());
             items.push(format!("task {}", escape::name(name)));

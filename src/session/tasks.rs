@@ -22,7 +22,7 @@ pub fn read(
     threads: &[Thread],
 ) -> Read {
     let offsets = asyncio::find(pid, runtime, mem).map_err(|u| match u {
-        Unavailable::Version(v) => format!("asyncio: not supported on Python {v} (3.14 and later)"),
+        Unavailable::Version(v) => format!("asyncio: not supported on Python {v}"),
         Unavailable::NotLoaded => "asyncio: no event loop".into(),
         Unavailable::Garbage(why) => format!("asyncio: cannot read the tasks: {why}"),
     })?;

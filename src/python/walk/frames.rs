@@ -125,6 +125,7 @@ impl Brent {
 impl Walker<'_> {
     /// The frame chain from `first` outwards, walking at most `share` frames. This is the part
     /// of a stack that must be read while the thread cannot move.
+    #[inline(never)]
     pub(crate) fn chain(&mut self, first: u64, share: u64) -> Result<RawStack, WalkError> {
         let len = self.layout.frame_read_len().min(256);
         let mut inner: Vec<Raw> = Vec::with_capacity(64);
@@ -262,6 +263,7 @@ impl Walker<'_> {
     /// The frames of a walked chain, named from their code objects (which do not change, so
     /// this may be done after the thread was resumed), with the markers of what was left out;
     /// and for each, whether a C-level evaluation starts there (see `Thread::entries`).
+    #[inline(never)]
     pub(crate) fn name_chain(
         &mut self,
         raw: &RawStack,
