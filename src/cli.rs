@@ -125,12 +125,67 @@ fn parse_pid(v: &OsString) -> Result<i32> {
 
 fn parse_seconds(v: &OsString, option: &str) -> Result<f64> {
     let s = v.to_string_lossy();
-    match s.trim().parse::<f64>() {
-        Ok(x) if x.is_finite() && x.abs() < 1e9 => Ok(x),
+    match decimal(s.trim()) {
+        Some(x) if x.is_finite() && x.abs() < 1e9 => Ok(x),
         _ => Err(Error::Fatal(format!(
             "Error: failed to parse \"{s}\" as a number of seconds for {option}"
         ))),
     }
+}
+
+/// A decimal number: `[+-]digits[.digits][e[+-]digits]` (digits on at least one side of the
+/// point), as `str::parse::<f64>` reads it but without its 20 KB of tables: the first 19
+/// significant digits, divided or multiplied by an exact power of ten (exact for what a
+/// number of seconds needs; the caller rejects what is not finite or over 1e9).
+fn decimal(s: &str) -> Option<f64> {
+    let (negative, s) = match s.as_bytes().first()? {
+        b'-' => (true, &s[1..]),
+        b'+' => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let (number, exponent) = match s.find(['e', 'E']) {
+        Some(at) => (&s[..at], Some(&s[at + 1..])),
+        None => (s, None),
+    };
+    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+    let digits = |d: &str| d.bytes().all(|c| c.is_ascii_digit());
+    if (whole.is_empty() && fraction.is_empty()) || !digits(whole) || !digits(fraction) {
+        return None;
+    }
+    let mut exp: i64 = match exponent {
+        Some(e) => {
+            let body = e.strip_prefix(['+', '-']).unwrap_or(e);
+            if body.is_empty() || body.len() > 6 || !digits(body) {
+                return None;
+            }
+            e.parse().ok()?
+        }
+        None => 0,
+    };
+    let mut mantissa: u64 = 0;
+    let mut kept = 0;
+    for (i, c) in whole.bytes().chain(fraction.bytes()).enumerate() {
+        let in_fraction = i >= whole.len();
+        if kept < 19 {
+            mantissa = mantissa * 10 + u64::from(c - b'0');
+            kept += usize::from(mantissa > 0);
+            exp -= i64::from(in_fraction);
+        } else {
+            exp += i64::from(!in_fraction);
+        }
+    }
+    let mut x = mantissa as f64;
+    while exp > 0 {
+        let k = exp.min(22);
+        x *= 10f64.powi(k as i32);
+        exp -= k;
+    }
+    while exp < 0 {
+        let k = (-exp).min(22);
+        x /= 10f64.powi(k as i32);
+        exp += k;
+    }
+    Some(if negative { -x } else { x })
 }
 
 fn parse_abi(v: &OsString) -> Result<(u8, u8)> {

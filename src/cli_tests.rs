@@ -247,3 +247,60 @@ fn several_pids_and_subprocesses() {
     assert!(message(&["-p", "3,x"]).contains("failed to parse \"x\" as a PID"));
     assert!(message(&["-p", "3,"]).contains("as a PID"));
 }
+
+/// The hand-written decimal reader agrees with `str::parse::<f64>` on what a rate or a
+/// duration looks like, and rejects what it rejects.
+#[test]
+fn decimals_read_as_str_parse_reads_them() {
+    for s in [
+        "0",
+        "1",
+        "10",
+        "0.01",
+        "0.001",
+        "0.00001",
+        ".5",
+        "5.",
+        "1e-3",
+        "1E3",
+        "2.5e+2",
+        "-1",
+        "+3",
+        "-0.5",
+        "007",
+        "0.1",
+        "0.2",
+        "0.3",
+        "123456.789",
+        "1e-9",
+        "12345678901234567890",
+        "0.000000000000000000000123",
+        "1.7976931348623157e308",
+        "4e-320",
+    ] {
+        let want: f64 = s.parse().unwrap();
+        let got = super::decimal(s).unwrap_or_else(|| panic!("{s} not read"));
+        assert!(
+            got == want || ((got - want) / want).abs() < 1e-15,
+            "{s}: {got} != {want}"
+        );
+    }
+    for s in [
+        "",
+        ".",
+        "e3",
+        "1e",
+        "1e+",
+        "abc",
+        "1.2.3",
+        "1x",
+        "--1",
+        "1 2",
+        "inf",
+        "nan",
+        "0x10",
+        "1e9999999",
+    ] {
+        assert_eq!(super::decimal(s), None, "{s}");
+    }
+}
