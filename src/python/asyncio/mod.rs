@@ -220,6 +220,6 @@ fn section_address(pid: i32, runtime_path: &str) -> Option<u64> {
 }
 
 #[cfg(test)]
-mod tests;
-#[cfg(test)]
 mod hostile_tests;
+#[cfg(test)]
+mod tests;
