@@ -1,5 +1,6 @@
 //! Hostile task graphs in fake memory (issue 17): the reader stays bounded.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use super::{offsets, read, Offsets, Running, State, Task, Tasks, Waiter, MAX_TASKS};
@@ -90,11 +91,8 @@ impl Py {
         };
         let head = self.py.roots.runtime.unwrap() + head;
         let mut b = vec![0u8; self.o.interp_tasks_head as usize + 16];
-        put(
-            &mut b,
-            l.interp.threads_head,
-            tstates.first().copied().unwrap_or(0),
-        );
+        let first = tstates.first().copied().unwrap_or(0);
+        put(&mut b, l.interp.threads_head, first);
         put(&mut b, l.interp.next, self.py.mem_u64(head));
         put(&mut b, ceval_gil, self.py.alloc(vec![0; 32]));
         let i = self.py.alloc(b);
@@ -161,16 +159,12 @@ impl Py {
         self.py.alloc(b)
     }
 
-    /// An int holding these 30-bit digits with this `lv_tag`.
-    fn int(&mut self, tag: u64, digits: [u32; 2]) -> u64 {
+    /// An int with this `lv_tag` and these 30-bit digits (one a `u32`).
+    fn int(&mut self, tag: u64, digits: u64) -> u64 {
         let mut b = vec![0u8; 32];
         put(&mut b, self.o.ob_type, self.int_type);
         put(&mut b, self.o.long_tag, tag);
-        put(
-            &mut b,
-            self.o.long_digit,
-            u64::from(digits[1]) << 32 | u64::from(digits[0]),
-        );
+        put(&mut b, self.o.long_digit, digits);
         self.py.alloc(b)
     }
 
@@ -187,16 +181,13 @@ impl Py {
             unreachable!()
         };
         put(&mut b, frame + c, code);
-        put(
-            &mut b,
-            frame + instr,
-            code + l.code.code_adaptive.unwrap() + 8,
-        );
+        let at = code + l.code.code_adaptive.unwrap() + 8;
+        put(&mut b, frame + instr, at);
         let coro = self.py.alloc(b);
         let top = coro + o.gen_size + 16;
         self.py.set(coro + frame + o.stackpointer, top);
-        self.py
-            .set(top - 8 * o.awaited_slot, awaited | u64::from(awaited != 0));
+        let tagged = awaited | u64::from(awaited != 0);
+        self.py.set(top - 8 * o.awaited_slot, tagged);
         coro
     }
 
@@ -209,10 +200,11 @@ impl Py {
         (tasks, w.budget().exhausted())
     }
 
-    fn names(&self, limits: Limits) -> (Vec<String>, usize, bool) {
-        let (t, _) = self.read(&[], limits);
-        let names = t.tasks.iter().map(|t| t.name.clone()).collect();
-        (names, t.unreadable, t.cut)
+    /// The names of the tasks read with a dump's budget, how many could not be, and whether
+    /// they were cut.
+    fn names(&self) -> (String, usize, bool) {
+        let (t, _) = self.read(&[], budget::DUMP);
+        (each(&t, |t| t.name.clone()).join(" "), t.unreadable, t.cut)
     }
 }
 
@@ -238,7 +230,7 @@ fn a_sane_graph_reads_exactly() {
     let inner = p.coro("/app/main.py", "fetch", 20, -2, 0);
     let outer = p.coro("/app/main.py", "main", 10, -1, inner);
     let r = p.named("root", outer, 0);
-    let seven = p.int(1 << 3, [7, 0]);
+    let seven = p.int(1 << 3, 7);
     let a = p.task(seven, 0, 2);
     let sleep = p.coro("/usr/lib/python3.14/asyncio/tasks.py", "sleep", 700, -2, 0);
     let b = p.named("worker", sleep, 1);
@@ -251,7 +243,8 @@ fn a_sane_graph_reads_exactly() {
         p.py.set(task + o.fut_loop, lp);
         p.py.set(task + o.task_fut_waiter, waiter);
     }
-    p.link(t + o.tstate_tasks_head, &[r, a, b]);
+    // The running task is on its list too, and read once.
+    p.link(t + o.tstate_tasks_head, &[r, a, b, d]);
     p.py.set(t + o.tstate_running_task, d);
     p.py.set(t + o.tstate_running_loop, l1);
     let (tasks, _) = p.read(&[t], budget::DUMP);
@@ -295,21 +288,18 @@ fn hostile_lists_end() {
     let tasks = [p.named("r", 0, 0), p.named("a", 0, 0), p.named("b", 0, 0)];
     let t = p.listed(&tasks);
     p.py.set(tasks[2] + p.o.task_node, tasks[1] + p.o.task_node);
-    assert_eq!(
-        p.names(budget::DUMP),
-        (vec!["r".into(), "a".into(), "b".into()], 0, false)
-    );
+    assert_eq!(p.names(), ("r a b".into(), 0, false));
     // A next pointer to unmapped memory: the whole read goes on.
     p.py.set(tasks[1] + p.o.task_node, UNMAPPED);
-    let (names, unreadable, cut) = p.names(budget::DUMP);
-    assert_eq!((names, cut), (vec!["r".into(), "a".into()], false));
+    let (names, unreadable, cut) = p.names();
+    assert_eq!((&*names, cut), ("r a", false));
     assert!(unreadable >= 1);
     // 20,000 tasks: cut at MAX_TASKS.
     let name = p.py.string("n");
     let many: Vec<u64> = (0..20_000).map(|_| p.task(name, 0, 0)).collect();
     p.link(t + p.o.tstate_tasks_head, &many);
-    let (names, unreadable, cut) = p.names(budget::DUMP);
-    assert_eq!((names.len(), unreadable, cut), (MAX_TASKS, 0, true));
+    let (t, _) = p.read(&[], budget::DUMP);
+    assert_eq!((t.tasks.len(), t.unreadable, t.cut), (MAX_TASKS, 0, true));
 }
 
 /// One node that cannot be read is one task that cannot be read.
@@ -320,7 +310,7 @@ fn an_unmapped_node_is_counted_once() {
     let r = p.named("r", 0, 0);
     p.listed(&[r]);
     p.py.set(r + p.o.task_node, UNMAPPED);
-    assert_eq!(p.names(budget::DUMP), (vec!["r".into()], 1, false));
+    assert_eq!(p.names(), ("r".into(), 1, false));
 }
 
 /// A thread state whose list link cannot be read (the thread dump leaves it out) leaves the
@@ -332,7 +322,7 @@ fn a_broken_thread_list_keeps_the_tasks() {
     let r = p.named("r", 0, 0);
     let t = p.listed(&[r]);
     p.py.set(t + p.py.layout.tstate.next, UNMAPPED);
-    assert_eq!(p.names(budget::DUMP), (vec!["r".into()], 0, false));
+    assert_eq!(p.names(), ("r".into(), 0, false));
 }
 
 #[test]
@@ -406,10 +396,10 @@ fn names_and_coroutines_that_make_no_sense() {
     let mut p = Py::new();
     let float = p.py.object("float", 0);
     let ints = [
-        p.int(2 << 3, [5, 1]),        // two digits
-        p.int(1, [9, 9]),             // zero
-        p.int(1 << 3 | 2, [3, 0]),    // negative
-        p.int(u64::MAX << 3, [1, 1]), // 2^61 digits
+        p.int(2 << 3, 5 | 1 << 32), // two digits
+        p.int(1, 9),                // zero
+        p.int(1 << 3 | 2, 3),       // negative
+        p.int(u64::MAX << 3, 1),    // 2^61 digits
     ];
     let mut tasks = vec![p.task(float, 0, 0)];
     tasks.extend(ints.map(|i| p.task(i, 0, 0)));
@@ -443,9 +433,9 @@ fn task_sizes_past_the_read_buffer() {
     let r = p.named("r", 0, 0);
     p.listed(&[r]);
     p.o.task_size = 1 << 20;
-    assert_eq!(p.names(budget::DUMP), (vec!["r".into()], 0, false));
+    assert_eq!(p.names(), ("r".into(), 0, false));
     p.o.task_name = 600;
-    assert_eq!(p.names(budget::DUMP), (vec![], 1, false));
+    assert_eq!(p.names(), ("".into(), 1, false));
 }
 
 /// A coroutine awaiting what cannot be read (a stale pointer: tasks are read while they run)
@@ -509,14 +499,16 @@ fn child() -> Child {
     at(0x240, &[14, 0, 0, 0, 3]);
     at(0x258, &[0x180u64, 24].map(u64::to_le_bytes).concat());
     let exe = std::env::current_exe().unwrap();
-    let path = exe.with_file_name(format!("_asyncio-hostile-{}", std::process::id()));
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let n = N.fetch_add(1, Ordering::Relaxed);
+    let path = exe.with_file_name(format!("_asyncio-hostile-{}-{n}", std::process::id()));
     let mut open = std::fs::OpenOptions::new();
     let file = open.write(true).create(true).truncate(true).mode(0o755);
     std::io::Write::write_all(&mut file.open(&path).unwrap(), &b).unwrap();
     // Another test's fork may hold the file open for writing a moment (ETXTBSY).
     for _ in 0..100 {
         match std::process::Command::new(&path).spawn() {
-            Ok(c) => return Child(c, path),
+            Ok(c) => return mapped(Child(c, path)),
             Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) => {
                 std::thread::sleep(Duration::from_millis(10))
             }
@@ -524,6 +516,21 @@ fn child() -> Child {
         }
     }
     panic!("{path:?} stays busy");
+}
+
+/// The child once the kernel has mapped its file: a vfork parent may run before it is.
+fn mapped(c: Child) -> Child {
+    let name = c.1.file_name().unwrap().to_string_lossy().into_owned();
+    let maps = format!("/proc/{}/maps", c.0.id());
+    let start = Instant::now();
+    while !std::fs::read_to_string(&maps).unwrap().contains(&name) {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{name} is not mapped"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    c
 }
 
 impl Py {
