@@ -304,7 +304,7 @@ fn hostile_lists_end() {
 
 /// One node that cannot be read is one task that cannot be read.
 #[test]
-#[ignore = "bug: tasks.rs:174 counts a node whose link cannot be read, then tasks.rs:124 counts it again as a task that cannot be read"]
+#[ignore = "bug: tasks.rs list() (line 175) counts a node whose link cannot be read, then read() (line 124) counts it again as a task"]
 fn an_unmapped_node_is_counted_once() {
     let mut p = Py::new();
     let r = p.named("r", 0, 0);
@@ -316,7 +316,7 @@ fn an_unmapped_node_is_counted_once() {
 /// A thread state whose list link cannot be read (the thread dump leaves it out) leaves the
 /// other threads' tasks readable.
 #[test]
-#[ignore = "bug: tasks.rs:90 fails the whole read on a thread state that cannot be read"]
+#[ignore = "bug: tasks.rs read() (line 90) fails the whole read on a thread state that cannot be read"]
 fn a_broken_thread_list_keeps_the_tasks() {
     let mut p = Py::new();
     let r = p.named("r", 0, 0);
@@ -441,7 +441,7 @@ fn task_sizes_past_the_read_buffer() {
 /// A coroutine awaiting what cannot be read (a stale pointer: tasks are read while they run)
 /// ends its chain there, as a first coroutine that is not one does.
 #[test]
-#[ignore = "bug: tasks.rs:297 and 320-323 fail the whole task when an awaited object cannot be read"]
+#[ignore = "bug: tasks.rs coroutine() (lines 297, 323) fails the whole task when an awaited object cannot be read"]
 fn a_chain_that_breaks_keeps_the_task() {
     let mut p = Py::new();
     let coro = p.coro("x.py", "x", 1, -1, UNMAPPED);
@@ -623,7 +623,7 @@ fn sampling_puts_the_running_chain_outermost() {
 /// A running task whose coroutine cannot be read is not the frame on the stack that cannot
 /// be read either.
 #[test]
-#[ignore = "bug: running.rs:88-90 match the placeholder of a coroutine that cannot be read with any frame that cannot be"]
+#[ignore = "bug: running.rs Running::chain (lines 101-103 on main) matches the placeholder of a coroutine that cannot be read with any frame that cannot be"]
 fn an_unreadable_coroutine_matches_no_frame() {
     let mut p = Py::new();
     let (t, task) = p.running("g", 0, "work", true);
