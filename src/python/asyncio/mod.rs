@@ -6,6 +6,7 @@
 //! per-version table (`layout::debug_extras`). Nothing here is per-version code: a new release
 //! that keeps these tables needs none.
 
+mod objects;
 mod running;
 mod tasks;
 
@@ -222,6 +223,10 @@ fn section_address(pid: i32, runtime_path: &str) -> Option<u64> {
 }
 
 #[cfg(test)]
+mod fake_tasks;
+#[cfg(test)]
 mod hostile_tests;
+#[cfg(test)]
+mod running_tests;
 #[cfg(test)]
 mod tests;

@@ -13,7 +13,7 @@ use super::{find, Offsets, Unavailable};
 use crate::hash::Map;
 use crate::memory::Memory;
 use crate::python::types::Types;
-use crate::python::walk::{Code, Frame, Thread, WalkError, Walker};
+use crate::python::walk::{Code, Frame, FrameKind, Thread, WalkError, Walker};
 use crate::python::Runtime;
 
 /// Tasks awaiting one another, at most, in one sample's chain.
@@ -44,6 +44,15 @@ impl Running {
             next_look: Instant::now(),
             labels: Map::default(),
             types: Types::default(),
+        }
+    }
+
+    /// A labeller that uses these offsets (tests: `find` needs a process).
+    #[cfg(test)]
+    pub(super) fn with_offsets(pid: i32, runtime: Runtime, o: Offsets) -> Running {
+        Running {
+            offsets: Some(o),
+            ..Running::new(pid, runtime)
         }
     }
 
@@ -98,7 +107,11 @@ impl Running {
             return Ok(None);
         }
         let coro = ptr(w, task.wrapping_add(o.task_coro))?;
-        let own = super::tasks::one_frame(w, coro.wrapping_add(o.gi_iframe))?;
+        let own = super::objects::one_frame(w, coro.wrapping_add(o.gi_iframe))?;
+        // A coroutine that cannot be read is no frame of the stack, unreadable ones included.
+        if own.code.kind != FrameKind::Python {
+            return Ok(None);
+        }
         let same = |f: &Frame| f.code.filename == own.code.filename && f.code.name == own.code.name;
         let Some(at) = t.frames.iter().rposition(same) else {
             return Ok(None);
@@ -130,7 +143,7 @@ impl Running {
         if let Some(label) = self.labels.get(&(task, name)) {
             return Ok(label.clone());
         }
-        let text = super::tasks::task_name(w, o, &mut self.types, name)?;
+        let text = super::objects::task_name(w, o, &mut self.types, name)?;
         let label = Frame::label(&format!("task {text}"));
         if self.labels.len() >= MAX_LABELS {
             self.labels.clear();
@@ -152,7 +165,7 @@ impl Running {
             (0, _) => Ok(0),
             (by, 0) => Ok(by),
             (set, _) => {
-                for member in super::tasks::set_members(w, o, set)? {
+                for member in super::objects::set_members(w, o, set)? {
                     if is_task(w, o, member)? {
                         return Ok(member);
                     }

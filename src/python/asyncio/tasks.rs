@@ -6,24 +6,18 @@
 //! `MAX_TASKS` tasks, `MAX_CHAIN` coroutines a task, `MAX_SET` slots of a set, all within the
 //! walker's budget; a task that cannot be read is counted, not fatal.
 
+use super::objects::{coroutine, future_name, set_members, task_name};
 use super::Offsets;
 use crate::bytes::{i32_at, u64_at, u8_at};
 use crate::hash::{Map, Set};
 use crate::memory::Memory;
-use crate::python::strings::read_str;
-use crate::python::types::{Kind, Types};
+use crate::python::types::Types;
 use crate::python::walk::{Frame, FrameKind, Thread, WalkError, Walker, UNREADABLE};
 
 /// Tasks read at most: beyond, the dump says it was cut.
 pub const MAX_TASKS: usize = 10_000;
-/// Coroutines awaiting one another in one task, at most.
-const MAX_CHAIN: usize = 256;
-/// Slots of an `awaited_by` set read at most (each 16 bytes).
-const MAX_SET: u64 = 4096;
 /// The bytes of a task object read (3.14's is under 200).
 const TASK_READ: usize = 512;
-/// Bytes of a type's `tp_name` shown.
-const TYPE_NAME: usize = 64;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum State {
@@ -79,34 +73,23 @@ pub struct Tasks {
 /// running task's stack is taken from.
 pub fn read(w: &mut Walker, o: &Offsets, threads: &[Thread]) -> Result<Tasks, WalkError> {
     let mut out = Tasks::default();
-    let mut heads = Vec::new();
     let mut running: Map<u64, u64> = Map::default();
     let mut loops: Vec<Loop> = Vec::new();
-    for interp in w.interpreters()? {
-        heads.push(interp.wrapping_add(o.interp_tasks_head));
-        for t in w.thread_states(interp)? {
-            heads.push(t.wrapping_add(o.tstate_tasks_head));
-            let (lp, task) = (
-                ptr(w, t.wrapping_add(o.tstate_running_loop))?,
-                ptr(w, t.wrapping_add(o.tstate_running_task))?,
-            );
-            if task != 0 {
-                running.insert(task, t);
-            }
-            if lp != 0 && !loops.iter().any(|l| l.addr == lp) {
-                loops.push(Loop {
-                    addr: lp,
-                    tstate: Some(t),
-                });
-            }
-        }
-    }
     let mut addrs: Vec<u64> = Vec::new();
     let mut seen: Set<u64> = Set::default();
-    for head in heads {
-        if !list(w, o, head, &mut addrs, &mut seen, &mut out)? {
-            break;
-        }
+    // A budget that runs out while the lists are walked keeps the tasks found so far.
+    let found = registry(
+        w,
+        o,
+        &mut running,
+        &mut loops,
+        &mut addrs,
+        &mut seen,
+        &mut out,
+    );
+    match found {
+        Err(WalkError::Budget(_)) => out.cut = true,
+        other => other?,
     }
     for &task in running.keys() {
         if seen.insert(task) && addrs.len() < MAX_TASKS {
@@ -138,7 +121,58 @@ pub fn read(w: &mut Walker, o: &Offsets, threads: &[Thread]) -> Result<Tasks, Wa
     Ok(out)
 }
 
-fn ptr(w: &Walker, addr: u64) -> Result<u64, WalkError> {
+/// Every thread state's running loop and task, and every task of every list, each read on its
+/// own: a thread state or a list that cannot be read is passed over.
+#[allow(clippy::too_many_arguments)]
+fn registry(
+    w: &Walker,
+    o: &Offsets,
+    running: &mut Map<u64, u64>,
+    loops: &mut Vec<Loop>,
+    addrs: &mut Vec<u64>,
+    seen: &mut Set<u64>,
+    out: &mut Tasks,
+) -> Result<(), WalkError> {
+    let mut heads = Vec::new();
+    for interp in w.interpreters()? {
+        heads.push(interp.wrapping_add(o.interp_tasks_head));
+        for t in w.thread_states(interp)? {
+            let read = |off: u64| lenient(ptr(w, t.wrapping_add(off)));
+            let (Some(lp), Some(task)) =
+                (read(o.tstate_running_loop)?, read(o.tstate_running_task)?)
+            else {
+                continue;
+            };
+            heads.push(t.wrapping_add(o.tstate_tasks_head));
+            if task != 0 {
+                running.insert(task, t);
+            }
+            if lp != 0 && !loops.iter().any(|l| l.addr == lp) {
+                loops.push(Loop {
+                    addr: lp,
+                    tstate: Some(t),
+                });
+            }
+        }
+    }
+    for head in heads {
+        if !list(w, o, head, addrs, seen, out)? {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// A read that may fail for what it read: None then, and the caller goes on without it.
+pub(super) fn lenient<T>(r: Result<T, WalkError>) -> Result<Option<T>, WalkError> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.is_local() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+pub(super) fn ptr(w: &Walker, addr: u64) -> Result<u64, WalkError> {
     w.mem().u64(addr).map_err(WalkError::read("asyncio state"))
 }
 
@@ -153,10 +187,8 @@ fn list(
     out: &mut Tasks,
 ) -> Result<bool, WalkError> {
     let next = |node: u64| ptr(w, node.wrapping_add(o.llist_next));
-    let mut node = match next(head) {
-        Ok(n) => n,
-        Err(e) if e.is_local() => return Ok(true),
-        Err(e) => return Err(e),
+    let Some(mut node) = lenient(next(head))? else {
+        return Ok(true);
     };
     while node != head && node != 0 {
         if addrs.len() >= MAX_TASKS {
@@ -169,13 +201,11 @@ fn list(
             break;
         }
         addrs.push(task);
-        node = match next(node) {
-            Ok(n) => n,
-            Err(e) if e.is_local() => {
-                out.unreadable += 1;
-                break;
-            }
-            Err(e) => return Err(e),
+        // A node whose link cannot be read ends the list; its task is counted as unreadable
+        // when it is read.
+        node = match lenient(next(node))? {
+            Some(n) => n,
+            None => break,
         };
     }
     Ok(true)
@@ -208,7 +238,7 @@ fn task(
         (None, Some(2)) => State::Done,
         _ => return Err(short()),
     };
-    let name = task_name(w, o, types, name)?;
+    let name = lenient(task_name(w, o, types, name))?.unwrap_or_else(|| UNREADABLE.into());
     let mut frames = match coro {
         0 => Vec::new(),
         c => coroutine(w, o, c)?,
@@ -218,7 +248,7 @@ fn task(
         .get(&addr)
         .and_then(|ts| threads.iter().find(|t| t.tstate == *ts))
     {
-        if let Some(outer) = frames.last() {
+        if let Some(outer) = frames.last().filter(|f| f.code.kind == FrameKind::Python) {
             let same = |f: &Frame| {
                 f.code.filename == outer.code.filename && f.code.name == outer.code.name
             };
@@ -250,152 +280,4 @@ fn task(
         waiter,
         loop_addr,
     })
-}
-
-/// `Task.get_name()`: the name given, or `Task-<N>` for a task named by its counter (kept as
-/// an int until asked for).
-pub(super) fn task_name(
-    w: &Walker,
-    o: &Offsets,
-    types: &mut Types,
-    name: u64,
-) -> Result<String, WalkError> {
-    let mem = w.mem();
-    let ob_type = mem
-        .u64(name.wrapping_add(o.ob_type))
-        .map_err(WalkError::read("task name"))?;
-    match types.of_type(&mem, w.layout(), None, ob_type)? {
-        Kind::Str { .. } => read_str(&mem, w.layout(), types, name),
-        Kind::Int => {
-            let mut b = [0u8; 8];
-            mem.read(name.wrapping_add(o.long_digit), &mut b)
-                .map_err(WalkError::read("task name"))?;
-            let tag = mem
-                .u64(name.wrapping_add(o.long_tag))
-                .map_err(WalkError::read("task name"))?;
-            // `lv_tag`: digits << 3 | sign (0 positive, 1 zero, 2 negative); 30-bit digits.
-            let digit =
-                |i: usize| u64::from(u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]));
-            let n = match (tag >> 3, tag & 3) {
-                (_, 1) => 0,
-                (1, 0) => digit(0),
-                (2, 0) => digit(0) | digit(4) << 30,
-                _ => return Ok("Task-?".into()),
-            };
-            Ok(format!("Task-{n}"))
-        }
-        _ => Ok(UNREADABLE.into()),
-    }
-}
-
-/// The frames of a coroutine and of those it awaits, innermost first.
-fn coroutine(w: &mut Walker, o: &Offsets, first: u64) -> Result<Vec<Frame>, WalkError> {
-    let mut frames = Vec::new();
-    let mut coro = first;
-    let mut coro_type = 0;
-    for _ in 0..MAX_CHAIN {
-        let ob_type = ptr(w, coro.wrapping_add(o.ob_type))?;
-        // The first must be a coroutine; what it awaits is followed while it is one too.
-        let is_coroutine = match coro_type {
-            0 => type_name(w, ob_type) == "coroutine",
-            t => t == ob_type,
-        };
-        if !is_coroutine {
-            break;
-        }
-        coro_type = ob_type;
-        let mut state = [0u8; 1];
-        w.mem()
-            .read(coro.wrapping_add(o.gi_frame_state), &mut state)
-            .map_err(WalkError::read("coroutine"))?;
-        let state = state[0] as i8;
-        if state == o.cleared {
-            break;
-        }
-        let frame = coro.wrapping_add(o.gi_iframe);
-        frames.push(one_frame(w, frame)?);
-        if state < o.yield_from.0 || state > o.yield_from.1 {
-            break;
-        }
-        let sp = ptr(w, frame.wrapping_add(o.stackpointer))?;
-        let awaited = match sp {
-            0 => 0,
-            sp => ptr(w, sp.wrapping_sub(8 * o.awaited_slot))? & !o.tag_bits,
-        };
-        if awaited == 0 {
-            break;
-        }
-        coro = awaited;
-    }
-    frames.reverse();
-    Ok(frames)
-}
-
-/// The interpreter frame at `frame` alone, named.
-pub(super) fn one_frame(w: &mut Walker, frame: u64) -> Result<Frame, WalkError> {
-    let raw = w.chain(frame, 1)?;
-    let (frames, _) = w.name_chain(&raw)?;
-    Ok(frames
-        .into_iter()
-        .find(|f| matches!(f.code.kind, FrameKind::Python | FrameKind::Unreadable))
-        .unwrap_or_else(Frame::unreadable))
-}
-
-/// What a future awaited is: `asyncio.sleep` when the task sleeps, else its type's name.
-fn future_name(w: &Walker, o: &Offsets, future: u64, frames: &[Frame]) -> String {
-    let sleeping = frames
-        .first()
-        .is_some_and(|f| f.code.name == "sleep" && f.code.filename.ends_with("asyncio/tasks.py"));
-    match sleeping {
-        true => "asyncio.sleep".into(),
-        false => match ptr(w, future.wrapping_add(o.ob_type)) {
-            Ok(t) => type_name(w, t),
-            Err(_) => UNREADABLE.into(),
-        },
-    }
-}
-
-/// A type's `tp_name`, cut to `TYPE_NAME` bytes; `<unreadable>` when it cannot be read.
-fn type_name(w: &Walker, ob_type: u64) -> String {
-    let mem = w.mem();
-    let mut b = [0u8; TYPE_NAME];
-    let read = mem
-        .u64(ob_type.wrapping_add(w.layout().objects.tp_name))
-        .ok()
-        .and_then(|at| mem.read_prefix(at, &mut b).ok());
-    match read {
-        Some(n) => {
-            let b = &b[..n];
-            let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
-            String::from_utf8_lossy(&b[..end]).into_owned()
-        }
-        None => UNREADABLE.into(),
-    }
-}
-
-/// The keys of the set at `set` (`used` of them, found in its `mask + 1` slots of key and
-/// hash), at most `MAX_SET` slots read.
-pub(super) fn set_members(w: &Walker, o: &Offsets, set: u64) -> Result<Vec<u64>, WalkError> {
-    let used = ptr(w, set.wrapping_add(o.set_used))?;
-    let mask = ptr(w, set.wrapping_add(o.set_mask))?;
-    let table = ptr(w, set.wrapping_add(o.set_table))?;
-    let slots = mask.saturating_add(1).min(MAX_SET);
-    let mut keys = Vec::new();
-    let mut b = [0u8; 16 * 64];
-    let mut slot = 0;
-    while slot < slots && (keys.len() as u64) < used {
-        let n = (slots - slot).min(64) as usize;
-        let part = &mut b[..n * 16];
-        w.mem()
-            .read(table.wrapping_add(slot * 16), part)
-            .map_err(WalkError::read("set"))?;
-        // A deleted slot holds the `dummy` key: not a task, left out by the caller.
-        keys.extend(
-            (0..n)
-                .filter_map(|i| u64_at(part, i * 16))
-                .filter(|&k| k != 0),
-        );
-        slot += n as u64;
-    }
-    Ok(keys)
 }
