@@ -14,11 +14,12 @@ A second table holds goals measured against other references, each met or not: `
 target per wake-up, no more), and gives the target's slowdowns and pyflame's thread stops;
 `sampler315` (sampler315.py) sets it beside CPython 3.15's own sampler (`python3.15 -m
 profiling.sampling`) on a 3.15 target, at 1 kHz and at the highest rate of each; `native`
-(native.py) what --native costs, beside py-spy's --native.
+(native.py) what --native costs, beside py-spy's --native; `tasks` (tasks.py) what -d --async costs on
+1,000 tasks, beside CPython 3.14's own `python -m asyncio pstree`.
 
 Usage: bench.py PYFLAME   (environment: BENCH_PYTHON, BENCH_RUNS=5, BENCH_RSS_SECONDS=30;
 BENCH_RSS_SECONDS=600 measures the 10-minute figure of the goal; BENCH_ONLY=GROUP,... runs only
-those groups of rows, of size, dump, rates, threads, workers, maxrate, rss, floor, sampler315, native,
+those groups of rows, of size, dump, rates, threads, workers, maxrate, rss, floor, sampler315, native, tasks,
 e.g. BENCH_ONLY=workers, and writes only them to results.md)"""
 import os
 import re
@@ -40,7 +41,7 @@ WORK = int(os.environ.get("BENCH_WORK", "6000"))
 ONLY = [g for g in os.environ.get("BENCH_ONLY", "").split(",") if g]
 # The groups of the first table (pyflame beside py-spy), then those of the second.
 VERSUS = ["size", "dump", "rates", "threads", "workers", "maxrate", "rss"]
-GROUPS = VERSUS + ["floor", "sampler315", "native"]
+GROUPS = VERSUS + ["floor", "sampler315", "native", "tasks"]
 # floor.py and sampler315.py `import bench`: this module, also when run as a script (and no
 # __pycache__ is left beside them).
 sys.modules.setdefault("bench", sys.modules[__name__])
@@ -404,7 +405,7 @@ def main():
     if want("rss"):
         row("peak RSS, %d s at 1 kHz (MiB)" % RSS_SECONDS, peak_rss("pyflame", pyflame),
             spy and peak_rss("py-spy", spy), "%.2f", "<= 8 MiB")
-    if want("floor") or want("sampler315") or want("native"):
+    if want("floor") or want("sampler315") or want("native") or want("tasks"):
         print(GOALS, end="", flush=True)
     if want("floor"):
         import floor
@@ -415,6 +416,9 @@ def main():
     if want("native"):
         import native
         native.run(pyflame, goal_row)
+    if want("tasks"):
+        import tasks
+        tasks.run(pyflame, goal_row)
     with open(os.path.join(OUT, "results.md"), "w") as f:
         if rows:
             f.write(TABLE + "\n".join(rows) + "\n")
