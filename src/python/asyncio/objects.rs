@@ -169,9 +169,11 @@ pub(super) fn set_members(w: &Walker, o: &Offsets, set: u64) -> Result<Vec<u64>,
     while slot < slots && (keys.len() as u64) < used {
         let n = (slots - slot).min(64) as usize;
         let part = &mut b[..n * 16];
-        w.mem()
-            .read(table.wrapping_add(slot * 16), part)
-            .map_err(WalkError::read("set"))?;
+        // A table cut short (a set resized while it is read) gives the keys before the cut.
+        let read = w.mem().read(table.wrapping_add(slot * 16), part);
+        if lenient(read.map_err(WalkError::read("set")))?.is_none() {
+            break;
+        }
         // A deleted slot holds the `dummy` key: not a task, left out by the caller.
         keys.extend(
             (0..n)

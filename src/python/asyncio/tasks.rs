@@ -260,7 +260,8 @@ fn task(
     let awaited_by = match (awaited, is_set) {
         (0, _) => Vec::new(),
         (a, false) => vec![a],
-        (a, true) => set_members(w, o, a)?,
+        // A set that cannot be read leaves the task without waiters, not unreadable.
+        (a, true) => lenient(set_members(w, o, a))?.unwrap_or_default(),
     };
     let awaited_by = awaited_by
         .into_iter()
