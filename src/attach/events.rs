@@ -113,11 +113,12 @@ impl Tracee {
             let state = match wait_stop(self.pid, Instant::now() + EXEC_STOP_WAIT) {
                 Waited::Stop(stop) => State::of(stop),
                 Waited::Late => State::Running,
-                // The new program has already ended: that is the news.
+                // The new program has already ended. For the -t command that is the news (its
+                // exit status is pyflame's); for another process, that it called exec().
                 Waited::Exit(status) => {
-                    self.exec = false;
                     self.ended = Some(status.map_or(Ended::Exited(None), ended));
-                    return false;
+                    self.exec = !self.adopted;
+                    return self.exec;
                 }
             };
             self.threads.insert(self.pid, state);

@@ -122,6 +122,8 @@ pub struct Tracee {
     me: i32,
     /// The program image seized (`proc::image`): another one at the same pid means exec().
     image: Option<[u64; 3]>,
+    /// The `-t` command, pyflame's own child (`adopt`): its exit status is pyflame's.
+    adopted: bool,
     leader_checked: Instant,
     pub counts: Counts,
 }
@@ -155,6 +157,7 @@ impl Tracee {
             exec: false,
             me: std::process::id() as i32,
             image: None,
+            adopted: false,
             leader_checked: Instant::now(),
             counts: Counts::default(),
         };
@@ -176,7 +179,9 @@ impl Tracee {
     pub fn adopt(pid: i32, options: u64) -> Result<Tracee> {
         ptrace::detach(pid, 0)
             .map_err(|e| Error::Fatal(format!("Failed to detach PID {pid}: {e}")))?;
-        Tracee::seize(pid, options)
+        let mut tracee = Tracee::seize(pid, options)?;
+        tracee.adopted = true;
+        Ok(tracee)
     }
 
     pub fn pid(&self) -> i32 {
