@@ -6,12 +6,16 @@
 //! per-version table (`layout::debug_extras`). Nothing here is per-version code: a new release
 //! that keeps these tables needs none.
 
+mod dicts;
+mod globals;
 mod objects;
+mod parents;
 mod running;
 mod tasks;
 
 pub use running::Running;
 
+pub use globals::Globals;
 #[cfg(test)]
 pub use tasks::Loop;
 pub use tasks::{read, State, Task, Tasks, Waiter, MAX_TASKS};
@@ -24,8 +28,8 @@ use crate::elf::Elf;
 use crate::memory::Memory;
 use crate::proc;
 
-/// The first version whose tasks pyflame reads.
-pub const SINCE: (u8, u8) = (3, 14);
+/// The first version whose tasks pyflame reads (from 3.14 by the module's own offsets).
+pub const SINCE: (u8, u8) = (3, 11);
 /// `_Py_AsyncioModuleDebugOffsets`: 7 task members, 2 of the interpreter state, 4 of the
 /// thread state.
 const TABLE_LEN: usize = 13 * 8;
@@ -66,6 +70,12 @@ pub struct Offsets {
     pub yield_from: (i8, i8),
     pub cleared: i8,
     pub awaited_slot: u64,
+    /// 3.11 to 3.13: what a suspended frame awaits is `localsplus[stacktop - 1]` (the offsets
+    /// of `int stacktop` and `localsplus`), not below `stackpointer`.
+    pub stacktop: Option<(u64, u64)>,
+    /// 3.11 to 3.13: the tasks are found from `asyncio.tasks`' globals, not from lists; the
+    /// members of the lists and of who awaits a task are then `u64::MAX`.
+    pub globals: Option<Globals>,
 }
 
 /// Why a process's tasks cannot be read.
@@ -82,6 +92,9 @@ pub enum Unavailable {
 /// The offsets of process `pid`'s `_asyncio` module and runtime.
 pub fn find(pid: i32, runtime: &Runtime, mem: &dyn Memory) -> Result<Offsets, Unavailable> {
     let v = runtime.version;
+    if let Some(found) = globals::offsets(runtime, mem) {
+        return found;
+    }
     if (v.major, v.minor) < SINCE {
         return Err(Unavailable::Version(format!("{}.{}", v.major, v.minor)));
     }
@@ -137,6 +150,8 @@ pub fn offsets(table: &[u8], asyncio: &[u8], minor: u8) -> Result<Offsets, Strin
         yield_from: extras.yield_from,
         cleared: extras.cleared,
         awaited_slot: extras.awaited_slot,
+        stacktop: None,
+        globals: None,
     };
     let inside = |what: &str, size: u64, fields: &[u64]| match fields
         .iter()

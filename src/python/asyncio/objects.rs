@@ -13,7 +13,9 @@ use crate::python::walk::{Frame, FrameKind, WalkError, Walker, UNREADABLE};
 /// Coroutines awaiting one another in one task, at most.
 const MAX_CHAIN: usize = 256;
 /// Slots of an `awaited_by` set read at most (each 16 bytes).
-const MAX_SET: u64 = 4096;
+pub(super) const MAX_SET: u64 = 4096;
+/// Slots of a registry's set read at most: room for `MAX_TASKS` tasks at any fill.
+pub(super) const MAX_REGISTRY_SET: u64 = 1 << 16;
 /// Bytes of a type's `tp_name` shown.
 const TYPE_NAME: usize = 64;
 
@@ -106,7 +108,19 @@ fn step(
     if state < o.yield_from.0 || state > o.yield_from.1 {
         return Ok(None);
     }
-    let sp = ptr(w, frame.wrapping_add(o.stackpointer))?;
+    let sp = match o.stacktop {
+        None => ptr(w, frame.wrapping_add(o.stackpointer))?,
+        Some((stacktop, localsplus)) => {
+            let mut top = [0u8; 4];
+            w.mem()
+                .read(frame.wrapping_add(stacktop), &mut top)
+                .map_err(WalkError::read("coroutine"))?;
+            match i32::from_le_bytes(top) {
+                n @ 1..=0xffff => frame.wrapping_add(localsplus).wrapping_add(8 * n as u64),
+                _ => 0,
+            }
+        }
+    };
     let awaited = match sp {
         0 => 0,
         sp => ptr(w, sp.wrapping_sub(8 * o.awaited_slot))? & !o.tag_bits,
@@ -157,12 +171,17 @@ fn type_name(w: &Walker, ob_type: u64) -> String {
 }
 
 /// The keys of the set at `set` (`used` of them, found in its `mask + 1` slots of key and
-/// hash), at most `MAX_SET` slots read.
-pub(super) fn set_members(w: &Walker, o: &Offsets, set: u64) -> Result<Vec<u64>, WalkError> {
+/// hash), at most `max_slots` slots read.
+pub(super) fn set_members(
+    w: &Walker,
+    o: &Offsets,
+    set: u64,
+    max_slots: u64,
+) -> Result<Vec<u64>, WalkError> {
     let used = ptr(w, set.wrapping_add(o.set_used))?;
     let mask = ptr(w, set.wrapping_add(o.set_mask))?;
     let table = ptr(w, set.wrapping_add(o.set_table))?;
-    let slots = mask.saturating_add(1).min(MAX_SET);
+    let slots = mask.saturating_add(1).min(max_slots);
     let mut keys = Vec::new();
     let mut b = [0u8; 16 * 64];
     let mut slot = 0;

@@ -2,13 +2,14 @@
 //! per task of the chain awaiting it (the root first), then the running coroutine's frames
 //! (its own frame and what it calls); the event loop's frames under the task are dropped.
 //! The chain is read after the sample's stack, from the thread state's running task and
-//! each task's `task_awaited_by` (the first task of a set); it is kept only when the running
+//! each task's `task_awaited_by` (the first task of a set; before 3.14 from `parents.rs`); it is kept only when the running
 //! coroutine's frame is on the stack read, so a task switch in between leaves the sample as
 //! it is. Labels are remembered by (task, name object).
 
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
+use super::parents::Parents;
 use super::{find, Offsets, Unavailable};
 use crate::hash::Map;
 use crate::memory::Memory;
@@ -32,6 +33,8 @@ pub struct Running {
     next_look: Instant,
     labels: Map<(u64, u64), Rc<Code>>,
     types: Types,
+    /// Before 3.14: who awaits whom.
+    parents: Parents,
 }
 
 impl Running {
@@ -44,6 +47,7 @@ impl Running {
             next_look: Instant::now(),
             labels: Map::default(),
             types: Types::default(),
+            parents: Parents::default(),
         }
     }
 
@@ -79,7 +83,7 @@ impl Running {
                     self.never = true;
                     let why = match why {
                         Unavailable::Version(v) => {
-                            format!("not supported on Python {v} (3.14 and later)")
+                            format!("not supported on Python {v} (3.11 and later)")
                         }
                         Unavailable::Garbage(why) => why,
                         Unavailable::NotLoaded => String::new(),
@@ -102,7 +106,10 @@ impl Running {
         t: &Thread,
     ) -> Result<Option<Vec<Frame>>, WalkError> {
         let ptr = |w: &Walker, addr: u64| w.mem().u64(addr).map_err(WalkError::read("task"));
-        let task = ptr(w, t.tstate.wrapping_add(o.tstate_running_task))?;
+        let task = match &o.globals {
+            None => ptr(w, t.tstate.wrapping_add(o.tstate_running_task))?,
+            Some(g) => self.parents.running_task(w, g, t.tstate)?,
+        };
         if task == 0 {
             return Ok(None);
         }
@@ -120,8 +127,10 @@ impl Running {
         let mut seen = Vec::new();
         let mut current = task;
         // Each awaiting object must be a task (`fut_is_task`).
+        let interp = ptr(w, t.tstate.wrapping_add(w.layout().tstate.interp))?;
         while current != 0 && seen.len() < MAX_DEPTH && !seen.contains(&current) {
-            if !seen.is_empty() && !is_task(w, o, current)? {
+            // Before 3.14 only tasks are remembered as awaiting.
+            if !seen.is_empty() && o.globals.is_none() && !is_task(w, o, current)? {
                 break;
             }
             seen.push(current);
@@ -129,7 +138,10 @@ impl Running {
                 code: self.label_of(w, o, current)?,
                 line: 0,
             });
-            current = self.awaited_by(w, o, current)?;
+            current = match &o.globals {
+                None => self.awaited_by(w, o, current)?,
+                Some(g) => self.parents.parent(w, g, o, interp, current)?,
+            };
         }
         Ok(Some(frames))
     }
@@ -165,7 +177,7 @@ impl Running {
             (0, _) => Ok(0),
             (by, 0) => Ok(by),
             (set, _) => {
-                for member in super::objects::set_members(w, o, set)? {
+                for member in super::objects::set_members(w, o, set, super::objects::MAX_SET)? {
                     if is_task(w, o, member)? {
                         return Ok(member);
                     }

@@ -1,12 +1,13 @@
 //! Every task of a process, read while it runs: the lists of tasks of each thread state and
-//! interpreter (`asyncio_tasks_head`, linked through each task's `task_node`), then for each
+//! interpreter (`asyncio_tasks_head`, linked through each task's `task_node`; before 3.14
+//! `asyncio.tasks`' globals, see `globals.rs`), then for each
 //! task its name, state, coroutine stack (each suspended coroutine's frame, then the one it
 //! awaits, read from the top of its frame's value stack), what it awaits (`task_fut_waiter`)
 //! and who awaits it (`task_awaited_by`: one task, or a set of them). Bounded: at most
 //! `MAX_TASKS` tasks, `MAX_CHAIN` coroutines a task, `MAX_SET` slots of a set, all within the
 //! walker's budget; a task that cannot be read is counted, not fatal.
 
-use super::objects::{coroutine, future_name, set_members, task_name};
+use super::objects::{coroutine, future_name, set_members, task_name, MAX_SET};
 use super::Offsets;
 use crate::bytes::{i32_at, u64_at, u8_at};
 use crate::hash::{Map, Set};
@@ -78,15 +79,27 @@ pub fn read(w: &mut Walker, o: &Offsets, threads: &[Thread]) -> Result<Tasks, Wa
     let mut addrs: Vec<u64> = Vec::new();
     let mut seen: Set<u64> = Set::default();
     // A budget that runs out while the lists are walked keeps the tasks found so far.
-    let found = registry(
-        w,
-        o,
-        &mut running,
-        &mut loops,
-        &mut addrs,
-        &mut seen,
-        &mut out,
-    );
+    let found = match &o.globals {
+        Some(g) => super::globals::read_registry(
+            w,
+            g,
+            o,
+            &mut running,
+            &mut loops,
+            &mut addrs,
+            &mut seen,
+            &mut out,
+        ),
+        None => registry(
+            w,
+            o,
+            &mut running,
+            &mut loops,
+            &mut addrs,
+            &mut seen,
+            &mut out,
+        ),
+    };
     match found {
         Err(WalkError::Budget(_)) => out.cut = true,
         other => other?,
@@ -106,6 +119,12 @@ pub fn read(w: &mut Walker, o: &Offsets, threads: &[Thread]) -> Result<Tasks, Wa
             }
             Err(e) if e.is_local() => out.unreadable += 1,
             Err(e) => return Err(e),
+        }
+    }
+    if let Some(g) = &o.globals {
+        match super::globals::awaited_by(w, g, &mut out.tasks) {
+            Err(WalkError::Budget(_)) => out.cut = true,
+            other => other?,
         }
     }
     for t in &out.tasks {
@@ -229,8 +248,15 @@ fn task(
     let short = || WalkError::Garbage(format!("task object at {addr:#x} is short"));
     let word = |off: u64| u64_at(b, off as usize).ok_or_else(short);
     let (name, coro, loop_addr) = (word(o.task_name)?, word(o.task_coro)?, word(o.fut_loop)?);
-    let (awaited, waiter) = (word(o.task_awaited_by)?, word(o.task_fut_waiter)?);
-    let is_set = u8_at(b, o.task_awaited_by_is_set as usize).ok_or_else(short)? != 0;
+    let waiter = word(o.task_fut_waiter)?;
+    // Before 3.14 who awaits a task is found from the others (`globals::awaited_by`).
+    let (awaited, is_set) = match o.globals {
+        Some(_) => (0, false),
+        None => (
+            word(o.task_awaited_by)?,
+            u8_at(b, o.task_awaited_by_is_set as usize).ok_or_else(short)? != 0,
+        ),
+    };
     let state = match (running.get(&addr), i32_at(b, o.fut_state as usize)) {
         (Some(_), _) => State::Running,
         (None, Some(0)) => State::Pending,
@@ -261,7 +287,7 @@ fn task(
         (0, _) => Vec::new(),
         (a, false) => vec![a],
         // A set that cannot be read leaves the task without waiters, not unreadable.
-        (a, true) => lenient(set_members(w, o, a))?.unwrap_or_default(),
+        (a, true) => lenient(set_members(w, o, a, MAX_SET))?.unwrap_or_default(),
     };
     let awaited_by = awaited_by
         .into_iter()

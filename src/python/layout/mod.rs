@@ -6,8 +6,10 @@
 //! with offsetof() against each release's own headers and checked on live interpreters (see
 //! the README's design notes).
 
+mod asyncio;
 mod table;
 
+pub use asyncio::{asyncio, Asyncio, ManagedDict, RunningLoop};
 pub use table::{debug_extras, for_version, DEBUG_OFFSETS_SINCE, VERSIONS};
 
 /// Where the list of interpreters starts.
