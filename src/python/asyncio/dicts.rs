@@ -3,7 +3,7 @@
 //! attribute (its dict, its managed dict or its values), a list's items. Bounded: at most
 //! `MAX_ENTRIES` entries of a dict and `MAX_ITEMS` items of a list, read a chunk at a time.
 
-use super::tasks::ptr;
+use super::tasks::{lenient, ptr};
 use crate::bytes::u64_at;
 use crate::memory::Memory;
 use crate::python::layout::{Asyncio, ManagedDict, Str};
@@ -49,7 +49,8 @@ pub(super) fn get(
     name: &str,
 ) -> Result<Option<u64>, WalkError> {
     for (k, v) in items(w, a, dict)? {
-        if is_str(w, k, name)? {
+        // A key that cannot be read is not the one looked for.
+        if lenient(is_str(w, k, name))? == Some(true) {
             return Ok(Some(v));
         }
     }
@@ -128,17 +129,26 @@ pub(super) fn is_str(w: &Walker, key: u64, name: &str) -> Result<bool, WalkError
     else {
         return Ok(false);
     };
+    // The header first: the data is read only for a key of the same length (reading past a
+    // shorter string could cross into an unmapped page).
     let mut b = [0u8; 128];
-    let Some(b) = b.get_mut(..ascii_data as usize + name.len()) else {
+    let (Some(head), true) = (b.get_mut(..ascii_data as usize), name.len() <= 128) else {
         return Ok(false);
     };
-    w.mem().read(key, b).map_err(WalkError::read("str"))?;
-    let len = u64_at(b, length as usize);
-    let st = b
+    w.mem().read(key, head).map_err(WalkError::read("str"))?;
+    let len = u64_at(head, length as usize);
+    let st = head
         .get(state as usize..state as usize + 4)
         .map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]));
     let ascii = st.is_some_and(|s| s & bits.compact != 0 && s & bits.ascii != 0);
-    Ok(ascii && len == Some(name.len() as u64) && &b[ascii_data as usize..] == name.as_bytes())
+    if !ascii || len != Some(name.len() as u64) {
+        return Ok(false);
+    }
+    let data = &mut b[..name.len()];
+    w.mem()
+        .read(key.wrapping_add(ascii_data), data)
+        .map_err(WalkError::read("str"))?;
+    Ok(data == name.as_bytes())
 }
 
 /// The attribute `name` of the instance at `obj` from its own dict or values, None when it

@@ -238,6 +238,8 @@ fn section_address(pid: i32, runtime_path: &str) -> Option<u64> {
 }
 
 #[cfg(test)]
+mod dicts_tests;
+#[cfg(test)]
 mod fake_tasks;
 #[cfg(test)]
 mod hostile_tests;

@@ -1,7 +1,7 @@
 //! `--async` sampling before 3.14, where a task does not record who awaits it: the task a
 //! thread's loop runs (`_current_tasks[loop]`), and each task's awaiting task from a map of
 //! every task's, built from the registry and built again when a sample needs a task it lacks
-//! or a link no longer holds (at most every `REBUILD`). A link is used only while the
+//! or a link no longer holds (at most every `REBUILD`, and at most a tenth of the time). A link is used only while the
 //! awaiting task still awaits the object it awaited when the map was built (the task, or the
 //! `gather()` future standing for it): one read a link.
 
@@ -25,6 +25,8 @@ pub(super) struct Parents {
     /// Task -> (the task awaiting it, what that task awaited when the map was built).
     parents: Map<u64, (u64, u64)>,
     built: Option<Instant>,
+    /// How long the last build took.
+    took: Duration,
 }
 
 impl Parents {
@@ -84,7 +86,10 @@ impl Parents {
         if let Some(p) = self.holding(w, g, task)? {
             return Ok(p);
         }
-        let due = self.built.is_none_or(|b| b.elapsed() >= REBUILD);
+        // At most every REBUILD, and at most a tenth of the time spent building.
+        let due = self
+            .built
+            .is_none_or(|b| b.elapsed() >= REBUILD.max(self.took * 10));
         if !due {
             return Ok(0);
         }
@@ -108,8 +113,15 @@ impl Parents {
         o: &Offsets,
         interp: u64,
     ) -> Result<(), WalkError> {
-        self.built = Some(Instant::now());
+        let start = Instant::now();
+        self.built = Some(start);
         self.parents.clear();
+        let built = self.fill(w, g, o, interp);
+        self.took = start.elapsed();
+        built
+    }
+
+    fn fill(&mut self, w: &Walker, g: &Globals, o: &Offsets, interp: u64) -> Result<(), WalkError> {
         let Some(r) = self.registry(w, g, interp)? else {
             return Ok(());
         };
