@@ -1,9 +1,9 @@
 //! `--async` sampling before 3.14, where a task does not record who awaits it: the task a
 //! thread's loop runs (`_current_tasks[loop]`), and each task's awaiting task from a map of
 //! every task's, built from the registry and built again when a sample needs a task it lacks
-//! or a link no longer holds (at most every `REBUILD`, and at most a tenth of the time). A link is used only while the
-//! awaiting task still awaits the object it awaited when the map was built (the task, or the
-//! `gather()` future standing for it): one read a link.
+//! or a link no longer holds (at most every `REBUILD`, and at most a tenth of the time). A
+//! link is used only while the awaiting task still awaits the object it awaited when the map
+//! was built (the task, or the `gather()` future standing for it): one read a link.
 
 use std::time::{Duration, Instant};
 
