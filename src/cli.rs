@@ -303,10 +303,12 @@ pub fn parse(argv: impl IntoIterator<Item = OsString>) -> Result<Parsed> {
                 args.seconds = parse_seconds(&parser.value().map_err(lex)?, "-s/--seconds")?
             }
             Short('r') | Long("rate") => {
-                let rate = parse_seconds(&parser.value().map_err(lex)?, "-r/--rate")?;
+                let value = parser.value().map_err(lex)?;
+                let rate = parse_seconds(&value, "-r/--rate")?;
                 if rate < 0.0 {
                     return Err(Error::Fatal(format!(
-                        "Error: -r/--rate must not be negative (got {rate})"
+                        "Error: -r/--rate must not be negative (got {})",
+                        value.to_string_lossy()
                     )));
                 }
                 args.rate = rate;

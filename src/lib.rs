@@ -13,6 +13,7 @@ pub mod fuzz;
 mod hash;
 mod memory;
 mod native;
+mod order;
 mod output;
 mod permissions;
 mod prefetch;

@@ -86,7 +86,7 @@ pub fn tasks(pid: i32) -> io::Result<Vec<i32>> {
     let mut tids: Vec<i32> = fs::read_dir(format!("/proc/{pid}/task"))?
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
         .collect();
-    tids.sort_unstable();
+    crate::order::by_key(&mut tids, |&t| t as u32 as u64);
     Ok(tids)
 }
 

@@ -155,7 +155,7 @@ impl Objects {
 fn file_maps(pid: i32) -> std::io::Result<Vec<Mapping>> {
     let mut maps = proc::maps(pid)?;
     maps.retain(|m| m.is_file());
-    maps.sort_unstable_by_key(|m| m.start);
+    crate::order::by_key(&mut maps, |m| m.start);
     Ok(maps)
 }
 

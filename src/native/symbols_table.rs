@@ -143,7 +143,7 @@ impl Table {
         }
         // Stable: symbols at one address stay in table order, where (gABI) STB_LOCAL ones come
         // first, so `find` prefers a global or weak name to a local alias.
-        entries.sort_by_key(|e| e.st_value);
+        crate::order::by_key(&mut entries, |e| e.st_value);
         entries.shrink_to_fit();
         Ok(Some(Table {
             entries,

@@ -5,6 +5,7 @@
 pub mod collapsed;
 pub mod dump;
 pub mod escape;
+pub mod fixed;
 pub mod flame;
 pub mod flamechart;
 pub mod speedscope;
@@ -100,16 +101,18 @@ impl RunInfo {
         let rate = if self.interval > 0.0 {
             let hz = 1.0 / self.interval;
             if hz >= 10.0 {
-                format!("{hz:.0}/s")
+                format!("{}/s", fixed::fixed(hz, 0))
             } else {
-                format!("{hz:.2}/s")
+                format!("{}/s", fixed::fixed(hz, 2))
             }
         } else {
             "back to back".to_string()
         };
         let mut text = format!(
-            "{:.2} s, {} samples at {rate} (-r {})",
-            self.seconds, p.samples, self.interval
+            "{} s, {} samples at {rate} (-r {})",
+            fixed::fixed(self.seconds, 2),
+            p.samples,
+            fixed::trimmed(self.interval, 9)
         );
         if self.threads {
             let stacks: u64 = p.stacks.iter().map(|s| s.count).sum();

@@ -6,6 +6,7 @@
 use std::io::Write;
 use std::time::{Duration, Instant};
 
+use super::fixed::fixed;
 use crate::attach::Counts;
 use crate::profile::Profile;
 use crate::sampler::Behind;
@@ -52,9 +53,9 @@ impl Status {
             None => String::new(),
         };
         let line = format!(
-            "\rpyflame: {}{processes} | {:.1} s | {} samples ({} idle, {} failed) | {}\x1b[K",
+            "\rpyflame: {}{processes} | {} s | {} samples ({} idle, {} failed) | {}\x1b[K",
             self.target,
-            self.start.elapsed().as_secs_f64(),
+            fixed(self.start.elapsed().as_secs_f64(), 1),
             p.samples,
             p.idle,
             p.failed,
@@ -66,8 +67,9 @@ impl Status {
     /// `--verbose`'s account of a run, in one line.
     pub fn summary(&self, p: &Profile, seconds: f64, stops: Counts, behind: Behind) -> String {
         format!(
-            "{} samples in {seconds:.1} s ({} idle, {} failed); {}",
+            "{} samples in {} s ({} idle, {} failed); {}",
             p.samples,
+            fixed(seconds, 1),
             p.idle,
             p.failed,
             cost(stops, behind)

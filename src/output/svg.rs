@@ -6,6 +6,7 @@
 
 use std::fmt::Write;
 
+use super::fixed::{fixed, trimmed};
 use super::flame::{self, Node, Rect, Shape};
 use super::RunInfo;
 use crate::profile::Profile;
@@ -83,9 +84,10 @@ pub fn render(p: &Profile, run: &RunInfo, per_thread: bool) -> String {
         escape_into(&mut out, &label);
         let _ = write!(
             out,
-            " ({} sample{plural}, {percent:.2}%)</title><rect x=\"{}\" y=\"{y}\" width=\"{}\" \
+            " ({} sample{plural}, {}%)</title><rect x=\"{}\" y=\"{y}\" width=\"{}\" \
              height=\"{}\" fill=\"{}\"/>",
             r.count,
+            fixed(percent, 2),
             decimal(x),
             decimal(w),
             FRAME_HEIGHT - 1,
@@ -185,9 +187,7 @@ pub fn fit(label: &str, width: f64) -> Option<String> {
 
 /// A coordinate with at most two decimals, trailing zeros dropped.
 fn decimal(v: f64) -> String {
-    let text = format!("{v:.2}");
-    let text = text.trim_end_matches('0').trim_end_matches('.');
-    text.to_string()
+    trimmed(v, 2)
 }
 
 /// Escapes text for XML content and attribute values; characters XML 1.0 does not allow

@@ -37,7 +37,7 @@ pub fn write(
             .iter()
             .filter(|t| t.loop_addr == lp.addr)
             .collect();
-        mine.sort_by(|a, b| (&a.name, a.addr).cmp(&(&b.name, b.addr)));
+        mine.sort_by(by_name);
         let running = match lp.tstate.and_then(thread) {
             Some(t) => format!("thread {t}"),
             None => "not running".into(),
@@ -55,7 +55,7 @@ pub fn write(
             }
         }
         for list in awaits.values_mut() {
-            list.sort_by(|a, b| (&a.name, a.addr).cmp(&(&b.name, b.addr)));
+            list.sort_by(by_name);
             list.dedup_by_key(|t| t.addr);
         }
         for t in &mine {
@@ -132,16 +132,26 @@ fn task(
     if !items.is_empty() {
         writeln!(out, "  awaits: {}", items.join(", "))?;
     }
-    let by: Vec<String> = t
+    let mut by: Vec<&Task> = t
         .awaited_by
         .iter()
         .filter_map(|a| by_addr.get(a))
+        .copied()
+        .collect();
+    by.sort_by(by_name);
+    let by: Vec<String> = by
+        .iter()
         .map(|a| format!("task {}", escape::name(&a.name)))
         .collect();
     if !by.is_empty() {
         writeln!(out, "  awaited by: {}", by.join(", "))?;
     }
     Ok(())
+}
+
+/// Tasks by name, then address (one comparator, so one sort in the binary).
+fn by_name(a: &&Task, b: &&Task) -> std::cmp::Ordering {
+    (&a.name, a.addr).cmp(&(&b.name, b.addr))
 }
 
 /// Draws a loop's tree, counting its lines and remembering the tasks drawn.

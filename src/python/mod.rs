@@ -158,7 +158,7 @@ pub(crate) fn candidates(pid: i32, maps: &[Mapping]) -> Vec<&Mapping> {
         }
     };
     files.retain(|m| rank(m) < 3);
-    files.sort_by_key(|m| rank(m));
+    crate::order::by_key(&mut files, |m| rank(m));
     files
 }
 

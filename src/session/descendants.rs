@@ -77,7 +77,7 @@ pub fn descendants(roots: &[i32], parents: &[(i32, i32)]) -> Vec<i32> {
             }
         }
     }
-    found.sort_unstable();
+    crate::order::by_key(&mut found, |&p| p as u32 as u64);
     found
 }
 

@@ -52,7 +52,7 @@ pub fn dump(args: &Args) -> Result<()> {
         parents.refresh();
         pids.extend(descendants::descendants(named, parents.all()));
     }
-    pids.sort_unstable();
+    crate::order::by_key(&mut pids, |&p| p as u32 as u64);
     pids.dedup();
     // Each process's dump is written as it is read, under a `process` line.
     let mut first_error = None;

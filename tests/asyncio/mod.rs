@@ -1,13 +1,14 @@
-//! `--async` (issue 17) end to end, on every interpreter from 3.11 on: tests/scripts/tasks.py
+//! `--async` (issue 17) end to end, on every interpreter from 3.8 on: tests/scripts/tasks.py
 //! builds task graphs of known shapes and prints the section `pyflame -d --async` must show
 //! for its event loop; the tests compare every task (state, coroutine frames, what it awaits,
 //! who awaits it) and the tree, which they draw themselves from the script's tasks with
 //! children and roots sorted by name. Samples of the spinning task must be rooted at its
 //! chain of awaiting tasks.
 //!
-//! An interpreter pyflame cannot read tasks of answers `asyncio: not supported on Python
-//! X.Y`: the tests check exactly that line and say SKIPPED. Builds without asyncio (source
-//! builds without `_socket`) and machines without uvloop (tests/servers/uvloop) say SKIPPED.
+//! Older interpreters (whose tasks have no names) must answer exactly `asyncio: not supported
+//! on Python X.Y` (`older_are_not_supported`); from 3.8 that line is a failure. Builds without
+//! asyncio (source builds without `_socket`) and machines without uvloop
+//! (tests/servers/uvloop) say SKIPPED.
 
 mod format;
 mod support;
@@ -15,7 +16,7 @@ mod support;
 use crate::util::live::wait_until;
 use crate::util::process::{run_pyflame, PYFLAME_TIMEOUT};
 use crate::util::watch::watch_pyflame;
-use crate::util::{assert_target_running, per_interpreter, pyflame, Interp, Output};
+use crate::util::{assert_target_running, per_interpreter, pyflame, spawn_script, Interp, Output};
 use format::*;
 use std::path::Path;
 use std::time::Duration;
@@ -29,28 +30,15 @@ const MAX_STOP: Duration = Duration::from_secs(1);
 /// pyflame's peak RSS (as tests/hostile.rs).
 const MAX_RSS_KIB: u64 = 64 * 1024;
 
-/// The tests run on the interpreters that have asyncio tasks in C with names: 3.11 and later.
-macro_rules! from_311 {
-    ($test:ident) => {
-        per_interpreter!($test, [
-            py311 => "3.11",
-            py312 => "3.12",
-            py313 => "3.13",
-            debian311 => "debian-3.11",
-            debian314 => "debian-3.14",
-            debian315 => "debian-3.15",
-            py313t => "3.13t",
-            py314t => "3.14t",
-            py314tailcall => "3.14-tailcall",
-        ]);
-    };
-}
+/// The first version whose tasks have names (`Task.get_name()`), which tasks.py needs and
+/// pyflame reads tasks of.
+const SINCE: (u32, u32) = (3, 8);
 
-/// False (and SKIPPED) before 3.11 (the other_interpreters case of the macro).
+/// False (and SKIPPED) before 3.8 (see `older_are_not_supported`).
 fn modern(test: &str, py: &Interp) -> bool {
-    let ok = (py.major, py.minor) >= (3, 11);
+    let ok = (py.major, py.minor) >= SINCE;
     if !ok {
-        eprintln!("SKIPPED: {test} on python {}: before 3.11", py.name);
+        eprintln!("SKIPPED: {test} on python {}: before 3.8", py.name);
     }
     ok
 }
@@ -76,18 +64,14 @@ fn parsed(t: &AsyncTarget, out: &Output, what: &str) -> Dumped {
         .unwrap_or_else(|e| panic!("{what}: {e}\n{}\n{}", out.describe(), t.describe()))
 }
 
-/// True, or (after checking the line names this interpreter's version) SKIPPED and false.
-fn supported(test: &str, t: &AsyncTarget, shown: &Shown) -> bool {
-    let Shown::NotSupported(version) = shown else {
-        return true;
-    };
-    let py = &t.python;
-    assert_eq!(*version, format!("{}.{}", py.major, py.minor), "{test}");
-    eprintln!(
-        "SKIPPED: {test} on python {}: asyncio not supported",
-        py.name
-    );
-    false
+/// A build that says its tasks are not supported fails: every one from 3.8 is.
+fn assert_supported(test: &str, t: &AsyncTarget, shown: &Shown) {
+    if let Shown::NotSupported(version) = shown {
+        panic!(
+            "{test}: pyflame says asyncio is not supported on Python {version}\n{}",
+            t.describe()
+        );
+    }
 }
 
 /// The one section the script described and the one pyflame printed, compared.
@@ -105,7 +89,7 @@ fn check_loop(t: &AsyncTarget, shown: &Shown, out: &Output, what: &str) -> Secti
     want[0].clone()
 }
 
-from_311!(dump_named_tasks);
+per_interpreter!(dump_named_tasks);
 
 /// The named graph: every task's state, frames, awaits and awaiters, and the tree; the thread
 /// dump before it is the plain `-d`'s, the main thread spinning in busy() under fetch().
@@ -119,9 +103,7 @@ fn dump_named_tasks(py: &Interp) {
         return;
     }
     let (d, out) = dump(&t, &[]);
-    if !supported(TEST, &t, &d.shown) {
-        return;
-    }
+    assert_supported(TEST, &t, &d.shown);
     let want = check_loop(&t, &d.shown, &out, "-d --async named");
     let running = &want.tasks["fetch-3"].frames;
     let main = d.threads.iter().find(|th| th.tid() == Some(t.pid));
@@ -137,7 +119,7 @@ fn dump_named_tasks(py: &Interp) {
     assert_target_running(t.pid);
 }
 
-from_311!(sample_busy_task);
+per_interpreter!(sample_busy_task);
 
 /// Samples of the spinning task (the GIL holder, every thread, and with --native) are rooted
 /// at its chain of awaiting tasks, Task-1 down to fetch-3, then its coroutine's frames: fetch,
@@ -152,9 +134,7 @@ fn sample_busy_task(py: &Interp) {
         return;
     }
     let (d, _) = dump(&t, &[]);
-    if !supported(TEST, &t, &d.shown) {
-        return;
-    }
+    assert_supported(TEST, &t, &d.shown);
     let Shown::Loops(want) = t.expected() else {
         panic!("{TEST}: no loop in the preamble\n{}", t.describe());
     };
@@ -212,7 +192,7 @@ fn sample_busy_task(py: &Interp) {
     assert_target_running(t.pid);
 }
 
-from_311!(thousand_tasks);
+per_interpreter!(thousand_tasks);
 
 /// 1,000 sleeping tasks under one gather: all shown, exactly, none left out, within the
 /// bounds of wall time, stopped time and memory; the target goes on waiting.
@@ -234,9 +214,7 @@ fn thousand_tasks(py: &Interp) {
         run.wall, run.peak_rss_kib, run.longest_stop
     );
     let d = parsed(&t, &run.output, &what);
-    if !supported(TEST, &t, &d.shown) {
-        return;
-    }
+    assert_supported(TEST, &t, &d.shown);
     assert!(run.wall < MAX_DUMP_WALL, "{what}\n{}", run.describe());
     assert!(run.longest_stop < MAX_STOP, "{what}\n{}", run.describe());
     assert!(run.peak_rss_kib < MAX_RSS_KIB, "{what}\n{}", run.describe());
@@ -256,7 +234,7 @@ fn thousand_tasks(py: &Interp) {
     );
 }
 
-from_311!(cycle_terminates);
+per_interpreter!(cycle_terminates);
 
 /// A cycle in the graph (cycle-a awaits cycle-b, which awaits cycle-a): pyflame ends, marks it
 /// `(cycle)` and shows the graph exactly.
@@ -272,9 +250,7 @@ fn cycle_terminates(py: &Interp) {
     let pid = t.pid.to_string();
     let out = run_pyflame(&["-d", "--async", "-p", &pid], Duration::from_secs(30));
     let d = parsed(&t, &out, "-d --async cycle");
-    if !supported(TEST, &t, &d.shown) {
-        return;
-    }
+    assert_supported(TEST, &t, &d.shown);
     check_loop(&t, &d.shown, &out, "-d --async cycle");
     assert!(
         out.stdout.contains(" (cycle)\n"),
@@ -284,7 +260,7 @@ fn cycle_terminates(py: &Interp) {
     assert_target_running(t.pid);
 }
 
-from_311!(no_event_loop);
+per_interpreter!(no_event_loop);
 
 /// A process that never imported asyncio, and one that imported it but runs no loop: the one
 /// line `asyncio: no event loop` after the thread dump.
@@ -299,11 +275,7 @@ fn no_event_loop(py: &Interp) {
             continue;
         }
         let (d, out) = dump(&t, &[]);
-        // An interpreter whose tasks pyflame cannot read says so, imported or not: before
-        // 3.14 nothing tells pyflame whether asyncio's C module was loaded (it may be built in).
-        if !supported(TEST, &t, &d.shown) {
-            continue;
-        }
+        assert_supported(TEST, &t, &d.shown);
         assert_eq!(
             d.shown,
             Shown::NoLoop,
@@ -316,7 +288,7 @@ fn no_event_loop(py: &Interp) {
     }
 }
 
-from_311!(without_async_unchanged);
+per_interpreter!(without_async_unchanged);
 
 /// Without `--async`, `-d` shows no asyncio line; with it, the thread dump before the
 /// asyncio part is the same (the target spins at one line, so its stack does not change).
@@ -341,9 +313,7 @@ fn without_async_unchanged(py: &Interp) {
     crate::util::dump_format::parse_dump(&plain.stdout)
         .unwrap_or_else(|e| panic!("-d: {e}\n{}", plain.describe()));
     let (d, out) = dump(&t, &[]);
-    if !supported(TEST, &t, &d.shown) {
-        return;
-    }
+    assert_supported(TEST, &t, &d.shown);
     assert_eq!(
         d.threads_text,
         plain.stdout,
@@ -352,7 +322,7 @@ fn without_async_unchanged(py: &Interp) {
     );
 }
 
-from_311!(uvloop);
+per_interpreter!(uvloop);
 
 /// The named graph under uvloop's loop (tests/servers/uvloop puts it in target/venvs): shown
 /// exactly as under asyncio's, or the one line saying the loop is not supported.
@@ -383,9 +353,31 @@ fn uvloop(py: &Interp) {
         }
     }
     let d = parsed(&t, &out, what);
-    if !supported(TEST, &t, &d.shown) {
+    assert_supported(TEST, &t, &d.shown);
+    check_loop(&t, &d.shown, &out, what);
+    assert_target_running(t.pid);
+}
+
+per_interpreter!(older_are_not_supported);
+
+/// Before 3.8, `-d --async` prints the thread dump, then exactly `asyncio: not supported on
+/// Python X.Y`, and exits 0; the target runs on.
+fn older_are_not_supported(py: &Interp) {
+    if (py.major, py.minor) >= SINCE {
+        eprintln!(
+            "SKIPPED: older_are_not_supported on python {}: supported",
+            py.name
+        );
         return;
     }
-    check_loop(&t, &d.shown, &out, what);
+    let t = spawn_script(py, "idle.py", &[]);
+    let pid = t.pid.to_string();
+    let out = pyflame(&["-d", "--async", "-p", &pid]);
+    assert!(out.status.success(), "{}", out.describe());
+    let want = format!("asyncio: not supported on Python {}.{}", py.major, py.minor);
+    let last = out.stdout.lines().last().unwrap_or("");
+    assert_eq!(last, want, "{}", out.describe());
+    let before = out.stdout.lines().rev().nth(1).unwrap_or("x");
+    assert_eq!(before, "", "a blank line before it\n{}", out.describe());
     assert_target_running(t.pid);
 }

@@ -1,4 +1,4 @@
-# asyncio task graphs of known shapes for `pyflame --async` (tests/asyncio/). Python 3.11+;
+# asyncio task graphs of known shapes for `pyflame --async` (tests/asyncio/). Python 3.8+;
 # ASCII only. Lines where the tests expect a frame carry marker comments.
 #
 # Before READY the script prints what `pyflame -d --async` must show after the thread dump:

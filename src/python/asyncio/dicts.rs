@@ -6,7 +6,7 @@
 use super::tasks::{lenient, ptr};
 use crate::bytes::u64_at;
 use crate::memory::Memory;
-use crate::python::layout::{Asyncio, ManagedDict, Str};
+use crate::python::layout::{Asyncio, DictKeys, ManagedDict, Str};
 use crate::python::walk::{WalkError, Walker};
 
 /// Entries of one dict read at most (`sys.modules` of a large program has a few thousand).
@@ -29,7 +29,7 @@ fn garbage(what: &str) -> WalkError {
 pub(super) fn items(w: &Walker, a: &Asyncio, dict: u64) -> Result<Vec<(u64, u64)>, WalkError> {
     let keys = ptr(w, dict.wrapping_add(a.ma_keys))?;
     let values = ptr(w, dict.wrapping_add(a.ma_values))?;
-    let mut entries = entries(w, keys)?;
+    let mut entries = entries(w, a, keys)?;
     if values != 0 {
         // A split dict: its keys' entries hold no values; `values[i]` is entry i's.
         let found = words(w, values.wrapping_add(a.values_at), entries.len() as u64)?;
@@ -59,24 +59,47 @@ pub(super) fn get(
 
 /// The entries of the `PyDictKeysObject` at `keys`: `(key, value)`, the value 0 in a split
 /// table's keys.
-fn entries(w: &Walker, keys: u64) -> Result<Vec<(u64, u64)>, WalkError> {
-    let mut head = [0u8; 32];
+fn entries(w: &Walker, a: &Asyncio, keys: u64) -> Result<Vec<(u64, u64)>, WalkError> {
+    let mut head = [0u8; 40];
     w.mem()
         .read(keys, &mut head)
         .map_err(WalkError::read("dict keys"))?;
-    // dk_refcnt, dk_log2_size, dk_log2_index_bytes, dk_kind, dk_version, dk_usable,
-    // dk_nentries, then dk_indices.
-    let (log2_index, kind) = (head[9], head[10]);
-    let n = u64_at(&head, 24).unwrap_or(0);
-    if log2_index > MAX_LOG2_INDEX || kind > 2 || n > 1 << 40 {
+    let word = |at: usize| u64_at(&head, at).unwrap_or(0);
+    // (where the entries start, how many, bytes each, where an entry's key is)
+    let (first, n, size, key) = match a.keys {
+        // dk_refcnt, dk_size, dk_lookup, dk_usable, dk_nentries, then dk_indices.
+        DictKeys::Sized => {
+            let slots = word(8);
+            let width = match slots {
+                0..=0xff => 1,
+                0x100..=0xffff => 2,
+                0x1_0000..=0xffff_ffff => 4,
+                _ => 8,
+            };
+            if slots > 1 << 40 {
+                return Err(garbage("a dict's keys"));
+            }
+            (40 + slots * width, word(32), 24, 8)
+        }
+        // dk_refcnt, dk_log2_size, dk_log2_index_bytes, dk_kind, dk_version, dk_usable,
+        // dk_nentries, then dk_indices. DICT_KEYS_GENERAL: hash, key, value; DICT_KEYS_UNICODE
+        // and _SPLIT: key, value.
+        DictKeys::Log2 => {
+            let (log2_index, kind) = (head[9], head[10]);
+            if log2_index > MAX_LOG2_INDEX || kind > 2 {
+                return Err(garbage("a dict's keys"));
+            }
+            let (size, key) = match kind {
+                0 => (24, 8),
+                _ => (16, 0),
+            };
+            (32 + (1u64 << log2_index), word(24), size, key)
+        }
+    };
+    if n > 1 << 40 {
         return Err(garbage("a dict's keys"));
     }
-    // DICT_KEYS_GENERAL: hash, key, value; DICT_KEYS_UNICODE and _SPLIT: key, value.
-    let (size, key) = match kind {
-        0 => (24, 8),
-        _ => (16, 0),
-    };
-    let first = keys.wrapping_add(32).wrapping_add(1 << log2_index);
+    let first = keys.wrapping_add(first);
     let n = n.min(MAX_ENTRIES) as usize;
     let mut out = Vec::new();
     let mut b = [0u8; 24 * CHUNK];
@@ -167,14 +190,15 @@ pub(super) fn attribute(
         0 => Ok(None),
         d => get(w, a, d, name),
     };
-    if flags & MANAGED_DICT == 0 {
+    let managed = a.managed.filter(|_| flags & MANAGED_DICT != 0);
+    let Some(managed) = managed else {
         let offset = ptr(w, ty.wrapping_add(a.tp_dictoffset))? as i64;
         return match offset {
             1..=0xffff => in_dict(ptr(w, obj.wrapping_add(offset as u64))?),
             _ => Ok(None),
         };
-    }
-    let values = match a.managed {
+    };
+    let values = match managed {
         ManagedDict::ValuesOrDict => match before(24)? {
             0 => before(32)?,
             dict => return in_dict(dict),
@@ -205,7 +229,7 @@ pub(super) fn attribute(
         return Ok(None);
     }
     let keys = ptr(w, ty.wrapping_add(a.ht_cached_keys))?;
-    let index = entries(w, keys)?
+    let index = entries(w, a, keys)?
         .iter()
         .map(|&(k, _)| (k != 0).then(|| is_str(w, k, name)))
         .position(|m| matches!(m, Some(Ok(true))));

@@ -67,7 +67,7 @@ impl Fake {
 
     fn values(&mut self, values: &[u64]) -> u64 {
         let mut b = vec![0u8; self.a.values_at as usize];
-        if self.a.managed == ManagedDict::Inline {
+        if self.a.managed == Some(ManagedDict::Inline) {
             b[..4].copy_from_slice(&[values.len() as u8, values.len() as u8, 0, 1]);
         }
         for v in values {
@@ -121,7 +121,7 @@ fn attributes_of_each_managed_dict() {
         let values = f.values(&[0xda7a, 0x4e30]);
         let mut obj = vec![0u8; 32 + 16];
         put(&mut obj, 32 + o.ob_type, ty);
-        match f.a.managed {
+        match f.a.managed.unwrap() {
             ManagedDict::ValuesOrDict => put(&mut obj, 0, values),
             ManagedDict::Tagged => put(&mut obj, 8, values - 1),
             ManagedDict::Inline => {

@@ -1,4 +1,4 @@
-//! Tasks of 3.11 to 3.13, whose `_asyncio` publishes no offsets: found from the globals of
+//! Tasks of 3.8 to 3.13, whose `_asyncio` publishes no offsets: found from the globals of
 //! `asyncio.tasks` (through `sys.modules`): its WeakSet of scheduled tasks (`_all_tasks` in
 //! 3.11), its set of eager tasks (3.12+) and `_current_tasks` (each running loop's task); a
 //! thread's loop from its thread state. Where the objects keep their members is a row of the
@@ -33,7 +33,7 @@ pub struct Registry {
     pub current: u64,
 }
 
-/// The offsets for a 3.11 to 3.13 `runtime`; None for other versions.
+/// The offsets for a 3.8 to 3.13 `runtime`; None for other versions.
 pub(super) fn offsets(runtime: &Runtime, mem: &dyn Memory) -> Option<Result<Offsets, Unavailable>> {
     let v = runtime.version;
     let row = asyncio(v.major, v.minor)?;
@@ -80,9 +80,9 @@ pub(super) fn offsets(runtime: &Runtime, mem: &dyn Memory) -> Option<Result<Offs
         tstate_running_task: unknown,
         tstate_tasks_head: unknown,
         llist_next: unknown,
-        gen_size: row.gen_size,
-        gi_iframe: row.gi_iframe,
-        gi_frame_state: row.gi_frame_state,
+        gen_size: unknown,
+        gi_iframe: unknown,
+        gi_frame_state: unknown,
         stackpointer: unknown,
         set_used: row.set_used,
         set_table: row.set_table,
@@ -92,11 +92,12 @@ pub(super) fn offsets(runtime: &Runtime, mem: &dyn Memory) -> Option<Result<Offs
         ob_type: layout.objects.ob_type,
         tag_bits: 0,
         // FRAME_SUSPENDED (3.11, 3.12) or FRAME_SUSPENDED_YIELD_FROM (3.13): -1; the first
-        // two also suspend at a bare `yield`, which the coroutine type check passes over.
+        // two also suspend at a bare `yield`, which the coroutine type check passes over
+        // (so do frame objects, to 3.10, which have no such state).
         yield_from: (-1, -1),
         cleared: 4,
         awaited_slot: 1,
-        stacktop: Some((row.stacktop, row.localsplus)),
+        frame: Some(row.frame),
         globals: Some(Globals {
             row,
             modules,

@@ -21,7 +21,7 @@ pub use tasks::Loop;
 pub use tasks::{read, State, Task, Tasks, Waiter, MAX_TASKS};
 
 use super::debug_offsets;
-use super::layout::debug_extras;
+use super::layout::{debug_extras, GenFrame};
 use super::Runtime;
 use crate::bytes::u64_at;
 use crate::elf::Elf;
@@ -29,7 +29,7 @@ use crate::memory::Memory;
 use crate::proc;
 
 /// The first version whose tasks pyflame reads (from 3.14 by the module's own offsets).
-pub const SINCE: (u8, u8) = (3, 11);
+pub const SINCE: (u8, u8) = (3, 8);
 /// `_Py_AsyncioModuleDebugOffsets`: 7 task members, 2 of the interpreter state, 4 of the
 /// thread state.
 const TABLE_LEN: usize = 13 * 8;
@@ -70,10 +70,10 @@ pub struct Offsets {
     pub yield_from: (i8, i8),
     pub cleared: i8,
     pub awaited_slot: u64,
-    /// 3.11 to 3.13: what a suspended frame awaits is `localsplus[stacktop - 1]` (the offsets
-    /// of `int stacktop` and `localsplus`), not below `stackpointer`.
-    pub stacktop: Option<(u64, u64)>,
-    /// 3.11 to 3.13: the tasks are found from `asyncio.tasks`' globals, not from lists; the
+    /// Before 3.14: where a coroutine keeps its frame and a suspended frame the object it
+    /// awaits; `gi_iframe`, `gi_frame_state` and `stackpointer` are then `u64::MAX`.
+    pub frame: Option<GenFrame>,
+    /// Before 3.14: the tasks are found from `asyncio.tasks`' globals, not from lists; the
     /// members of the lists and of who awaits a task are then `u64::MAX`.
     pub globals: Option<Globals>,
 }
@@ -150,7 +150,7 @@ pub fn offsets(table: &[u8], asyncio: &[u8], minor: u8) -> Result<Offsets, Strin
         yield_from: extras.yield_from,
         cleared: extras.cleared,
         awaited_slot: extras.awaited_slot,
-        stacktop: None,
+        frame: None,
         globals: None,
     };
     let inside = |what: &str, size: u64, fields: &[u64]| match fields

@@ -6,6 +6,7 @@ use super::tasks::{lenient, ptr};
 use super::Offsets;
 use crate::bytes::u64_at;
 use crate::memory::Memory;
+use crate::python::layout::{GenFrame, StackTop};
 use crate::python::strings::read_str;
 use crate::python::types::{Kind, Types};
 use crate::python::walk::{Frame, FrameKind, WalkError, Walker, UNREADABLE};
@@ -95,37 +96,106 @@ fn step(
         return Ok(None);
     }
     *coro_type = ob_type;
-    let mut state = [0u8; 1];
-    w.mem()
-        .read(coro.wrapping_add(o.gi_frame_state), &mut state)
-        .map_err(WalkError::read("coroutine"))?;
-    let state = state[0] as i8;
+    let Some((frame, top)) = frame_of(w, o, coro)? else {
+        return Ok(None);
+    };
+    frames.push(one_frame(w, frame)?);
+    let awaited = match top {
+        None => 0,
+        Some(slot) => ptr(w, slot)? & !o.tag_bits,
+    };
+    Ok((awaited != 0).then_some(awaited))
+}
+
+/// The frame of the coroutine at `coro` (None once it finished), and, when it is suspended in
+/// an `await`, where the awaited object is (the top of its value stack).
+pub(super) fn frame_of(
+    w: &Walker,
+    o: &Offsets,
+    coro: u64,
+) -> Result<Option<(u64, Option<u64>)>, WalkError> {
+    let int = |at: u64| -> Result<i32, WalkError> {
+        let mut b = [0u8; 4];
+        w.mem()
+            .read(at, &mut b)
+            .map_err(WalkError::read("coroutine"))?;
+        Ok(i32::from_le_bytes(b))
+    };
+    let byte = |at: u64| -> Result<i8, WalkError> {
+        let mut b = [0u8; 1];
+        w.mem()
+            .read(at, &mut b)
+            .map_err(WalkError::read("coroutine"))?;
+        Ok(b[0] as i8)
+    };
+    let suspended = |state: i8| state >= o.yield_from.0 && state <= o.yield_from.1;
+    let (gi_frame_state, gi_iframe) = match o.frame {
+        None => (o.gi_frame_state, o.gi_iframe),
+        Some(GenFrame::Inline {
+            gi_frame_state,
+            gi_iframe,
+            ..
+        }) => (gi_frame_state, gi_iframe),
+        Some(GenFrame::Object {
+            gi_frame,
+            f_valuestack,
+            top,
+        }) => {
+            let frame = ptr(w, coro.wrapping_add(gi_frame))?;
+            if frame == 0 {
+                return Ok(None);
+            }
+            let slot = match top {
+                StackTop::Pointer {
+                    f_stacktop,
+                    f_lasti,
+                } => {
+                    let sp = ptr(w, frame.wrapping_add(f_stacktop))?;
+                    (sp != 0 && int(frame.wrapping_add(f_lasti))? >= 0).then(|| sp.wrapping_sub(8))
+                }
+                StackTop::Depth {
+                    f_stackdepth,
+                    f_state,
+                } => match (
+                    byte(frame.wrapping_add(f_state))?,
+                    int(frame.wrapping_add(f_stackdepth))?,
+                ) {
+                    (-1, n @ 1..=0xffff) => Some(
+                        ptr(w, frame.wrapping_add(f_valuestack))?.wrapping_add(8 * (n as u64 - 1)),
+                    ),
+                    _ => None,
+                },
+            };
+            return Ok(Some((frame, slot)));
+        }
+    };
+    let state = byte(coro.wrapping_add(gi_frame_state))?;
     if state == o.cleared {
         return Ok(None);
     }
-    let frame = coro.wrapping_add(o.gi_iframe);
-    frames.push(one_frame(w, frame)?);
-    if state < o.yield_from.0 || state > o.yield_from.1 {
-        return Ok(None);
+    let frame = coro.wrapping_add(gi_iframe);
+    if !suspended(state) {
+        return Ok(Some((frame, None)));
     }
-    let sp = match o.stacktop {
-        None => ptr(w, frame.wrapping_add(o.stackpointer))?,
-        Some((stacktop, localsplus)) => {
-            let mut top = [0u8; 4];
-            w.mem()
-                .read(frame.wrapping_add(stacktop), &mut top)
-                .map_err(WalkError::read("coroutine"))?;
-            match i32::from_le_bytes(top) {
-                n @ 1..=0xffff => frame.wrapping_add(localsplus).wrapping_add(8 * n as u64),
-                _ => 0,
-            }
-        }
+    let slot = match o.frame {
+        Some(GenFrame::Inline {
+            stacktop,
+            localsplus,
+            ..
+        }) => match int(frame.wrapping_add(stacktop))? {
+            n @ 1..=0xffff => Some(
+                frame
+                    .wrapping_add(localsplus)
+                    .wrapping_add(8 * (n as u64 - 1)),
+            ),
+            _ => None,
+        },
+        _ => match ptr(w, frame.wrapping_add(o.stackpointer))? {
+            0 => None,
+            sp => Some(sp.wrapping_sub(8 * o.awaited_slot)),
+        },
     };
-    let awaited = match sp {
-        0 => 0,
-        sp => ptr(w, sp.wrapping_sub(8 * o.awaited_slot))? & !o.tag_bits,
-    };
-    Ok((awaited != 0).then_some(awaited))
+    Ok(Some((frame, slot)))
 }
 
 /// The interpreter frame at `frame` alone, named.

@@ -83,7 +83,7 @@ impl Running {
                     self.never = true;
                     let why = match why {
                         Unavailable::Version(v) => {
-                            format!("not supported on Python {v} (3.11 and later)")
+                            format!("not supported on Python {v} (3.8 and later)")
                         }
                         Unavailable::Garbage(why) => why,
                         Unavailable::NotLoaded => String::new(),
@@ -114,7 +114,10 @@ impl Running {
             return Ok(None);
         }
         let coro = ptr(w, task.wrapping_add(o.task_coro))?;
-        let own = super::objects::one_frame(w, coro.wrapping_add(o.gi_iframe))?;
+        let Some((frame, _)) = super::objects::frame_of(w, o, coro)? else {
+            return Ok(None);
+        };
+        let own = super::objects::one_frame(w, frame)?;
         // A coroutine that cannot be read is no frame of the stack, unreadable ones included.
         if own.code.kind != FrameKind::Python {
             return Ok(None);

@@ -135,7 +135,7 @@ pub fn read(w: &mut Walker, o: &Offsets, threads: &[Thread]) -> Result<Tasks, Wa
             });
         }
     }
-    loops.sort_by_key(|l| l.addr);
+    crate::order::by_key(&mut loops, |l| l.addr);
     out.loops = loops;
     Ok(out)
 }

@@ -1,4 +1,4 @@
-//! asyncio before 3.14 (`--async` on 3.11 to 3.13), one row per version stating what changed:
+//! asyncio before 3.14 (`--async` on 3.8 to 3.13), one row per version stating what changed:
 //! where `_asyncio`'s tasks, generators, dicts and instance attributes keep what the task
 //! reader needs, and which globals of `asyncio.tasks` hold the tasks. From 3.14 the `_asyncio`
 //! module publishes its own offsets (`python/asyncio/mod.rs`). Members of objects are those of
@@ -14,6 +14,47 @@ pub enum RunningLoop {
     Dict { dict: u64, holder: Option<u64> },
     /// `_PyThreadStateImpl.asyncio_running_loop`, right after the `PyThreadState` (3.13).
     AfterThreadState,
+}
+
+/// Where a coroutine keeps its frame, and a suspended frame the object it awaits (the top of
+/// its value stack).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GenFrame {
+    /// To 3.10: a `PyFrameObject` behind `gi_frame` (NULL once finished), its value stack at
+    /// `f_valuestack`.
+    Object {
+        gi_frame: u64,
+        f_valuestack: u64,
+        top: StackTop,
+    },
+    /// 3.11 to 3.13: a `_PyInterpreterFrame` inside the coroutine at `gi_iframe`, its state in
+    /// `gi_frame_state`; the top at `localsplus[stacktop - 1]` (`int stacktop`).
+    Inline {
+        gi_frame_state: u64,
+        gi_iframe: u64,
+        stacktop: u64,
+        localsplus: u64,
+    },
+}
+
+/// Where a suspended frame object's value stack ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StackTop {
+    /// To 3.9: `f_stacktop` (NULL while it runs), once it has started (`int f_lasti` >= 0).
+    Pointer { f_stacktop: u64, f_lasti: u64 },
+    /// 3.10: `int f_stackdepth` values, while `char f_state` is FRAME_SUSPENDED (-1).
+    Depth { f_stackdepth: u64, f_state: u64 },
+}
+
+/// How a `PyDictKeysObject` is laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DictKeys {
+    /// 3.6 to 3.10: `dk_size` slots of indices (1, 2, 4 or 8 bytes each, by `dk_size`) from
+    /// 40, then entries of hash, key and value.
+    Sized,
+    /// 3.11+: `dk_log2_index_bytes` of indices from 32, then entries of key and value (of hash
+    /// too in a `DICT_KEYS_GENERAL` table).
+    Log2,
 }
 
 /// Where an instance of a class with `Py_TPFLAGS_MANAGED_DICT` keeps its attributes.
@@ -45,18 +86,15 @@ pub struct Asyncio {
     pub task_fut_waiter: u64,
     pub task_coro: u64,
     pub task_name: u64,
-    /// `PyGenObject` (`_PyGenObject_HEAD`).
-    pub gen_size: u64,
-    pub gi_frame_state: u64,
-    pub gi_iframe: u64,
-    /// `_PyInterpreterFrame` (not an object): `int stacktop`, an index into `localsplus`.
-    pub stacktop: u64,
-    pub localsplus: u64,
-    /// `PyDictObject`, and where a `PyDictValues` keeps its values (not an object).
+    /// `PyGenObject` (`_PyGenObject_HEAD`) and its frame; frames are not objects.
+    pub frame: GenFrame,
+    /// `PyDictObject`, its keys, and where a `PyDictValues` keeps its values (not an object).
     pub ma_keys: u64,
     pub ma_values: u64,
+    pub keys: DictKeys,
     pub values_at: u64,
-    pub managed: ManagedDict,
+    /// None: no type has `Py_TPFLAGS_MANAGED_DICT` (to 3.10).
+    pub managed: Option<ManagedDict>,
     /// `PyTypeObject` and `PyHeapTypeObject`.
     pub tp_basicsize: u64,
     pub tp_base: u64,
@@ -86,9 +124,21 @@ impl Asyncio {
             task_fut_waiter: s(self.task_fut_waiter),
             task_coro: s(self.task_coro),
             task_name: s(self.task_name),
-            gen_size: s(self.gen_size),
-            gi_frame_state: s(self.gi_frame_state),
-            gi_iframe: s(self.gi_iframe),
+            frame: match self.frame {
+                GenFrame::Inline {
+                    gi_frame_state,
+                    gi_iframe,
+                    stacktop,
+                    localsplus,
+                } => GenFrame::Inline {
+                    gi_frame_state: s(gi_frame_state),
+                    gi_iframe: s(gi_iframe),
+                    stacktop,
+                    localsplus,
+                },
+                // No free-threaded build before 3.13.
+                other => other,
+            },
             ma_keys: s(self.ma_keys),
             ma_values: s(self.ma_values),
             tp_basicsize: s(self.tp_basicsize),
@@ -109,35 +159,39 @@ impl Asyncio {
     }
 }
 
-/// 3.11 (`Modules/_asynciomodule.c`, `Include/internal/pycore_frame.h`, `genobject.h`):
-/// measured on pyenv's 3.11.7 and Debian's 3.11.2.
-const PY311: Asyncio = Asyncio {
-    modules: Some(888),
+/// 3.8 (`Modules/_asynciomodule.c`, `Include/frameobject.h`, `genobject.h`, `dict-common.h`):
+/// measured on pyenv's 3.8.18. 3.7's tasks have no names: not a row.
+const PY38: Asyncio = Asyncio {
+    modules: Some(56),
     running_loop: RunningLoop::Dict {
-        dict: 128,
+        dict: 152,
         holder: Some(16),
     },
     scheduled: "_all_tasks",
     eager: None,
-    task_size: 176,
+    task_size: 144,
     fut_loop: 16,
-    fut_state: 88,
-    task_fut_waiter: 128,
-    task_coro: 136,
-    task_name: 144,
-    gen_size: 152,
-    gi_frame_state: 75,
-    gi_iframe: 80,
-    stacktop: 64,
-    localsplus: 72,
+    fut_state: 72,
+    task_fut_waiter: 104,
+    task_coro: 112,
+    task_name: 120,
+    frame: GenFrame::Object {
+        gi_frame: 16,
+        f_valuestack: 64,
+        top: StackTop::Pointer {
+            f_stacktop: 72,
+            f_lasti: 104,
+        },
+    },
     ma_keys: 32,
     ma_values: 40,
+    keys: DictKeys::Sized,
     values_at: 0,
-    managed: ManagedDict::ValuesOrDict,
+    managed: None,
     tp_basicsize: 32,
     tp_base: 256,
     tp_dictoffset: 288,
-    ht_cached_keys: 872,
+    ht_cached_keys: 0,
     set_used: 24,
     set_mask: 32,
     set_table: 40,
@@ -145,9 +199,63 @@ const PY311: Asyncio = Asyncio {
     list_item: 24,
     wr_object: 16,
     md_dict: 16,
-    // 3.11's ints have no lv_tag: task names are never ints before 3.14.
+    // Ints have no lv_tag before 3.12: task names are never ints before 3.14.
     long_tag: 16,
     long_digit: 24,
+};
+
+/// 3.9: the interpreter state grew; futures gained `fut_cancel_msg` (and more).
+const PY39: Asyncio = Asyncio {
+    modules: Some(856),
+    task_size: 184,
+    fut_state: 80,
+    task_fut_waiter: 144,
+    task_coro: 152,
+    task_name: 160,
+    ..PY38
+};
+
+/// 3.10: a frame counts its stack (`f_stackdepth`) and has a state; `fut_cancelled_exc`.
+const PY310: Asyncio = Asyncio {
+    task_size: 192,
+    fut_state: 88,
+    task_fut_waiter: 152,
+    task_coro: 160,
+    task_name: 168,
+    frame: GenFrame::Object {
+        gi_frame: 16,
+        f_valuestack: 64,
+        top: StackTop::Depth {
+            f_stackdepth: 80,
+            f_state: 108,
+        },
+    },
+    ..PY39
+};
+
+/// 3.11: frames live inside their coroutines; dict keys sized by log2; managed dicts.
+/// Measured on pyenv's 3.11.7 and Debian's 3.11.2.
+const PY311: Asyncio = Asyncio {
+    modules: Some(888),
+    running_loop: RunningLoop::Dict {
+        dict: 128,
+        holder: Some(16),
+    },
+    task_size: 176,
+    fut_state: 88,
+    task_fut_waiter: 128,
+    task_coro: 136,
+    task_name: 144,
+    frame: GenFrame::Inline {
+        gi_frame_state: 75,
+        gi_iframe: 80,
+        stacktop: 64,
+        localsplus: 72,
+    },
+    keys: DictKeys::Log2,
+    managed: Some(ManagedDict::ValuesOrDict),
+    ht_cached_keys: 872,
+    ..PY310
 };
 
 /// 3.12: `gi_code` left the generator; the running loop is the dict's value itself; the
@@ -160,10 +268,13 @@ const PY312: Asyncio = Asyncio {
     },
     scheduled: "_scheduled_tasks",
     eager: Some("_eager_tasks"),
-    gen_size: 144,
-    gi_frame_state: 67,
-    gi_iframe: 72,
-    managed: ManagedDict::Tagged,
+    frame: GenFrame::Inline {
+        gi_frame_state: 67,
+        gi_iframe: 72,
+        stacktop: 64,
+        localsplus: 72,
+    },
+    managed: Some(ManagedDict::Tagged),
     ht_cached_keys: 880,
     ..PY311
 };
@@ -179,13 +290,16 @@ const PY313: Asyncio = Asyncio {
     task_coro: 120,
     task_name: 128,
     values_at: 8,
-    managed: ManagedDict::Inline,
+    managed: Some(ManagedDict::Inline),
     ..PY312
 };
 
-/// The row for `major.minor`: 3.11 to 3.13.
+/// The row for `major.minor`: 3.8 to 3.13.
 pub fn asyncio(major: u8, minor: u8) -> Option<Asyncio> {
     match (major, minor) {
+        (3, 8) => Some(PY38),
+        (3, 9) => Some(PY39),
+        (3, 10) => Some(PY310),
         (3, 11) => Some(PY311),
         (3, 12) => Some(PY312),
         (3, 13) => Some(PY313),

@@ -9,7 +9,7 @@
 mod asyncio;
 mod table;
 
-pub use asyncio::{asyncio, Asyncio, ManagedDict, RunningLoop};
+pub use asyncio::{asyncio, Asyncio, DictKeys, GenFrame, ManagedDict, RunningLoop, StackTop};
 pub use table::{debug_extras, for_version, DEBUG_OFFSETS_SINCE, VERSIONS};
 
 /// Where the list of interpreters starts.
