@@ -57,6 +57,28 @@ pub(super) fn get(
     Ok(None)
 }
 
+/// `get` that first looks for the key object at `*key` (0: none yet) and remembers the
+/// address of the key it finds by its text: an interned key is found without reading strings.
+pub(super) fn get_keyed(
+    w: &Walker,
+    a: &Asyncio,
+    dict: u64,
+    name: &str,
+    key: &mut u64,
+) -> Result<Option<u64>, WalkError> {
+    let items = items(w, a, dict)?;
+    if let Some(&(_, v)) = items.iter().find(|&&(k, _)| k == *key && k != 0) {
+        return Ok(Some(v));
+    }
+    for (k, v) in items {
+        if lenient(is_str(w, k, name))? == Some(true) {
+            *key = k;
+            return Ok(Some(v));
+        }
+    }
+    Ok(None)
+}
+
 /// The entries of the `PyDictKeysObject` at `keys`: `(key, value)`, the value 0 in a split
 /// table's keys.
 fn entries(w: &Walker, a: &Asyncio, keys: u64) -> Result<Vec<(u64, u64)>, WalkError> {

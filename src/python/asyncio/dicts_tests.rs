@@ -2,7 +2,7 @@
 //! 3.12 and 3.13, and against corrupted ones: every read bounded, garbage an error, never a
 //! hang.
 
-use super::dicts::{attribute, get, items, list_items, MAX_ITEMS};
+use super::dicts::{attribute, get, get_keyed, items, list_items, MAX_ITEMS};
 use crate::python::fake::{put, FakePython};
 use crate::python::layout::{asyncio, for_version, Asyncio, Layout, ManagedDict};
 use crate::python::walk::{WalkError, Walker};
@@ -212,4 +212,31 @@ fn a_list_is_read_up_to_its_cap() {
     assert_eq!(got.len() as u64, MAX_ITEMS);
     assert_eq!(got[..3], [1, 2, 3]);
     assert_eq!(list_items(&w, &f.a, huge).unwrap().len() as u64, MAX_ITEMS);
+}
+
+#[test]
+fn a_key_found_once_is_found_by_its_address() {
+    let mut f = Fake::new(12);
+    let d = f.str_dict(&[("other", 1), ("__asyncio_running_event_loop__", 0x1005)]);
+    let mut key = 0;
+    let w = f.walker();
+    let name = "__asyncio_running_event_loop__";
+    assert_eq!(
+        get_keyed(&w, &f.a, d, name, &mut key).unwrap(),
+        Some(0x1005)
+    );
+    assert_ne!(key, 0);
+    drop(w);
+    // The key's text is no longer read: its address suffices.
+    let ascii_data = match f.py.layout.string {
+        crate::python::layout::Str::Pep393 { ascii_data, .. } => ascii_data,
+        _ => unreachable!(),
+    };
+    f.py.mem.patch(key + ascii_data, b"XX");
+    let w = f.walker();
+    assert_eq!(
+        get_keyed(&w, &f.a, d, name, &mut key).unwrap(),
+        Some(0x1005)
+    );
+    assert_eq!(get(&w, &f.a, d, name).unwrap(), None);
 }

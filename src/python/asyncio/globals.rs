@@ -5,7 +5,7 @@
 //! per-version table (`layout::asyncio`). Who awaits a task is the reverse of what tasks
 //! await: a task, or a `gather()` future standing for its `_children`.
 
-use super::dicts::{attribute, get, items, list_items};
+use super::dicts::{attribute, get, get_keyed, items, list_items};
 use super::objects::{set_members, MAX_REGISTRY_SET};
 use super::tasks::{lenient, ptr, Loop, Task, Tasks, MAX_TASKS};
 use super::{Offsets, Unavailable};
@@ -137,7 +137,14 @@ pub(super) fn registry(
 }
 
 /// The loop the thread state at `tstate` runs, or 0.
-pub(super) fn running_loop(w: &Walker, g: &Globals, tstate: u64) -> Result<u64, WalkError> {
+/// `key`: the address of the `__asyncio_running_event_loop__` string once found (0 before),
+/// compared first so that a sample compares no strings.
+pub(super) fn running_loop(
+    w: &Walker,
+    g: &Globals,
+    tstate: u64,
+    key: &mut u64,
+) -> Result<u64, WalkError> {
     match g.row.running_loop {
         RunningLoop::AfterThreadState => ptr(w, tstate.wrapping_add(g.tstate_size)),
         RunningLoop::Dict { dict, holder } => {
@@ -145,7 +152,7 @@ pub(super) fn running_loop(w: &Walker, g: &Globals, tstate: u64) -> Result<u64, 
             if dict == 0 {
                 return Ok(0);
             }
-            let found = get(w, &g.row, dict, "__asyncio_running_event_loop__")?;
+            let found = get_keyed(w, &g.row, dict, "__asyncio_running_event_loop__", key)?;
             match (found, holder) {
                 (None, _) => Ok(0),
                 (Some(lp), None) => Ok(lp),
@@ -218,8 +225,9 @@ pub(super) fn read_registry(
             continue;
         };
         let current = lenient(current(w, g, &r))?.unwrap_or_default();
+        let mut key = 0;
         for t in w.thread_states(interp)? {
-            let Some(lp) = lenient(running_loop(w, g, t))? else {
+            let Some(lp) = lenient(running_loop(w, g, t, &mut key))? else {
                 continue;
             };
             if lp == 0 {

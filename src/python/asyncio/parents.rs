@@ -27,6 +27,8 @@ pub(super) struct Parents {
     built: Option<Instant>,
     /// How long the last build took.
     took: Duration,
+    /// The `__asyncio_running_event_loop__` key's address, once found.
+    loop_key: u64,
 }
 
 impl Parents {
@@ -37,7 +39,7 @@ impl Parents {
         g: &Globals,
         tstate: u64,
     ) -> Result<u64, WalkError> {
-        let lp = running_loop(w, g, tstate)?;
+        let lp = running_loop(w, g, tstate, &mut self.loop_key)?;
         if lp == 0 {
             return Ok(0);
         }
