@@ -221,15 +221,15 @@ pub(super) fn attribute(
         };
     };
     let values = match managed {
-        ManagedDict::ValuesOrDict => match before(24)? {
-            0 => before(32)?,
+        ManagedDict::ValuesOrDict => match before(a.dict_before)? {
+            0 => before(a.dict_before + 8)?,
             dict => return in_dict(dict),
         },
-        ManagedDict::Tagged => match before(24)? {
+        ManagedDict::Tagged => match before(a.dict_before)? {
             v if v & 1 == 1 => v.wrapping_add(1),
             dict => return in_dict(dict),
         },
-        ManagedDict::Inline => match before(24)? {
+        ManagedDict::Inline => match before(a.dict_before)? {
             0 if flags & INLINE_VALUES != 0 => {
                 let size = ptr(w, ty.wrapping_add(a.tp_basicsize))?;
                 let values = obj.wrapping_add(size);

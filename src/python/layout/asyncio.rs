@@ -95,6 +95,9 @@ pub struct Asyncio {
     pub values_at: u64,
     /// None: no type has `Py_TPFLAGS_MANAGED_DICT` (to 3.10).
     pub managed: Option<ManagedDict>,
+    /// How far before the object its managed dict pointer is (`MANAGED_DICT_OFFSET`): 24 with
+    /// a GIL (behind the GC links), 8 in a free-threaded build (no GC links).
+    pub dict_before: u64,
     /// `PyTypeObject` and `PyHeapTypeObject`.
     pub tp_basicsize: u64,
     pub tp_base: u64,
@@ -114,7 +117,7 @@ pub struct Asyncio {
 
 impl Asyncio {
     /// The row with every object member moved by `by` bytes (a free-threaded build's longer
-    /// object header).
+    /// object header), and the managed dict where a free-threaded build keeps it.
     pub fn shifted(self, by: u64) -> Asyncio {
         let s = |v: u64| v + by;
         Asyncio {
@@ -154,6 +157,7 @@ impl Asyncio {
             md_dict: s(self.md_dict),
             long_tag: s(self.long_tag),
             long_digit: s(self.long_digit),
+            dict_before: if by > 0 { 8 } else { self.dict_before },
             ..self
         }
     }
@@ -188,6 +192,7 @@ const PY38: Asyncio = Asyncio {
     keys: DictKeys::Sized,
     values_at: 0,
     managed: None,
+    dict_before: 24,
     tp_basicsize: 32,
     tp_base: 256,
     tp_dictoffset: 288,
