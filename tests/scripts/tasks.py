@@ -319,8 +319,12 @@ def main_mode(argv):
             write("SKIPPED uvloop not installed (%s)\n" % e)
             park_on_stdin()
             return
-        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as r:
-            r.run(runner())
+        if hasattr(asyncio, "Runner"):
+            with asyncio.Runner(loop_factory=uvloop.new_event_loop) as r:
+                r.run(runner())
+        else:  # before 3.11: through the event loop policy
+            asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+            asyncio.run(runner())
     elif mode == "many" and len(argv) == 3:
         asyncio.run(gatherer(int(argv[2])))
     elif mode == "cycle":
