@@ -189,12 +189,16 @@ impl Pool {
 
 per_interpreter!(pool_tree);
 
+/// What tests/scripts/pool.py imports: a pool, and the semaphores of its queue
+/// (`_multiprocessing`, which the source builds of the free-threaded interpreters lack).
+const POOL_MODULES: &str = "multiprocessing.pool, multiprocessing.synchronize";
+
 /// multiprocessing.Pool(3), each worker spinning in its own function: sampled with
 /// --subprocesses, each function is under its worker's root and no other, the parent's
 /// parent_wait under the parent's; -d --subprocesses gives one section per Python process of
 /// the tree, in PID order, each a dump, the workers' spinning functions at their tops.
 fn pool_tree(py: &Interp) {
-    if !imports("pool_tree", py, "multiprocessing.pool") {
+    if !imports("pool_tree", py, POOL_MODULES) {
         return;
     }
     let pool = Pool::start(py);
@@ -269,7 +273,7 @@ per_interpreter!(one_pid_has_no_process_frame);
 /// Without --subprocesses, one -p: the output of before (no process frame, the strict
 /// single-process grammars), and only the parent's own stacks, not its workers'.
 fn one_pid_has_no_process_frame(py: &Interp) {
-    if !imports("one_pid_has_no_process_frame", py, "multiprocessing.pool") {
+    if !imports("one_pid_has_no_process_frame", py, POOL_MODULES) {
         return;
     }
     let pool = Pool::start(py);
@@ -320,7 +324,7 @@ per_interpreter!(pool_workers_replaced);
 /// the parent reports), exit 0, nothing on stderr; the parent is not left traced or stopped,
 /// and its pool still works (it finishes its round, maps once more and joins its workers).
 fn pool_workers_replaced(py: &Interp) {
-    if !imports("pool_workers_replaced", py, "multiprocessing.pool") {
+    if !imports("pool_workers_replaced", py, POOL_MODULES) {
         return;
     }
     let script = script_path("pool_churn.py");
