@@ -7,7 +7,7 @@
 
 use super::dicts::{attribute, get, get_keyed, items, list_items};
 use super::objects::{set_members, MAX_REGISTRY_SET};
-use super::tasks::{lenient, ptr, Loop, Task, Tasks, MAX_TASKS};
+use super::tasks::{lenient, ptr, Found, Task};
 use super::{Offsets, Unavailable};
 use crate::hash::{Map, Set};
 use crate::memory::Memory;
@@ -170,55 +170,43 @@ pub(super) fn current(w: &Walker, g: &Globals, r: &Registry) -> Result<Map<u64, 
     })
 }
 
-/// Every task of the registry `r`, appended to `addrs` (at most `MAX_TASKS` in all): the
+/// Every task of the registry `r`, added to `found` (at most `MAX_TASKS` in all): the
 /// objects of the scheduled WeakSet's live references and of the eager set that are tasks.
 pub(super) fn tasks(
     w: &Walker,
     g: &Globals,
     o: &Offsets,
     r: &Registry,
-    addrs: &mut Vec<u64>,
-    seen: &mut Set<u64>,
-    out: &mut Tasks,
+    found: &mut Found,
 ) -> Result<(), WalkError> {
-    let mut found = Vec::new();
+    let mut members = Vec::new();
     if r.scheduled != 0 {
         for reference in
             lenient(set_members(w, o, r.scheduled, MAX_REGISTRY_SET))?.unwrap_or_default()
         {
             if let Some(t) = lenient(ptr(w, reference.wrapping_add(g.row.wr_object)))? {
-                found.push(t);
+                members.push(t);
             }
         }
     }
     if r.eager != 0 {
-        found.extend(lenient(set_members(w, o, r.eager, MAX_REGISTRY_SET))?.unwrap_or_default());
+        members.extend(lenient(set_members(w, o, r.eager, MAX_REGISTRY_SET))?.unwrap_or_default());
     }
     let mut types = TaskTypes::default();
-    for t in found {
-        if addrs.len() >= MAX_TASKS {
-            out.cut = true;
+    for t in members {
+        if !found.seen.contains(&t) && types.is_task(w, g, t)? && !found.add_task(t) {
             break;
-        }
-        if !seen.contains(&t) && types.is_task(w, g, t)? {
-            seen.insert(t);
-            addrs.push(t);
         }
     }
     Ok(())
 }
 
 /// Every thread state's loop and the task it runs, and every task, of every interpreter.
-#[allow(clippy::too_many_arguments)]
 pub(super) fn read_registry(
     w: &Walker,
     g: &Globals,
     o: &Offsets,
-    running: &mut Map<u64, u64>,
-    loops: &mut Vec<Loop>,
-    addrs: &mut Vec<u64>,
-    seen: &mut Set<u64>,
-    out: &mut Tasks,
+    found: &mut Found,
 ) -> Result<(), WalkError> {
     for interp in w.interpreters()? {
         let Some(r) = lenient(registry(w, g, interp))?.flatten() else {
@@ -230,20 +218,12 @@ pub(super) fn read_registry(
             let Some(lp) = lenient(running_loop(w, g, t, &mut key))? else {
                 continue;
             };
-            if lp == 0 {
-                continue;
+            if let Some(&task) = current.get(&lp).filter(|_| lp != 0) {
+                found.running.insert(task, t);
             }
-            if !loops.iter().any(|l| l.addr == lp) {
-                loops.push(Loop {
-                    addr: lp,
-                    tstate: Some(t),
-                });
-            }
-            if let Some(&task) = current.get(&lp) {
-                running.insert(task, t);
-            }
+            found.add_loop(lp, Some(t));
         }
-        tasks(w, g, o, &r, addrs, seen, out)?;
+        tasks(w, g, o, &r, found)?;
     }
     Ok(())
 }

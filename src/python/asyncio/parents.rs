@@ -8,9 +8,9 @@
 use std::time::{Duration, Instant};
 
 use super::globals::{awaits, current, registry, running_loop, tasks, Globals, Registry};
-use super::tasks::{lenient, ptr, Tasks};
+use super::tasks::{lenient, ptr, Found};
 use super::Offsets;
-use crate::hash::{Map, Set};
+use crate::hash::Map;
 use crate::python::walk::{WalkError, Walker};
 
 /// The map of who awaits whom is read again at most this often.
@@ -127,10 +127,10 @@ impl Parents {
         let Some(r) = self.registry(w, g, interp)? else {
             return Ok(());
         };
-        let (mut addrs, mut seen, mut out) = (Vec::new(), Set::default(), Tasks::default());
-        tasks(w, g, o, &r, &mut addrs, &mut seen, &mut out)?;
-        let known = |a: u64| seen.contains(&a);
-        for &parent in &addrs {
+        let mut found = Found::default();
+        tasks(w, g, o, &r, &mut found)?;
+        let known = |a: u64| found.seen.contains(&a);
+        for &parent in &found.addrs {
             // A task that cannot be read awaits nothing here.
             let Some(via) = lenient(ptr(w, parent.wrapping_add(g.row.task_fut_waiter)))? else {
                 continue;

@@ -70,45 +70,64 @@ pub struct Tasks {
     pub unreadable: usize,
 }
 
+/// What a registry yields: each running task's thread state, the loops, and every task's
+/// address once (at most `MAX_TASKS`; `cut` when there were more).
+#[derive(Default)]
+pub(super) struct Found {
+    pub running: Map<u64, u64>,
+    pub loops: Vec<Loop>,
+    pub addrs: Vec<u64>,
+    pub seen: Set<u64>,
+    pub cut: bool,
+}
+
+impl Found {
+    /// The loop at `lp` (0: none), run by the thread state `tstate` if known.
+    pub fn add_loop(&mut self, lp: u64, tstate: Option<u64>) {
+        if lp != 0 && !self.loops.iter().any(|l| l.addr == lp) {
+            self.loops.push(Loop { addr: lp, tstate });
+        }
+    }
+
+    /// The task at `task`, unless seen already. False once `MAX_TASKS` are found.
+    pub fn add_task(&mut self, task: u64) -> bool {
+        if self.addrs.len() >= MAX_TASKS {
+            self.cut = true;
+            return false;
+        }
+        if self.seen.insert(task) {
+            self.addrs.push(task);
+        }
+        true
+    }
+}
+
 /// Every task of the process behind `w`. `threads` are the thread dump's, whose frames a
 /// running task's stack is taken from.
 pub fn read(w: &mut Walker, o: &Offsets, threads: &[Thread]) -> Result<Tasks, WalkError> {
     let mut out = Tasks::default();
-    let mut running: Map<u64, u64> = Map::default();
-    let mut loops: Vec<Loop> = Vec::new();
-    let mut addrs: Vec<u64> = Vec::new();
-    let mut seen: Set<u64> = Set::default();
-    // A budget that runs out while the lists are walked keeps the tasks found so far.
-    let found = match &o.globals {
-        Some(g) => super::globals::read_registry(
-            w,
-            g,
-            o,
-            &mut running,
-            &mut loops,
-            &mut addrs,
-            &mut seen,
-            &mut out,
-        ),
-        None => registry(
-            w,
-            o,
-            &mut running,
-            &mut loops,
-            &mut addrs,
-            &mut seen,
-            &mut out,
-        ),
+    let mut found = Found::default();
+    // A budget that runs out while the registry is read keeps the tasks found so far.
+    let read = match &o.globals {
+        Some(g) => super::globals::read_registry(w, g, o, &mut found),
+        None => registry(w, o, &mut found),
     };
-    match found {
+    match read {
         Err(WalkError::Budget(_)) => out.cut = true,
         other => other?,
     }
-    for &task in running.keys() {
-        if seen.insert(task) && addrs.len() < MAX_TASKS {
-            addrs.push(task);
-        }
+    let running: Vec<u64> = found.running.keys().copied().collect();
+    for task in running {
+        found.add_task(task);
     }
+    out.cut |= found.cut;
+    let Found {
+        running,
+        mut loops,
+        addrs,
+        seen,
+        ..
+    } = found;
     let mut types = Types::default();
     for addr in addrs {
         match task(w, o, addr, &running, threads, &seen, &mut types) {
@@ -142,16 +161,7 @@ pub fn read(w: &mut Walker, o: &Offsets, threads: &[Thread]) -> Result<Tasks, Wa
 
 /// Every thread state's running loop and task, and every task of every list, each read on its
 /// own: a thread state or a list that cannot be read is passed over.
-#[allow(clippy::too_many_arguments)]
-fn registry(
-    w: &Walker,
-    o: &Offsets,
-    running: &mut Map<u64, u64>,
-    loops: &mut Vec<Loop>,
-    addrs: &mut Vec<u64>,
-    seen: &mut Set<u64>,
-    out: &mut Tasks,
-) -> Result<(), WalkError> {
+fn registry(w: &Walker, o: &Offsets, found: &mut Found) -> Result<(), WalkError> {
     let mut heads = Vec::new();
     for interp in w.interpreters()? {
         heads.push(interp.wrapping_add(o.interp_tasks_head));
@@ -164,18 +174,13 @@ fn registry(
             };
             heads.push(t.wrapping_add(o.tstate_tasks_head));
             if task != 0 {
-                running.insert(task, t);
+                found.running.insert(task, t);
             }
-            if lp != 0 && !loops.iter().any(|l| l.addr == lp) {
-                loops.push(Loop {
-                    addr: lp,
-                    tstate: Some(t),
-                });
-            }
+            found.add_loop(lp, Some(t));
         }
     }
     for head in heads {
-        if !list(w, o, head, addrs, seen, out)? {
+        if !list(w, o, head, found)? {
             break;
         }
     }
@@ -197,29 +202,20 @@ pub(super) fn ptr(w: &Walker, addr: u64) -> Result<u64, WalkError> {
 
 /// Appends the tasks of the list at `head` (a `struct llist_node` whose `next` leads through
 /// each task's `task_node` back to it). False once `MAX_TASKS` are found.
-fn list(
-    w: &Walker,
-    o: &Offsets,
-    head: u64,
-    addrs: &mut Vec<u64>,
-    seen: &mut Set<u64>,
-    out: &mut Tasks,
-) -> Result<bool, WalkError> {
+fn list(w: &Walker, o: &Offsets, head: u64, found: &mut Found) -> Result<bool, WalkError> {
     let next = |node: u64| ptr(w, node.wrapping_add(o.llist_next));
     let Some(mut node) = lenient(next(head))? else {
         return Ok(true);
     };
     while node != head && node != 0 {
-        if addrs.len() >= MAX_TASKS {
-            out.cut = true;
-            return Ok(false);
-        }
         let task = node.wrapping_sub(o.task_node);
         // A list that loops elsewhere than its head ends at the first task seen again.
-        if !seen.insert(task) {
+        if found.seen.contains(&task) {
             break;
         }
-        addrs.push(task);
+        if !found.add_task(task) {
+            return Ok(false);
+        }
         // A node whose link cannot be read ends the list; its task is counted as unreadable
         // when it is read.
         node = match lenient(next(node))? {
