@@ -4,12 +4,13 @@
 
 MUSL      := x86_64-unknown-linux-musl
 GNU       := x86_64-unknown-linux-gnu
+AARCH64   := aarch64-unknown-linux-musl
 PREFIX    ?= /usr/local
 PYTHON    ?= python3
 # Where `make` leaves the binary, whichever target built it.
 BIN       := target/pyflame
 
-.PHONY: all build test pythons servers prerequisites check fuzz install demo bench soak clean
+.PHONY: all build aarch64 install-aarch64 test test-aarch64 pythons servers prerequisites check fuzz install demo bench soak clean
 
 all: build
 
@@ -23,6 +24,18 @@ build:
 		RUSTFLAGS="-C target-feature=+crt-static" cargo build --release --target $(GNU) && cp target/$(GNU)/release/pyflame $(BIN); \
 	fi
 	@echo "built $(BIN): $$(file -b $(BIN) | cut -d, -f1-2,4 ), $$(stat -c %s $(BIN)) bytes"
+
+# The static binary for arm64 servers, cross-built here with the toolchain's own linker
+# (rust-lld); the target is installed on demand.
+aarch64:
+	@rustup target list --installed 2>/dev/null | grep -qx $(AARCH64) || rustup target add $(AARCH64)
+	CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER=rust-lld cargo build --release --target $(AARCH64)
+	@echo "built target/$(AARCH64)/release/pyflame: $$(file -b target/$(AARCH64)/release/pyflame | cut -d, -f1-2,4 ), $$(stat -c %s target/$(AARCH64)/release/pyflame) bytes"
+
+# The aarch64 binary's end-to-end checks inside an emulated arm64 Debian (tests/aarch64/test:
+# qemu-system-aarch64, provisioned once into target/aarch64).
+test-aarch64: aarch64
+	tests/aarch64/test target/$(AARCH64)/release/pyflame
 
 # Unit tests and end-to-end tests against every Python interpreter found on the machine, and
 # those `pythons` provides; `prerequisites` installs the other tools the tests use, `servers`
@@ -61,6 +74,9 @@ fuzz:
 
 install: build
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/pyflame
+
+install-aarch64: aarch64
+	install -D -m 0755 target/$(AARCH64)/release/pyflame $(DESTDIR)$(PREFIX)/bin/pyflame
 
 demo: build
 	@tests/demo/run.sh $(BIN) $(PYTHON)

@@ -90,7 +90,7 @@ fn this_test_binary() {
         "e_type {}",
         elf.e_type
     );
-    assert_eq!(elf.e_machine, 62); // EM_X86_64
+    assert_eq!(elf.e_machine, crate::arch::EM);
     assert!(elf.segments.iter().filter(|s| s.p_type == PT_LOAD).count() >= 2);
     let text = elf.section(".text").expect(".text");
     assert!(text.sh_size > 0 && text.sh_flags & 4 != 0); // SHF_EXECINSTR

@@ -2,6 +2,7 @@
 //! targets under `tests/fuzz` call (`fuzz`). Nothing else is public.
 #![deny(unsafe_code)]
 
+mod arch;
 mod attach;
 mod budget;
 mod bytes;

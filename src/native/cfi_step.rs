@@ -6,7 +6,7 @@ use super::expr::evaluate;
 use super::{Arch, Cfa, Regs, Row, Rule, NREGS};
 
 /// AArch64 return addresses signed with pointer authentication keep the address in the low
-/// 48 bits (Linux user space, 48-bit virtual addresses); the PAC sits above.
+/// 48 bits (Linux user space, 48-bit virtual addresses); the PAC (and a tag) sit above.
 const AARCH64_VA_MASK: u64 = (1 << 48) - 1;
 
 /// The caller's registers, or None when a value the step needs cannot be computed (unknown
@@ -35,7 +35,9 @@ pub fn step(row: &Row<'_>, regs: &Regs, mut read: impl FnMut(u64) -> Option<u64>
         return None;
     }
     let mut pc = value(ra_rule, row.ra, &mut read)?;
-    if row.arch == Arch::Aarch64 && row.ra_signed {
+    // Signed or not (a PAC left by a frame whose row says unsigned, a tagged pointer), a
+    // user-space return address is below 2^48.
+    if row.arch == Arch::Aarch64 {
         pc &= AARCH64_VA_MASK;
     }
     let mut caller = Regs::new(row.arch, pc, cfa, 0);
@@ -57,7 +59,11 @@ pub fn step(row: &Row<'_>, regs: &Regs, mut read: impl FnMut(u64) -> Option<u64>
 pub fn step_fp(regs: &Regs, mut read: impl FnMut(u64) -> Option<u64>) -> Option<Regs> {
     let fp = regs.fp().filter(|&fp| fp != 0 && fp % 8 == 0)?;
     let caller_fp = read(fp)?;
-    let ra = read(fp.checked_add(8)?)?;
+    let mut ra = read(fp.checked_add(8)?)?;
+    // A frame record's saved x30 is signed where the code uses pointer authentication.
+    if regs.arch == Arch::Aarch64 {
+        ra &= AARCH64_VA_MASK;
+    }
     let mut caller = Regs::new(regs.arch, ra, fp.checked_add(16)?, caller_fp);
     if regs.arch == Arch::Aarch64 {
         caller.set(30, Some(ra));

@@ -130,6 +130,10 @@ fn check(names: &[String], end: End, want: &[&str]) {
 }
 
 #[test]
+#[cfg_attr(
+    target_arch = "aarch64",
+    ignore = "ptraces a program: qemu-user (make test-aarch64's unit tests) has no ptrace"
+)]
 fn unwinds_with_and_without_frame_pointers() {
     for (name, flags) in [
         ("omit", &["-O2", "-fomit-frame-pointer"][..]),
@@ -152,6 +156,10 @@ fn unwinds_with_and_without_frame_pointers() {
 }
 
 #[test]
+#[cfg_attr(
+    target_arch = "aarch64",
+    ignore = "ptraces a program: qemu-user (make test-aarch64's unit tests) has no ptrace"
+)]
 fn unwinds_out_of_a_system_call_in_libc() {
     let exe = build("sleep", &["-O2", "-fomit-frame-pointer"]);
     let (names, end) = stack_of(&exe, true);
@@ -161,6 +169,10 @@ fn unwinds_out_of_a_system_call_in_libc() {
 }
 
 #[test]
+#[cfg_attr(
+    target_arch = "aarch64",
+    ignore = "ptraces a program: qemu-user (make test-aarch64's unit tests) has no ptrace"
+)]
 fn a_smashed_stack_ends_where_it_can_be_followed_no_further() {
     for (name, flags) in [
         ("smash", &["-O1", "-fno-omit-frame-pointer"][..]),
@@ -183,6 +195,10 @@ fn a_smashed_stack_ends_where_it_can_be_followed_no_further() {
 /// A thread stopped in a signal handler: through the return trampoline (glibc's has
 /// call-frame information, musl's none: its ucontext is read) to the code it interrupted.
 #[test]
+#[cfg_attr(
+    target_arch = "aarch64",
+    ignore = "ptraces a program: qemu-user (make test-aarch64's unit tests) has no ptrace"
+)]
 fn unwinds_out_of_a_signal_handler() {
     let mut builds = vec![("glibc", build("signal-glibc", &["-O1"]))];
     match build_with("musl-gcc", "signal-musl", &["-O1", "-static"]) {

@@ -21,6 +21,7 @@ pub mod walk;
 use std::fs::File;
 use std::os::unix::fs::MetadataExt;
 
+use crate::arch;
 use crate::elf::{Elf, Symbol, ET_DYN, ET_EXEC};
 use crate::error::{Error, Result};
 use crate::memory::Memory;
@@ -30,8 +31,7 @@ use layout::{InterpRoot, Layout};
 use version::Version;
 use walk::Roots;
 
-/// `e_machine` of x86-64 and the `sh_flags` bit of sections that occupy memory (ELF gABI).
-const EM_X86_64: u16 = 62;
+/// The `sh_flags` bit of sections that occupy memory (ELF gABI).
 const SHF_ALLOC: u64 = 2;
 
 /// Symbols looked up in `.dynsym`, in this order.
@@ -179,9 +179,10 @@ fn open(pid: i32, m: &Mapping) -> std::io::Result<File> {
 fn inspect(pid: i32, mapping: &Mapping) -> std::result::Result<Option<Object<'_>>, String> {
     let file = open(pid, mapping).map_err(|e| e.to_string())?;
     let elf = Elf::parse(&file).map_err(|e| e.to_string())?;
-    if elf.e_machine != EM_X86_64 {
+    if elf.e_machine != arch::EM {
         return Err(format!(
-            "not an x86-64 ELF file (e_machine {})",
+            "not an {} ELF file (e_machine {})",
+            arch::NAME,
             elf.e_machine
         ));
     }

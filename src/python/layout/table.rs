@@ -9,6 +9,10 @@ use super::{
     Str, Tstate,
 };
 
+/// The GIL's two `pthread_mutex_t` before `_PyRuntime.gilstate` (3.7 to 3.11): the offsets
+/// below are x86-64's, this is what AArch64 adds (`arch::MUTEX_EXTRA`).
+const GIL_MUTEXES: u64 = 2 * crate::arch::MUTEX_EXTRA;
+
 /// `interned:2, kind:3, compact:1, ascii:1, ...`: every build from 3.3 to 3.13t, and 3.14+.
 const STATE_BITS: StateBits = StateBits {
     kind_shift: 2,
@@ -156,7 +160,7 @@ const PY34: Layout = Layout {
 const PY37: Layout = Layout {
     version: (3, 7),
     interp_root: InterpRoot::Runtime(24),
-    gil: GilHolder::Runtime(1480),
+    gil: GilHolder::Runtime(1480 + GIL_MUTEXES),
     interp: Interp {
         id: Some(16),
         size: 2568,
@@ -180,7 +184,7 @@ const PY37: Layout = Layout {
 const PY38: Layout = Layout {
     version: (3, 8),
     interp_root: InterpRoot::Runtime(32),
-    gil: GilHolder::Runtime(1368),
+    gil: GilHolder::Runtime(1368 + GIL_MUTEXES),
     interp: Interp {
         size: 2720,
         ..PY37.interp
@@ -203,7 +207,7 @@ const PY38: Layout = Layout {
 
 const PY39: Layout = Layout {
     version: (3, 9),
-    gil: GilHolder::Runtime(568),
+    gil: GilHolder::Runtime(568 + GIL_MUTEXES),
     interp: Interp {
         id: Some(24),
         size: 5656,
@@ -240,7 +244,7 @@ const PY310: Layout = Layout {
 const PY311: Layout = Layout {
     version: (3, 11),
     interp_root: InterpRoot::Runtime(40),
-    gil: GilHolder::Runtime(576),
+    gil: GilHolder::Runtime(576 + GIL_MUTEXES),
     interp: Interp {
         next: 0,
         threads_head: 16,

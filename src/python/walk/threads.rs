@@ -331,12 +331,12 @@ impl Walker<'_> {
     }
 
     /// The kernel thread id of a glibc thread, from `struct pthread` (pthread_t points at it;
-    /// `tid` is at 0x2d0 in glibc 2.28 to 2.43 on x86_64). Not an ABI: the caller must check the
-    /// result against /proc/PID/task.
+    /// `tid` at `arch::PTHREAD_TID`). Not an ABI: the caller must check the result against
+    /// /proc/PID/task.
     pub fn glibc_tid(&self, thread_id: u64) -> Option<u32> {
         let mut b = [0u8; 4];
         self.mem()
-            .read(thread_id.checked_add(0x2d0)?, &mut b)
+            .read(thread_id.checked_add(crate::arch::PTHREAD_TID)?, &mut b)
             .ok()?;
         Some(u32::from_le_bytes(b))
     }
