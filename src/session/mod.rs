@@ -45,7 +45,8 @@ pub(super) fn find_known(
     if let Ok(class @ 1) = proc::exe_class(pid) {
         let exe = proc::exe(pid).map_or_else(|_| "?".into(), |p| p.display().to_string());
         return Err(Error::Fatal(format!(
-            "Target ELF file has EI_CLASS={class}, but for this architecture we expected EI_CLASS=2: PID {pid} ({exe}) is a 32-bit program, and pyflame reads 64-bit x86-64 processes only: run the program with a 64-bit Python"
+            "Target ELF file has EI_CLASS={class}, but for this architecture we expected EI_CLASS=2: PID {pid} ({exe}) is a 32-bit program, and pyflame reads 64-bit {} processes only: run the program with a 64-bit Python",
+            crate::arch::NAME
         )));
     }
     let maps = proc::maps(pid).map_err(|_| {
