@@ -2,7 +2,8 @@
 //! `sort_by_key` closure (and each element type) otherwise compiles a sort of its own, 3 to 5
 //! KB of the static binary apiece. The keys and positions are sorted as `(u64, usize)` pairs
 //! (the pairs `memory.rs` and `prefetch` sort too), then the items are moved into that order.
-//! For lists that are sorted once (maps, symbols, thread and process ids), not per sample.
+//! For lists that are sorted once (maps, symbols, thread and process ids), never per sample:
+//! it allocates.
 
 /// Sorts `items` by `key`; items with equal keys keep their order.
 pub fn by_key<T>(items: &mut Vec<T>, key: impl Fn(&T) -> u64) {

@@ -91,7 +91,7 @@ impl Codes {
     ) -> Result<Vec<Frame>, WalkError> {
         self.sweep();
         let mut addrs: Vec<u64> = raw.iter().map(|r| r.0).collect();
-        crate::order::by_key(&mut addrs, |&a| a);
+        addrs.sort_unstable();
         addrs.dedup();
         let len = layout.code_read_len();
         let batch = Prefetched::read(mem, &addrs, len).map_err(WalkError::read("code objects"));
@@ -99,7 +99,7 @@ impl Codes {
         // The frames of each code object are made right after its entry is made current, so
         // that the cache may start over at any code object without losing one.
         let mut order: Vec<usize> = (0..raw.len()).collect();
-        crate::order::by_key(&mut order, |&i| raw[i].0);
+        order.sort_by_key(|&i| raw[i].0);
         let mut frames: Vec<Option<Frame>> = vec![None; raw.len()];
         let mut single = [0u8; 256];
         for group in order.chunk_by(|&a, &b| raw[a].0 == raw[b].0) {
