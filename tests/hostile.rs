@@ -325,17 +325,27 @@ per_interpreter!(deep_recursion);
 /// A 50,000-deep recursion on 3.11+ (20,000 up to 3.10, whose frame objects lie apart on
 /// the heap, a read each, so that even a loaded machine reads them all within the dump's
 /// 200 ms): the dump keeps the innermost and outermost 1024 frames and says how many it
-/// left out; samples do the same with a constant marker (on 3.11+ whole, as the rules
-/// say; up to 3.10 a sample may end at its 10 ms budget).
+/// left out; samples do the same with a constant marker (on 3.11+ with a GIL whole, as the
+/// rules say; up to 3.10 a sample may end at its 10 ms budget).
+///
+/// A free-threaded build's deep stack is read with its threads stopped (without a GIL any
+/// thread may move, and 50,000 frames are too many for the second look), so within the 10 ms
+/// stop budget: reading 50,000 frames of 3.13.15t outlasts it about half the time on this
+/// machine, and the stack then ends in the marker, as the rules say. Demanding it whole there
+/// was a timing assertion; how fast deep stacks are read is for `make bench`.
 fn deep_recursion(py: &Interp) {
     let modern = (py.major, py.minor) >= (3, 11);
+    let whole = modern && !py.free_threaded;
     let depth = if modern { "50000" } else { "20000" };
     let h = spawn_hostile(py, "deep_recursion", &["deep", depth]);
     h.dump(Note::Nothing, true);
-    if modern {
-        h.one_sample();
+    match whole {
+        true => h.one_sample(),
+        // One sample (-s 0), whole or cut by a budget.
+        false if modern => h.samples("0", "0.1", false),
+        false => {}
     }
-    h.samples("1", "0.1", modern);
+    h.samples("1", "0.1", whole);
 }
 
 /// The heavy cases run on these interpreters only.
