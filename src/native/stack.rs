@@ -338,6 +338,10 @@ fn walk(
         if regs.pc == 0 {
             return (frames, End::Root);
         }
+        // Where the thread (or code a signal interrupted) was, not a call: a leaf, or code
+        // before its prologue, may have no frame of its own yet (an AArch64 call pushes
+        // nothing, so there the caller's sp is this one's).
+        let interrupted = exact;
         let at = if exact { regs.pc } else { regs.pc - 1 };
         let Some((object, bias)) = objects.at(at) else {
             return (frames, End::NoObject);
@@ -378,8 +382,11 @@ fn walk(
         let Some(caller) = caller else {
             return (frames, End::Lost);
         };
-        // The stack grows down: a caller's frame is above, or the walk loops.
-        if caller.sp().unwrap_or(0) <= regs.sp().unwrap_or(0) && !exact {
+        // The stack grows down: a caller's frame is above (or, for an interrupted frame, may
+        // be at the same sp), or the walk loops.
+        let (caller_sp, sp) = (caller.sp().unwrap_or(0), regs.sp().unwrap_or(0));
+        let above = caller_sp > sp || (interrupted && caller_sp == sp);
+        if !above && !exact {
             return (frames, End::Cut);
         }
         regs = caller;
