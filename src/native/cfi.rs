@@ -72,26 +72,11 @@ impl Arch {
             Arch::Aarch64 => 29,
         }
     }
-    /// The usual return-address column: the return address (16, rip's number), x30 (LR).
-    pub const fn ra(self) -> u16 {
-        match self {
-            Arch::X86_64 => 16,
-            Arch::Aarch64 => 30,
-        }
-    }
     /// The register number that reads as the pc itself (x86-64's 16 is rip; AArch64 has none).
     const fn pc(self) -> Option<u16> {
         match self {
             Arch::X86_64 => Some(16),
             Arch::Aarch64 => None,
-        }
-    }
-    /// From an ELF `e_machine`: EM_X86_64 (62), EM_AARCH64 (183).
-    pub const fn from_e_machine(e_machine: u16) -> Option<Arch> {
-        match e_machine {
-            62 => Some(Arch::X86_64),
-            183 => Some(Arch::Aarch64),
-            _ => None,
         }
     }
 }

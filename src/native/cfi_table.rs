@@ -142,6 +142,7 @@ impl UnwindTable {
     }
 
     /// FDEs indexed (or listed in `.eh_frame_hdr`), `.eh_frame` and `.debug_frame` together.
+    #[cfg(test)]
     pub fn fde_count(&self) -> usize {
         let count = |i: &Option<(Frames, Index)>| match i {
             Some((_, Index::Hdr { count, .. })) => *count,
@@ -181,6 +182,7 @@ impl UnwindTable {
     }
 
     /// Whether `.eh_frame` is searched through `.eh_frame_hdr`.
+    #[cfg(test)]
     pub fn uses_eh_frame_hdr(&self) -> bool {
         matches!(self.eh_frame, Some((_, Index::Hdr { .. })))
     }

@@ -67,10 +67,11 @@ impl Interpreter {
 /// A native frame as a frame of the outputs: `<object>:<function>:0`, or for a pc no symbol
 /// names `<object>:<object>+0x<offset>:0`. Symbol versions (`@GLIBC_2.2.5`) are left out.
 pub fn frame(f: &NativeFrame) -> Frame {
-    let name = match &f.function {
-        Some((name, _)) => name.split('@').next().unwrap_or(name).to_string(),
-        None => format!("{}+{:#x}", f.object, f.offset),
-    };
+    let name = f
+        .function
+        .as_ref()
+        .map(|(n, _)| n.split('@').next().unwrap_or(n));
+    let name = super::symbols::label(name, &f.object, f.offset);
     Frame {
         code: Rc::new(Code {
             filename: f.object.to_string(),

@@ -11,13 +11,14 @@ use std::path::Path;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use super::cfi::{self, Arch, Regs, UnwindTable};
+use super::cfi::{self, Arch, UnwindTable};
+use super::signal::{mark_trampoline, sigreturn_at, sigreturn_caller};
+pub use super::snapshot::Snapshot;
 use super::symbols::Symbols;
 use crate::elf::Elf;
 use crate::hash::Map;
 use crate::memory::Memory;
 use crate::proc::{self, Mapping};
-use crate::sys::ptrace;
 
 /// Frames of one stack, at most.
 pub const MAX_FRAMES: usize = 256;
@@ -33,6 +34,9 @@ const MAPS_TTL: Duration = Duration::from_secs(1);
 /// loaded beyond it has neither (frame pointers only, no names). Each object's own are capped
 /// by `cfi` and `symbols`; a target that maps many large crafted files is bounded here.
 const MAX_TABLE_BYTES: usize = 256 << 20;
+
+/// The name /proc/PID/maps gives the kernel's virtual shared object.
+const VDSO: &str = "[vdso]";
 
 #[cfg(target_arch = "x86_64")]
 pub const ARCH: Arch = Arch::X86_64;
@@ -69,11 +73,35 @@ struct Object {
     name: Rc<str>,
     elf: Elf,
     table: Option<UnwindTable>,
-    symbols: Option<Symbols>,
+    symbols: Option<Names>,
+    /// The vdso, whose AArch64 signal return trampoline is read by its code, not its table.
+    vdso: bool,
     /// Names already looked up, by offset.
     names: Map<u64, Option<(Rc<str>, u64)>>,
     /// The interpreter's evaluation loop, where no symbol names it (see `Objects::interpreter`).
     eval: Option<(Rc<str>, u64, u64)>,
+}
+
+/// An object's symbols, read from its file, or (the vdso) from a copy of its image.
+enum Names {
+    File(Symbols),
+    Copy(Symbols<Vec<u8>>),
+}
+
+impl Names {
+    fn name(&self, offset: u64) -> Option<(String, u64)> {
+        match self {
+            Names::File(s) => s.name(offset),
+            Names::Copy(s) => s.name(offset),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Names::File(s) => s.len(),
+            Names::Copy(s) => s.len(),
+        }
+    }
 }
 
 /// The objects of one process, by the mapping a pc falls in.
@@ -115,7 +143,8 @@ impl Objects {
     /// The object `pc` is in, loaded on first use, and how far that mapping of it is loaded
     /// from the object's own addresses; None outside any file mapping (after reading the
     /// mappings again, if that was not done lately) or for a file that cannot be read as ELF.
-    fn at(&mut self, pc: u64) -> Option<(&mut Object, u64)> {
+    /// The vdso is read from the process (`mem`).
+    fn at(&mut self, pc: u64, mem: &dyn Memory) -> Option<(&mut Object, u64)> {
         let mapping = |maps: &[Mapping]| {
             let i = maps.partition_point(|m| m.start <= pc).checked_sub(1)?;
             (pc < maps[i].end).then_some(i)
@@ -141,7 +170,10 @@ impl Objects {
                 .as_ref()
                 .filter(|(name, _)| name == m.file_name())
                 .map(|&(_, eval)| eval);
-            let object = load(self.pid, m, eval, &mut self.bytes);
+            let object = match m.is_file() {
+                true => load(self.pid, m, eval, &mut self.bytes),
+                false => load_vdso(m, mem),
+            };
             self.by_file.insert(key.clone(), object);
         }
         let (start, offset) = (m.start, m.offset);
@@ -151,10 +183,33 @@ impl Objects {
     }
 }
 
-/// The file mappings of process `pid`, by address.
+/// Bytes of the vdso read, at most (it is 8 KiB on x86-64 and AArch64 Linux).
+const MAX_VDSO: u64 = 1 << 20;
+
+/// The vdso mapped by `m`, from a copy of its image: the kernel's code a thread may be
+/// stopped in (x86-64's `clock_gettime` and friends, AArch64's signal return trampoline), with
+/// its call-frame information and symbols.
+fn load_vdso(m: &Mapping, mem: &dyn Memory) -> Option<Object> {
+    let mut image = vec![0; m.end.checked_sub(m.start)?.min(MAX_VDSO) as usize];
+    mem.read(m.start, &mut image).ok()?;
+    let elf = Elf::parse(&image[..]).ok()?;
+    let table = UnwindTable::from_elf(ARCH, &elf, &image[..]).ok();
+    Some(Object {
+        name: Rc::from(VDSO),
+        elf,
+        table,
+        symbols: Symbols::from_source(image).ok().map(Names::Copy),
+        vdso: true,
+        names: Map::default(),
+        eval: None,
+    })
+}
+
+/// The file mappings of process `pid`, and its vdso (the kernel's code: AArch64's signal
+/// return trampoline is there), by address.
 fn file_maps(pid: i32) -> std::io::Result<Vec<Mapping>> {
     let mut maps = proc::maps(pid)?;
-    maps.retain(|m| m.is_file());
+    maps.retain(|m| m.is_file() || m.path == VDSO);
     crate::order::by_key(&mut maps, |m| m.start);
     Ok(maps)
 }
@@ -170,7 +225,7 @@ fn load(pid: i32, m: &Mapping, eval: Option<&'static str>, kept: &mut usize) -> 
     if *kept < MAX_TABLE_BYTES {
         table = UnwindTable::from_elf(ARCH, &elf, &file).ok();
         let root = proc::in_root(pid, "/");
-        symbols = Symbols::load(&path, Path::new(&root)).ok();
+        symbols = Symbols::load(&path, Path::new(&root)).ok().map(Names::File);
         let sections = [".eh_frame", ".eh_frame_hdr", ".debug_frame"];
         let sizes = sections
             .iter()
@@ -193,6 +248,7 @@ fn load(pid: i32, m: &Mapping, eval: Option<&'static str>, kept: &mut usize) -> 
         elf,
         table,
         symbols,
+        vdso: false,
         names: Map::default(),
         eval,
     })
@@ -213,73 +269,6 @@ impl Object {
             self.names.insert(offset, found.clone());
         }
         found
-    }
-}
-
-/// The registers of stopped thread `tid`, as the unwinder numbers them.
-pub fn registers(tid: i32) -> std::io::Result<Regs> {
-    let mut words = [0u64; 40];
-    let n = ptrace::regset(tid, &mut words)?;
-    let words = &words[..n.min(words.len())];
-    let word = |i: usize| words.get(i).copied().unwrap_or(0);
-    #[cfg(target_arch = "x86_64")]
-    let regs = {
-        // struct user_regs_struct: r15 r14 r13 r12 rbp rbx r11 r10 r9 r8 rax rcx rdx rsi rdi
-        // orig_rax rip cs eflags rsp ...; DWARF numbers rax rdx rcx rbx rsi rdi rbp rsp r8-r15.
-        const DWARF: [usize; 16] = [10, 12, 11, 5, 13, 14, 4, 19, 9, 8, 7, 6, 3, 2, 1, 0];
-        let mut regs = Regs::new(ARCH, word(16), word(19), word(4));
-        for (reg, &i) in DWARF.iter().enumerate() {
-            regs.set(reg as u16, Some(word(i)));
-        }
-        regs
-    };
-    #[cfg(target_arch = "aarch64")]
-    let regs = {
-        // struct user_pt_regs: x0-x30, sp, pc, pstate; DWARF numbers x0-x30, sp.
-        let mut regs = Regs::new(ARCH, word(32), word(31), word(29));
-        for reg in 0..31 {
-            regs.set(reg as u16, Some(word(reg)));
-        }
-        regs
-    };
-    Ok(regs)
-}
-
-/// What a stopped thread's machine stack is unwound from once the thread runs again: its
-/// registers, the stack from its stack pointer up, and the system call it is in.
-pub struct Snapshot {
-    regs: Regs,
-    window: Vec<u8>,
-    /// The system call number (/proc/PID/task/TID/syscall), when the thread is in one and
-    /// it was asked for.
-    pub syscall: Option<u64>,
-}
-
-impl Snapshot {
-    pub fn new() -> Snapshot {
-        Snapshot {
-            regs: Regs::new(ARCH, 0, 0, 0),
-            window: Vec::new(),
-            syscall: None,
-        }
-    }
-
-    /// Takes the snapshot of stopped thread `tid` of process `pid`, with `window` bytes of
-    /// its stack at most (reusing this one's memory), and its system call if `syscall`.
-    pub fn take(
-        &mut self,
-        (pid, tid): (i32, i32),
-        mem: &dyn Memory,
-        window: usize,
-        syscall: bool,
-    ) -> std::io::Result<()> {
-        self.regs = registers(tid)?;
-        self.window.resize(window.min(STACK_WINDOW), 0);
-        let sp = self.regs.sp().unwrap_or(0);
-        let got = mem.read_prefix(sp, &mut self.window).unwrap_or(0);
-        self.window.truncate(got);
-        self.syscall = syscall.then(|| proc::task_syscall(pid, tid)).flatten();
-        Ok(())
     }
 }
 
@@ -343,7 +332,7 @@ fn walk(
         // nothing, so there the caller's sp is this one's).
         let interrupted = exact;
         let at = if exact { regs.pc } else { regs.pc - 1 };
-        let Some((object, bias)) = objects.at(at) else {
+        let Some((object, bias)) = objects.at(at, mem) else {
             return (frames, End::NoObject);
         };
         let offset = at.wrapping_sub(bias);
@@ -354,7 +343,17 @@ fn walk(
             offset,
         });
         let row = object.table.as_ref().and_then(|t| t.row(offset));
+        // A signal's return trampoline without call-frame information (musl's), or whose
+        // table unwinds to the interrupted code's caller (the AArch64 vdso's, from the frame
+        // record the kernel leaves): the interrupted code's registers are in the ucontext the
+        // kernel left at sp.
+        let no_table = row.is_none() || object.vdso;
         let caller = match row {
+            _ if !exact && no_table && sigreturn_at(mem, regs.pc) => {
+                mark_trampoline(&mut frames, regs.pc.wrapping_sub(bias));
+                exact = true;
+                sigreturn_caller(&regs, &read)
+            }
             Some(row) if row.outermost() => return (frames, End::Root),
             Some(row) => {
                 let trampoline = row.signal_frame && !exact;
@@ -366,13 +365,6 @@ fn walk(
                     mark_trampoline(&mut frames, regs.pc.wrapping_sub(bias));
                 }
                 caller
-            }
-            // A signal's return trampoline without call-frame information (musl's): the
-            // interrupted code's registers are in the ucontext the kernel left at sp.
-            None if !exact && sigreturn_at(mem, regs.pc) => {
-                mark_trampoline(&mut frames, regs.pc.wrapping_sub(bias));
-                exact = true;
-                sigreturn_caller(&regs, &read)
             }
             None => {
                 exact = false;
@@ -391,48 +383,6 @@ fn walk(
         }
         regs = caller;
     }
-}
-
-/// Names the last frame, a signal's return trampoline at `offset`, as gdb does: the code it
-/// leads back to was interrupted by a signal whose handler is the frame inner of it.
-fn mark_trampoline(frames: &mut [NativeFrame], offset: u64) {
-    if let Some(last) = frames.last_mut() {
-        last.offset = offset;
-        last.function = Some((Rc::from("<signal handler called>"), 0));
-    }
-}
-
-/// x86-64's rt_sigreturn trampoline: `mov $15, %rax; syscall` (musl's `__restore_rt`).
-#[cfg(target_arch = "x86_64")]
-const SIGRETURN: [u8; 9] = [0x48, 0xc7, 0xc0, 0x0f, 0x00, 0x00, 0x00, 0x0f, 0x05];
-
-/// Whether the code at `pc` is the rt_sigreturn trampoline (its bytes, read from the process).
-fn sigreturn_at(mem: &dyn Memory, pc: u64) -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        let mut code = [0u8; 9];
-        mem.read(pc, &mut code).is_ok() && code == SIGRETURN
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        let _ = (mem, pc);
-        false
-    }
-}
-
-/// The interrupted code's registers, from the `ucontext_t` at the trampoline's sp: after
-/// uc_flags, uc_link and uc_stack (40 bytes), `struct sigcontext`'s r8-r15, rdi, rsi, rbp,
-/// rbx, rdx, rax, rcx, rsp, rip (x86-64).
-fn sigreturn_caller(regs: &Regs, read: &dyn Fn(u64) -> Option<u64>) -> Option<Regs> {
-    // DWARF numbers (rax rdx rcx rbx rsi rdi rbp rsp r8-r15) as sigcontext words.
-    const WORD: [u64; 16] = [13, 12, 14, 11, 9, 8, 10, 15, 0, 1, 2, 3, 4, 5, 6, 7];
-    let mcontext = regs.sp()?.checked_add(40)?;
-    let word = |i: u64| read(mcontext.checked_add(8 * i)?);
-    let mut caller = Regs::new(ARCH, word(16)?, word(15)?, word(10)?);
-    for (reg, &i) in WORD.iter().enumerate() {
-        caller.set(reg as u16, word(i));
-    }
-    Some(caller)
 }
 
 #[cfg(test)]

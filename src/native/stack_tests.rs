@@ -132,7 +132,7 @@ fn check(names: &[String], end: End, want: &[&str]) {
 #[test]
 #[cfg_attr(
     target_arch = "aarch64",
-    ignore = "ptraces a program: qemu-user (make test-aarch64's unit tests) has no ptrace"
+    ignore = "ptraces a program: qemu-user has no ptrace (tests/aarch64/checks runs it in the emulated system)"
 )]
 fn unwinds_with_and_without_frame_pointers() {
     for (name, flags) in [
@@ -158,7 +158,7 @@ fn unwinds_with_and_without_frame_pointers() {
 #[test]
 #[cfg_attr(
     target_arch = "aarch64",
-    ignore = "ptraces a program: qemu-user (make test-aarch64's unit tests) has no ptrace"
+    ignore = "ptraces a program: qemu-user has no ptrace (tests/aarch64/checks runs it in the emulated system)"
 )]
 fn unwinds_out_of_a_system_call_in_libc() {
     let exe = build("sleep", &["-O2", "-fomit-frame-pointer"]);
@@ -171,7 +171,7 @@ fn unwinds_out_of_a_system_call_in_libc() {
 #[test]
 #[cfg_attr(
     target_arch = "aarch64",
-    ignore = "ptraces a program: qemu-user (make test-aarch64's unit tests) has no ptrace"
+    ignore = "ptraces a program: qemu-user has no ptrace (tests/aarch64/checks runs it in the emulated system)"
 )]
 fn a_smashed_stack_ends_where_it_can_be_followed_no_further() {
     for (name, flags) in [
@@ -197,7 +197,7 @@ fn a_smashed_stack_ends_where_it_can_be_followed_no_further() {
 #[test]
 #[cfg_attr(
     target_arch = "aarch64",
-    ignore = "ptraces a program: qemu-user (make test-aarch64's unit tests) has no ptrace"
+    ignore = "ptraces a program: qemu-user has no ptrace (tests/aarch64/checks runs it in the emulated system)"
 )]
 fn unwinds_out_of_a_signal_handler() {
     let mut builds = vec![("glibc", build("signal-glibc", &["-O1"]))];
@@ -214,4 +214,36 @@ fn unwinds_out_of_a_signal_handler() {
             "{libc}: {names:?}"
         );
     }
+}
+
+/// The vdso (no file: its image is read from the process) has its functions' names and
+/// call-frame information, so a thread stopped in `clock_gettime` unwinds out of it.
+#[test]
+fn the_vdso_is_read_from_the_process() {
+    let me = std::process::id() as i32;
+    let vdso = proc::maps(me)
+        .unwrap()
+        .into_iter()
+        .find(|m| m.path == "[vdso]");
+    let vdso = vdso.expect("a vdso");
+    let mem = RemoteMemory::new(me);
+    let mut objects = Objects::new(me).unwrap();
+    let (object, bias) = objects.at(vdso.start, &mem).expect("the vdso as an object");
+    assert_eq!(&*object.name, "[vdso]");
+    assert!(object.vdso);
+    assert_eq!(bias, vdso.start);
+    let names = object.symbols.as_ref().expect("symbols");
+    let table = object.table.as_ref().expect("call-frame information");
+    // Every function the vdso exports has a name and a row.
+    let exported: Vec<(String, u64)> = (0..(vdso.end - vdso.start))
+        .filter_map(|off| {
+            names
+                .name(off)
+                .filter(|(_, at)| *at == 0)
+                .map(|(n, _)| (n, off))
+        })
+        .collect();
+    let gettime = exported.iter().find(|(n, _)| n.contains("clock_gettime"));
+    let (_, at) = gettime.unwrap_or_else(|| panic!("no clock_gettime in {exported:?}"));
+    assert!(table.row(*at).is_some(), "no row for clock_gettime");
 }

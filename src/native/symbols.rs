@@ -47,7 +47,10 @@ pub(crate) enum Origin {
 pub(crate) struct Symbols<S = File> {
     src: S,
     table: Option<Table>,
+    /// Where the names come from, and the object's build id: what the tests check.
+    #[cfg_attr(not(test), allow(dead_code))]
     origin: Origin,
+    #[cfg_attr(not(test), allow(dead_code))]
     build_id: Option<Vec<u8>>,
 }
 
@@ -102,17 +105,20 @@ impl<S: Source> Symbols<S> {
 
     /// The frame label for `pc` in the object at `object` (a path as /proc/PID/maps shows it):
     /// the function's name, else `label(None, object, pc)`.
+    #[cfg(test)]
     pub fn label(&self, object: &str, pc: u64) -> String {
         label(self.name(pc).as_ref().map(|(n, _)| n.as_str()), object, pc)
     }
 
     /// The NT_GNU_BUILD_ID descriptor of the object (not its debug file's, though they match),
     /// to key caches by; None if it has none.
+    #[cfg(test)]
     pub fn build_id(&self) -> Option<&[u8]> {
         self.build_id.as_deref()
     }
 
     /// Where the names come from.
+    #[cfg(test)]
     pub fn origin(&self) -> &Origin {
         &self.origin
     }
@@ -123,6 +129,7 @@ impl<S: Source> Symbols<S> {
     }
 
     /// A cap cut the index short (a hostile or gigantic table): some functions are unnamed.
+    #[cfg(test)]
     pub fn truncated(&self) -> bool {
         self.table.as_ref().is_some_and(|t| t.truncated)
     }
@@ -169,6 +176,7 @@ pub(crate) fn label(name: Option<&str>, object: &str, pc: u64) -> String {
 }
 
 /// Lower-case hex of a build id, as the debug-file paths and `file(1)` spell it.
+#[cfg(test)]
 pub(crate) fn build_id_hex(id: &[u8]) -> String {
     debug::hex(id)
 }

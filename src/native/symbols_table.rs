@@ -48,6 +48,7 @@ pub(super) struct Table {
     strtab_offset: u64,
     strtab_size: u64,
     /// A cap stopped the scan: some functions are missing (their pcs get no name).
+    #[cfg_attr(not(test), allow(dead_code))]
     pub truncated: bool,
 }
 

@@ -161,6 +161,34 @@ fn check_interleaved(py: &Interp, target: &mut impl Script) {
     }
 }
 
+per_interpreter!(a_thread_in_the_vdso_is_unwound);
+
+/// A thread calling `time.time()` for ever is mostly in the vdso (the kernel's code, in no
+/// file: its image is read from the target): sampled, its stacks are whole, from the vdso's
+/// frames through the Python frames to the program's start; never cut at the vdso.
+fn a_thread_in_the_vdso_is_unwound(py: &Interp) {
+    let mut target = spawn_script(py, "native.py", &["clock"]);
+    let mut stdin = target.stdin.take().expect("stdin");
+    stdin.write_all(b"go\n").expect("write to the target");
+    let clock = at(&target, "clock", "clock");
+    let (stacks, out) = sample(&target, &[]);
+    let marker = "<pyflame>:<native frames end here>:0";
+    let (good, total) = share(&stacks, &clock, |s| {
+        !s.iter().any(|f| f == marker) && collapsed_native(&s[0]).is_some()
+    });
+    let in_vdso: u64 = stacks
+        .iter()
+        .filter(|(s, _)| s.last().is_some_and(|f| f.starts_with("[vdso]:")))
+        .map(|(_, n)| n)
+        .sum();
+    assert!(
+        total >= 100 && good >= 0.95 && in_vdso > 0,
+        "{good} of {total} samples whole, {in_vdso} in the vdso\n{}\n{}",
+        out.describe(),
+        target.describe()
+    );
+}
+
 /// A target in its own mount and PID namespaces, its interpreter at a path that exists only
 /// there: the interpreter's symbols (which place the Python frames) come from the target's
 /// files, through /proc/PID/root.

@@ -5,6 +5,7 @@
 #   native.py ext DIR      main -> via_c -> nativeext.call -> inner_py -> nativeext.spin
 #                          (DIR holds the nativeext module; it spins holding the GIL, and the
 #                          thread `waiter` waits for the GIL)
+#   native.py clock        main -> clock: time.time() for ever (in the vdso, mostly)
 #
 # Every thread notes itself before it blocks; READY comes when all have, then SPINNING
 # right before the main thread enters C for good. A thread `collector` waits inside the
@@ -63,6 +64,13 @@ def via_c():
     nativeext.call(inner_py)  # MARK:via_c
 
 
+def clock():
+    print("SPINNING")
+    sys.stdout.flush()
+    while True:
+        time.time()  # MARK:clock
+
+
 def main():
     LOCK.acquire()
     threads = [sleeper, locked]
@@ -88,6 +96,8 @@ def main():
     if sys.argv[1] == "ctypes":
         import ctypes
         call_spin(ctypes.CDLL(sys.argv[2]))  # MARK:main_ctypes
+    elif sys.argv[1] == "clock":
+        clock()  # MARK:main_clock
     else:
         via_c()  # MARK:main_ext
 
