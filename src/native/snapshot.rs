@@ -70,7 +70,26 @@ impl Snapshot {
         let sp = self.regs.sp().unwrap_or(0);
         let got = mem.read_prefix(sp, &mut self.window).unwrap_or(0);
         self.window.truncate(got);
-        self.syscall = syscall.then(|| proc::task_syscall(pid, tid)).flatten();
+        self.syscall = syscall
+            .then(|| proc::task_syscall(pid, tid).or_else(|| restarting(mem, &self.regs)))
+            .flatten();
         Ok(())
     }
+}
+
+/// The system call a stopped thread will restart, where /proc does not say: an AArch64
+/// thread stopped while in one is no longer in it (the kernel forgot the call and put its pc
+/// back on the `svc #0`, to make it again once the thread runs), but x8 still holds its number.
+#[cfg(target_arch = "aarch64")]
+fn restarting(mem: &dyn Memory, regs: &Regs) -> Option<u64> {
+    const SVC_0: [u8; 4] = [0x01, 0x00, 0x00, 0xd4];
+    let mut code = [0u8; 4];
+    mem.read(regs.pc, &mut code).ok()?;
+    regs.get(8).filter(|_| code == SVC_0)
+}
+
+/// x86-64's kernel keeps the call's number (orig_rax) for /proc while the thread is stopped.
+#[cfg(not(target_arch = "aarch64"))]
+fn restarting(_: &dyn Memory, _: &Regs) -> Option<u64> {
+    None
 }

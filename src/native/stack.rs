@@ -366,6 +366,9 @@ fn walk(
                 }
                 caller
             }
+            // A zero frame pointer ends the chain: the outermost frame (`_start` clears it,
+            // and a C library's without call-frame information for it is found so).
+            None if regs.fp() == Some(0) => return (frames, End::Root),
             None => {
                 exact = false;
                 cfi::step_fp(&regs, &read)
