@@ -40,15 +40,6 @@ impl Source for [u8] {
     }
 }
 
-impl Source for Vec<u8> {
-    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
-        self[..].read_exact_at(buf, offset)
-    }
-    fn size(&self) -> io::Result<u64> {
-        Ok(self.len() as u64)
-    }
-}
-
 /// `e_type` of an executable linked at fixed addresses (load bias 0).
 pub const ET_EXEC: u16 = 2;
 /// `e_type` of a shared object or position-independent executable.

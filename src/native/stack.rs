@@ -73,35 +73,13 @@ struct Object {
     name: Rc<str>,
     elf: Elf,
     table: Option<UnwindTable>,
-    symbols: Option<Names>,
+    symbols: Option<Symbols>,
     /// The vdso, whose AArch64 signal return trampoline is read by its code, not its table.
     vdso: bool,
     /// Names already looked up, by offset.
     names: Map<u64, Option<(Rc<str>, u64)>>,
     /// The interpreter's evaluation loop, where no symbol names it (see `Objects::interpreter`).
     eval: Option<(Rc<str>, u64, u64)>,
-}
-
-/// An object's symbols, read from its file, or (the vdso) from a copy of its image.
-enum Names {
-    File(Symbols),
-    Copy(Symbols<Vec<u8>>),
-}
-
-impl Names {
-    fn name(&self, offset: u64) -> Option<(String, u64)> {
-        match self {
-            Names::File(s) => s.name(offset),
-            Names::Copy(s) => s.name(offset),
-        }
-    }
-
-    fn len(&self) -> usize {
-        match self {
-            Names::File(s) => s.len(),
-            Names::Copy(s) => s.len(),
-        }
-    }
 }
 
 /// The objects of one process, by the mapping a pc falls in.
@@ -189,16 +167,18 @@ const MAX_VDSO: u64 = 1 << 20;
 /// The vdso mapped by `m`, from a copy of its image: the kernel's code a thread may be
 /// stopped in (x86-64's `clock_gettime` and friends, AArch64's signal return trampoline), with
 /// its call-frame information and symbols.
+/// It is copied into an anonymous file, read then as any object's.
 fn load_vdso(m: &Mapping, mem: &dyn Memory) -> Option<Object> {
     let mut image = vec![0; m.end.checked_sub(m.start)?.min(MAX_VDSO) as usize];
     mem.read(m.start, &mut image).ok()?;
-    let elf = Elf::parse(&image[..]).ok()?;
-    let table = UnwindTable::from_elf(ARCH, &elf, &image[..]).ok();
+    let file = crate::sys::process::memory_file(c"pyflame-vdso", &image).ok()?;
+    let elf = Elf::parse(&file).ok()?;
+    let table = UnwindTable::from_elf(ARCH, &elf, &file).ok();
     Some(Object {
         name: Rc::from(VDSO),
         elf,
         table,
-        symbols: Symbols::from_source(image).ok().map(Names::Copy),
+        symbols: Symbols::from_source(file).ok(),
         vdso: true,
         names: Map::default(),
         eval: None,
@@ -225,7 +205,7 @@ fn load(pid: i32, m: &Mapping, eval: Option<&'static str>, kept: &mut usize) -> 
     if *kept < MAX_TABLE_BYTES {
         table = UnwindTable::from_elf(ARCH, &elf, &file).ok();
         let root = proc::in_root(pid, "/");
-        symbols = Symbols::load(&path, Path::new(&root)).ok().map(Names::File);
+        symbols = Symbols::load(&path, Path::new(&root)).ok();
         let sections = [".eh_frame", ".eh_frame_hdr", ".debug_frame"];
         let sizes = sections
             .iter()
