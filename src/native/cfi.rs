@@ -29,7 +29,7 @@ mod readelf_tests;
 #[path = "cfi_tests.rs"]
 mod tests;
 
-pub use step::{step, step_fp};
+pub use step::{step, step_fp, AARCH64_VA_MASK};
 pub use table::{SectionData, Sections, UnwindTable};
 
 use std::fmt;

@@ -7,7 +7,7 @@ use super::{Arch, Cfa, Regs, Row, Rule, NREGS};
 
 /// AArch64 return addresses signed with pointer authentication keep the address in the low
 /// 48 bits (Linux user space, 48-bit virtual addresses); the PAC (and a tag) sit above.
-const AARCH64_VA_MASK: u64 = (1 << 48) - 1;
+pub const AARCH64_VA_MASK: u64 = (1 << 48) - 1;
 
 /// The caller's registers, or None when a value the step needs cannot be computed (unknown
 /// register, unreadable memory, a bad expression) or the return address is undefined (the

@@ -15,7 +15,7 @@
 
 use std::rc::Rc;
 
-use super::stack::{End, NativeFrame};
+use super::stack::{End, NativeFrame, ANONYMOUS};
 use crate::python::version::Version;
 use crate::python::walk::{Code, Frame, FrameKind};
 
@@ -54,13 +54,13 @@ impl Interpreter {
     }
 
     /// The interpreter's own code other than the evaluation loop (3.14's tail-called opcode
-    /// handlers are the loop's, wherever they are).
+    /// handlers are the loop's, wherever they are; so are perf trampolines, in no object).
     fn is_glue(&self, f: &NativeFrame) -> bool {
-        let tail_call = f
-            .function
-            .as_ref()
-            .is_some_and(|(n, _)| n.starts_with("_TAIL_CALL_"));
-        *f.object == *self.object || tail_call
+        let copied = f.function.as_ref().is_some_and(|(n, _)| {
+            n.starts_with("_TAIL_CALL_")
+                || (**n == *super::perf::FUNCTION && *f.object == *ANONYMOUS)
+        });
+        *f.object == *self.object || copied
     }
 }
 

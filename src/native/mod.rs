@@ -3,6 +3,7 @@
 
 pub(crate) mod cfi;
 pub(crate) mod merge;
+pub(crate) mod perf;
 pub(crate) mod signal;
 pub(crate) mod snapshot;
 pub(crate) mod stack;

@@ -12,6 +12,7 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use super::cfi::{self, Arch, UnwindTable};
+use super::perf;
 use super::signal::{mark_trampoline, sigreturn_at, sigreturn_caller};
 pub use super::snapshot::Snapshot;
 use super::symbols::Symbols;
@@ -35,6 +36,8 @@ const MAPS_TTL: Duration = Duration::from_secs(1);
 /// by `cfi` and `symbols`; a target that maps many large crafted files is bounded here.
 const MAX_TABLE_BYTES: usize = 256 << 20;
 
+/// The object named for code in anonymous memory.
+pub const ANONYMOUS: &str = "[anon]";
 /// The name /proc/PID/maps gives the kernel's virtual shared object.
 const VDSO: &str = "[vdso]";
 
@@ -313,7 +316,18 @@ fn walk(
         let interrupted = exact;
         let at = if exact { regs.pc } else { regs.pc - 1 };
         let Some((object, bias)) = objects.at(at, mem) else {
-            return (frames, End::NoObject);
+            // A return address into no object: one of CPython's perf trampolines, or the end.
+            let Some(caller) = (!exact).then(|| perf::step(mem, &regs, &read)).flatten() else {
+                return (frames, End::NoObject);
+            };
+            frames.push(NativeFrame {
+                pc: regs.pc,
+                object: Rc::from(ANONYMOUS),
+                function: Some((Rc::from(perf::FUNCTION), 0)),
+                offset: 0,
+            });
+            regs = caller;
+            continue;
         };
         let offset = at.wrapping_sub(bias);
         frames.push(NativeFrame {

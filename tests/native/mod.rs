@@ -189,6 +189,58 @@ fn a_thread_in_the_vdso_is_unwound(py: &Interp) {
     );
 }
 
+per_interpreter!(perf_trampolines_are_stepped_over);
+
+/// CPython's perf trampolines (3.12+, `sys.activate_stack_trampoline("perf")`, as `-X perf`
+/// does), in anonymous memory with no call-frame information, between each evaluation and its
+/// caller: sampled, the stacks are whole, the Python frames in order with no trampoline left
+/// between them (every stack ended at the first one before they were stepped over).
+fn perf_trampolines_are_stepped_over(py: &Interp) {
+    let test = "perf_trampolines_are_stepped_over";
+    if (py.major, py.minor) < (3, 12) {
+        return;
+    }
+    let probe = Command::new(&py.path)
+        .args(["-c", "import sys; sys.activate_stack_trampoline('perf')"])
+        .output()
+        .expect("the interpreter runs");
+    if !probe.status.success() {
+        let why = String::from_utf8_lossy(&probe.stderr);
+        let why = why.lines().last().unwrap_or("");
+        eprintln!(
+            "SKIPPED: {test}: {} has no perf trampolines: {why}",
+            py.name
+        );
+        return;
+    }
+    let mut target = spawn_script(py, "native.py", &["perf"]);
+    let mut stdin = target.stdin.take().expect("stdin");
+    stdin.write_all(b"go\n").expect("write to the target");
+    let python = [
+        at(&target, "<module>", "module"),
+        at(&target, "main", "main_perf"),
+        at(&target, "perf", "perf"),
+        at(&target, "perf_outer", "perf_outer"),
+        at(&target, "perf_spin", "perf_spin"),
+    ];
+    let (stacks, out) = sample(&target, &[]);
+    let marker = "<pyflame>:<native frames end here>:0";
+    let (good, total) = share(&stacks, &python[4], |s| {
+        let Some(m) = s.iter().position(|f| *f == python[0]) else {
+            return false;
+        };
+        !s.iter().any(|f| f == marker || f.starts_with("[anon]:"))
+            && collapsed_native(&s[0]).is_some()
+            && s.get(m..m + 5) == Some(&python[..])
+    });
+    assert!(
+        total >= 100 && good >= 0.95,
+        "{good} of {total} samples whole\n{}\n{}",
+        out.describe(),
+        target.describe()
+    );
+}
+
 /// A target in its own mount and PID namespaces, its interpreter at a path that exists only
 /// there: the interpreter's symbols (which place the Python frames) come from the target's
 /// files, through /proc/PID/root.

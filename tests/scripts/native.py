@@ -6,6 +6,8 @@
 #                          (DIR holds the nativeext module; it spins holding the GIL, and the
 #                          thread `waiter` waits for the GIL)
 #   native.py clock        main -> clock: time.time() for ever (in the vdso, mostly)
+#   native.py perf         main -> perf -> perf_outer -> perf_spin, through CPython's perf
+#                          trampolines (3.12+; prints UNSUPPORTED where they are not built)
 #
 # Every thread notes itself before it blocks; READY comes when all have, then SPINNING
 # right before the main thread enters C for good. A thread `collector` waits inside the
@@ -71,6 +73,28 @@ def clock():
         time.time()  # MARK:clock
 
 
+def perf_spin():
+    n = 0
+    while True:
+        n += 1  # MARK:perf_spin
+
+
+def perf_outer():
+    perf_spin()  # MARK:perf_outer
+
+
+def perf():
+    try:
+        sys.activate_stack_trampoline("perf")
+    except (AttributeError, ValueError, RuntimeError) as e:
+        print("UNSUPPORTED %s" % e)
+        sys.stdout.flush()
+        time.sleep(100000)
+    print("SPINNING")
+    sys.stdout.flush()
+    perf_outer()  # MARK:perf
+
+
 def main():
     LOCK.acquire()
     threads = [sleeper, locked]
@@ -98,6 +122,8 @@ def main():
         call_spin(ctypes.CDLL(sys.argv[2]))  # MARK:main_ctypes
     elif sys.argv[1] == "clock":
         clock()  # MARK:main_clock
+    elif sys.argv[1] == "perf":
+        perf()  # MARK:main_perf
     else:
         via_c()  # MARK:main_ext
 
