@@ -51,9 +51,9 @@ impl Running {
         }
     }
 
-    /// A labeller that uses these offsets (tests: `find` needs a process).
-    #[cfg(test)]
-    pub(super) fn with_offsets(pid: i32, runtime: Runtime, o: Offsets) -> Running {
+    /// A labeller that uses these offsets (the tests and the fuzz target: `find` needs a
+    /// process).
+    pub fn with_offsets(pid: i32, runtime: Runtime, o: Offsets) -> Running {
         Running {
             offsets: Some(o),
             ..Running::new(pid, runtime)
