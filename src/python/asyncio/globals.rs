@@ -321,3 +321,7 @@ fn type_name_is(w: &Walker, at: u64, want: &str) -> Result<bool, WalkError> {
         Err(_) => Ok(false),
     }
 }
+
+#[cfg(test)]
+#[path = "globals_hostile_tests.rs"]
+mod globals_hostile_tests;

@@ -240,6 +240,10 @@ fn section_address(pid: i32, runtime_path: &str) -> Option<u64> {
 #[cfg(test)]
 mod dicts_tests;
 #[cfg(test)]
+mod fake_globals;
+#[cfg(test)]
+mod fake_registry;
+#[cfg(test)]
 mod fake_tasks;
 #[cfg(test)]
 mod hostile_tests;

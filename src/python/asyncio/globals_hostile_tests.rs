@@ -1,0 +1,178 @@
+//! The task registry before 3.14 (`globals.rs`: `asyncio.tasks`' globals through
+//! `sys.modules`) over hostile memory, in every layout from 3.8 to 3.13t: each test states
+//! what `-d --async` reads (the tasks found, those that could not be read counted, a cut
+//! said, every read within its bound), not only that it returns.
+
+use super::super::dicts::MAX_ITEMS;
+use super::super::fake_globals::{names, Old, Scene, VERSIONS};
+use super::super::{State, Task, Waiter};
+use crate::python::layout::DictKeys;
+
+const UNMAPPED: u64 = 0xdead_0000;
+
+impl Old {
+    /// Makes the keys of `dict` garbage: 2^41 index slots (3.6-3.10's `dk_size`) or 2^200
+    /// bytes of indices (3.11+'s `dk_log2_index_bytes`).
+    fn garbage_keys(&mut self, dict: u64) {
+        let keys = self.py.mem_u64(dict + self.g.row.ma_keys);
+        match self.g.row.keys {
+            DictKeys::Sized => self.py.set(keys + 8, 1 << 41),
+            DictKeys::Log2 => self.py.mem.patch(keys + 9, &[200]),
+        }
+    }
+}
+
+fn frames(t: &Task) -> Vec<String> {
+    let f = |f: &crate::python::walk::Frame| format!("{}:{}", f.code.name, f.line);
+    t.frames.iter().map(f).collect()
+}
+
+/// The names the scene's dump shows: its four tasks, and the eager one from 3.12.
+fn all(s: &Scene) -> Vec<&'static str> {
+    let mut want = vec!["main", "fetch-1", "fetch-2", "db"];
+    if s.eager != 0 {
+        want.push("eager");
+    }
+    want
+}
+
+#[test]
+fn a_sane_registry_reads_exactly() {
+    for (minor, ft) in VERSIONS {
+        let (p, s) = Old::scene(minor, ft);
+        let t = p.dump();
+        assert_eq!(names(&t), all(&s), "3.{minor}");
+        let by: Vec<_> = t.tasks.iter().map(|t| t.awaited_by.clone()).collect();
+        let want = [vec![], vec![s.main], vec![s.main], vec![s.fetch2]];
+        assert_eq!(by[..4], want, "3.{minor}");
+        let states: Vec<_> = t.tasks.iter().map(|t| t.state).collect();
+        assert_eq!(states[..2], [State::Pending, State::Running]);
+        let waiters: Vec<_> = t.tasks.iter().map(|t| t.waiter.clone()).collect();
+        let future = |s: &str| Some(Waiter::Future(s.into()));
+        let db = Some(Waiter::Task(s.db));
+        let want = [
+            future("_GatheringFuture"),
+            None,
+            db,
+            future("asyncio.sleep"),
+        ];
+        assert_eq!(waiters[..4], want, "3.{minor}");
+        let f: Vec<_> = t.tasks.iter().map(frames).collect();
+        let want = [
+            &["main:13"][..],
+            &["compute:43", "work:33"],
+            &["fetch:23"],
+            &["sleep:703", "pool:53"],
+        ];
+        assert_eq!(f[..4], want, "3.{minor}");
+        assert_eq!((t.unreadable, t.cut), (0, false));
+        let loops: Vec<_> = t.loops.iter().map(|l| (l.addr, l.tstate)).collect();
+        assert_eq!(loops, [(s.lp, Some(s.tstate))]);
+    }
+}
+
+/// Garbage keys in each dict on the way: `sys.modules` or the globals (no registry: no task,
+/// no loop, nothing counted), `_current_tasks` (no task is running, every task still found),
+/// the thread state's dict (its loop unknown, the tasks still found).
+#[test]
+fn dicts_with_garbage() {
+    for (minor, ft) in VERSIONS {
+        for dict in ["modules", "globals", "current", "tstate"] {
+            let (mut p, s) = Old::scene(minor, ft);
+            let r = &s.registry;
+            let at = match dict {
+                "modules" => r.modules,
+                "globals" => r.globals,
+                "current" => r.current,
+                _ => match p.g.row.running_loop {
+                    crate::python::layout::RunningLoop::Dict { dict, .. } => {
+                        p.py.mem_u64(s.tstate + dict)
+                    }
+                    // 3.13 keeps the loop in the thread state: a loop there is garbage.
+                    _ => {
+                        p.py.set(s.tstate + p.g.tstate_size, UNMAPPED);
+                        0
+                    }
+                },
+            };
+            if at != 0 {
+                p.garbage_keys(at);
+            }
+            let t = p.dump();
+            let what = format!("3.{minor} {dict}");
+            let loops: Vec<_> = t.loops.iter().map(|l| (l.addr, l.tstate)).collect();
+            match dict {
+                "modules" | "globals" => {
+                    assert_eq!((t.tasks.len(), t.loops.len()), (0, 0), "{what}");
+                }
+                "current" => {
+                    assert_eq!(names(&t), all(&s), "{what}");
+                    assert!(t.tasks.iter().all(|t| t.state == State::Pending), "{what}");
+                    // Not running, fetch-1 shows its coroutine's own frame only.
+                    assert_eq!(frames(&t.tasks[1]), ["work:33"], "{what}");
+                    assert_eq!(loops, [(s.lp, Some(s.tstate))], "{what}");
+                }
+                _ if minor == 13 => {
+                    assert_eq!(names(&t), all(&s), "{what}");
+                    assert_eq!(loops, [(s.lp, None), (UNMAPPED, Some(s.tstate))], "{what}");
+                }
+                _ => {
+                    assert_eq!(names(&t), all(&s), "{what}");
+                    assert_eq!(loops, [(s.lp, None)], "{what}");
+                }
+            }
+            assert_eq!((t.unreadable, t.cut), (0, false), "{what}");
+        }
+    }
+}
+
+/// A dict claiming 2^50 entries, and one claiming 60,000 over a table of three: garbage, and
+/// a read cut short; a key that cannot be read is not the one looked for.
+#[test]
+fn dicts_claiming_more_than_they_hold() {
+    for (minor, ft) in VERSIONS {
+        let (mut p, s) = Old::scene(minor, ft);
+        let keys = p.py.mem_u64(s.registry.globals + p.g.row.ma_keys);
+        let nentries = match p.g.row.keys {
+            DictKeys::Sized => 32,
+            DictKeys::Log2 => 24,
+        };
+        p.py.set(keys + nentries, 1 << 50);
+        assert_eq!(p.dump().tasks.len(), 0, "3.{minor}");
+        p.py.set(keys + nentries, 60_000);
+        assert_eq!(p.dump().tasks.len(), 0, "3.{minor}");
+        // sys.modules whose other key cannot be read.
+        let (mut p, s) = Old::scene(minor, ft);
+        let name = p.py.string("asyncio.tasks");
+        let keys = p.keys(&[(UNMAPPED, 1), (name, s.registry.module)], true);
+        p.py.set(s.registry.modules + p.g.row.ma_keys, keys);
+        assert_eq!(names(&p.dump()), all(&s), "3.{minor}");
+    }
+}
+
+/// main's `gather()` future claims 2^40 children: `MAX_ITEMS` are read, fetch-2 among them
+/// found; over a list of three, the list cannot be read and main awaits no task, while the
+/// tasks still read.
+#[test]
+fn a_gather_claiming_2_40_children() {
+    for (minor, ft) in VERSIONS {
+        let (mut p, s) = Old::scene(minor, ft);
+        let mut items = vec![0x5eed_0000; MAX_ITEMS as usize];
+        items[MAX_ITEMS as usize - 1] = s.fetch2;
+        let list = p.list(&items);
+        p.py.set(list + p.g.row.list_size, 1 << 40);
+        let gather = p.instance("_GatheringFuture", &[("_children", list)]);
+        p.py.set(s.main + p.o.task_fut_waiter, gather);
+        let t = p.dump();
+        let by: Vec<_> = t.tasks.iter().map(|t| t.awaited_by.clone()).collect();
+        assert_eq!(by[1..3], [vec![], vec![s.main]], "3.{minor}");
+        let short = p.list(&[s.fetch1, s.fetch2, s.db]);
+        p.py.set(short + p.g.row.list_size, 1 << 40);
+        let gather = p.instance("_GatheringFuture", &[("_children", short)]);
+        p.py.set(s.main + p.o.task_fut_waiter, gather);
+        let t = p.dump();
+        assert_eq!(names(&t), all(&s), "3.{minor}");
+        assert!(t.tasks.iter().all(|t| !t.awaited_by.contains(&s.main)));
+        assert_eq!((t.unreadable, t.cut), (0, false), "3.{minor}");
+    }
+}
