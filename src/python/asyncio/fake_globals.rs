@@ -41,6 +41,8 @@ pub(super) struct Old {
     coro_type: u64,
     pub(super) dict_type: u64,
     pub(super) object_type: u64,
+    /// `dummy`, the key of a set's deleted slots.
+    pub dummy: u64,
 }
 
 impl Old {
@@ -74,6 +76,7 @@ impl Old {
             coro_type: 0,
             dict_type: 0,
             object_type: 0,
+            dummy: 0,
             interp: 0,
             py,
             runtime,
@@ -84,6 +87,7 @@ impl Old {
         old.coro_type = old.type_object("coroutine", 0, 0);
         old.dict_type = old.type_object("dict", 1 << 29, 0);
         old.object_type = old.type_object("object", 0, 0);
+        old.dummy = old.with(&[]);
         old.interp = old.new_interp();
         old
     }

@@ -87,11 +87,12 @@ impl Old {
         self.py.alloc(b) + 32
     }
 
-    /// A set whose table holds `keys` (0: an empty slot), with these `used` and `mask`.
+    /// A set whose table holds `keys` (0: an empty slot; `dummy`: a deleted one, hash -1),
+    /// with these `used` and `mask`.
     pub fn set(&mut self, keys: &[u64], used: u64, mask: u64) -> u64 {
         let table: Vec<u8> = keys
             .iter()
-            .flat_map(|k| [*k, 0x5eed])
+            .flat_map(|&k| [k, if k == self.dummy { u64::MAX } else { 0x5eed }])
             .flat_map(u64::to_le_bytes)
             .collect();
         let a = self.g.row;
@@ -147,7 +148,20 @@ impl Old {
             module,
             globals,
             current,
+            eager,
         }
+    }
+
+    /// The registry `r` with its WeakSet's set of weak references replaced by `data`.
+    pub fn with_data(&mut self, r: &Objects, data: u64) {
+        let weakset = self.instance("WeakSet", &[("data", data)]);
+        let mut globals = vec![
+            (self.g.row.scheduled, weakset),
+            ("_current_tasks", r.current),
+        ];
+        globals.extend(self.g.row.eager.map(|name| (name, r.eager)));
+        let globals = self.dict(&globals);
+        self.py.set(r.module + self.g.row.md_dict, globals);
     }
 }
 
@@ -157,4 +171,6 @@ pub(super) struct Objects {
     pub module: u64,
     pub globals: u64,
     pub current: u64,
+    /// The eager set (in the globals from 3.12).
+    pub eager: u64,
 }

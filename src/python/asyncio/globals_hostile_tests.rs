@@ -176,3 +176,22 @@ fn a_gather_claiming_2_40_children() {
         assert_eq!((t.unreadable, t.cut), (0, false), "3.{minor}");
     }
 }
+
+/// The WeakSet after 100 of its tasks ended: 100 deleted slots (the `dummy` key, hash -1)
+/// before the 4 live ones, and `used` 4: every task is found.
+#[test]
+fn a_registry_set_with_deleted_slots() {
+    for (minor, ft) in VERSIONS {
+        let (mut p, s) = Old::scene(minor, ft);
+        let mut keys = vec![p.dummy; 100];
+        keys.resize(256, 0);
+        for (i, t) in [s.main, s.fetch1, s.fetch2, s.db].into_iter().enumerate() {
+            keys[200 + i] = p.weakref(t);
+        }
+        let data = p.set(&keys, 4, 255);
+        p.with_data(&s.registry, data);
+        let t = p.dump();
+        assert_eq!(names(&t), all(&s), "3.{minor}");
+        assert_eq!((t.unreadable, t.cut), (0, false), "3.{minor}");
+    }
+}
