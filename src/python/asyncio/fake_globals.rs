@@ -92,11 +92,19 @@ impl Old {
         old
     }
 
-    /// A heap type object named `name` (big enough for `ht_cached_keys`) deriving from `base`.
+    /// A type object named `name` deriving from `base`, up to `tp_dictoffset` (a heap type's
+    /// `ht_cached_keys` is read only for an instance without a dict, which none here is).
     pub fn type_object(&mut self, name: &str, flags: u64, base: u64) -> u64 {
         let (o, a) = (self.py.layout.objects, self.g.row);
         let name = self.py.alloc([name.as_bytes(), b"\0"].concat());
-        let mut ty = vec![0u8; 1024];
+        let size = [
+            o.tp_name,
+            o.tp_flags,
+            a.tp_base,
+            a.tp_dictoffset,
+            a.tp_basicsize,
+        ];
+        let mut ty = vec![0u8; size.into_iter().max().unwrap_or(0) as usize + 8];
         put(&mut ty, o.tp_name, name);
         put(&mut ty, o.tp_flags, flags);
         put(&mut ty, a.tp_base, base);

@@ -246,6 +246,8 @@ mod fake_registry;
 #[cfg(test)]
 mod fake_tasks;
 #[cfg(test)]
+mod fuzz_seeds_tests;
+#[cfg(test)]
 mod hostile_tests;
 #[cfg(test)]
 mod running_tests;
