@@ -172,6 +172,7 @@ pub(super) fn current(w: &Walker, g: &Globals, r: &Registry) -> Result<Map<u64, 
 
 /// Every task of the registry `r`, added to `found` (at most `MAX_TASKS` in all): the
 /// objects of the scheduled WeakSet's live references and of the eager set that are tasks.
+/// A set read in part (past `MAX_REGISTRY_SET` slots, or cut short) cuts `found`.
 pub(super) fn tasks(
     w: &Walker,
     g: &Globals,
@@ -180,17 +181,20 @@ pub(super) fn tasks(
     found: &mut Found,
 ) -> Result<(), WalkError> {
     let mut members = Vec::new();
+    let mut set = |at: u64| -> Result<Vec<u64>, WalkError> {
+        let (keys, unread) = lenient(set_members(w, o, at, MAX_REGISTRY_SET))?.unwrap_or_default();
+        found.cut |= unread;
+        Ok(keys)
+    };
     if r.scheduled != 0 {
-        for reference in
-            lenient(set_members(w, o, r.scheduled, MAX_REGISTRY_SET))?.unwrap_or_default()
-        {
+        for reference in set(r.scheduled)? {
             if let Some(t) = lenient(ptr(w, reference.wrapping_add(g.row.wr_object)))? {
                 members.push(t);
             }
         }
     }
     if r.eager != 0 {
-        members.extend(lenient(set_members(w, o, r.eager, MAX_REGISTRY_SET))?.unwrap_or_default());
+        members.extend(set(r.eager)?);
     }
     let mut types = TaskTypes::default();
     for t in members {

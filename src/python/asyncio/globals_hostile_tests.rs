@@ -5,7 +5,9 @@
 
 use super::super::dicts::MAX_ITEMS;
 use super::super::fake_globals::{names, Old, Scene, VERSIONS};
+use super::super::objects::MAX_REGISTRY_SET;
 use super::super::{State, Task, Waiter};
+use crate::budget::{self, Limits};
 use crate::python::layout::DictKeys;
 
 const UNMAPPED: u64 = 0xdead_0000;
@@ -68,6 +70,48 @@ fn a_sane_registry_reads_exactly() {
         assert_eq!((t.unreadable, t.cut), (0, false));
         let loops: Vec<_> = t.loops.iter().map(|l| (l.addr, l.tstate)).collect();
         assert_eq!(loops, [(s.lp, Some(s.tstate))]);
+    }
+}
+
+/// The WeakSet's set claims 2^32 entries in 2^32 slots: `MAX_REGISTRY_SET` slots are read
+/// (1 MiB), the tasks in them found, and the dump says it was cut; so it does for a table cut
+/// short, not for a whole table whose `used` is garbage.
+#[test]
+fn a_registry_set_claiming_billions_is_read_within_bounds() {
+    for (minor, ft) in VERSIONS {
+        let (mut p, s) = Old::scene(minor, ft);
+        let slots = MAX_REGISTRY_SET as usize + 64;
+        let mut keys = vec![0; slots];
+        keys[5] = p.weakref(s.main);
+        keys[slots - 65] = p.weakref(s.db);
+        keys[slots - 1] = p.weakref(s.fetch2);
+        let set = p.set(&keys, 1 << 32, (1 << 32) - 1);
+        p.with_data(&s.registry, set);
+        let limits = Limits {
+            bytes: 2 << 20,
+            ..budget::DUMP
+        };
+        let (_, t, exhausted) = p.dump_with(limits);
+        assert!(!exhausted, "3.{minor}: more than 2 MiB read");
+        // fetch-2, past the slots read, is missing: said by the cut.
+        let eager = (s.eager != 0).then_some("eager");
+        let want: Vec<_> = ["main", "db"]
+            .into_iter()
+            .chain(eager)
+            .chain(["fetch-1"])
+            .collect();
+        assert_eq!(names(&t), want, "3.{minor}");
+        assert_eq!((t.unreadable, t.cut), (0, true), "3.{minor}");
+        // 64 slots of a table of 256: cut. 256 slots claiming 2^40 keys: whole.
+        let mut keys = vec![0; 64];
+        keys[3] = p.weakref(s.main);
+        let short = p.set(&keys, 2, 255);
+        p.with_data(&s.registry, short);
+        assert!(p.dump().cut, "3.{minor}");
+        keys.resize(256, 0);
+        let whole = p.set(&keys, 1 << 40, 255);
+        p.with_data(&s.registry, whole);
+        assert!(!p.dump().cut, "3.{minor}");
     }
 }
 

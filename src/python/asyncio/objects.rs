@@ -241,15 +241,16 @@ fn type_name(w: &Walker, ob_type: u64) -> String {
 }
 
 /// The keys of the set at `set` (`used` of them, found in its `mask + 1` slots of key and
-/// hash), at most `max_slots` slots read. A deleted slot keeps the `dummy` key with the hash
-/// -1, which no live key has (`Objects/setobject.c`): not counted as one of the `used`, or
-/// a set after deletions would end before its live keys.
+/// hash), at most `max_slots` slots read; and whether some were left unread (more slots than
+/// that, or a table cut short, before `used` keys were found). A deleted slot keeps the
+/// `dummy` key with the hash -1, which no live key has (`Objects/setobject.c`): not counted as
+/// one of the `used`, or a set after deletions would end before its live keys.
 pub(super) fn set_members(
     w: &Walker,
     o: &Offsets,
     set: u64,
     max_slots: u64,
-) -> Result<Vec<u64>, WalkError> {
+) -> Result<(Vec<u64>, bool), WalkError> {
     let used = ptr(w, set.wrapping_add(o.set_used))?;
     let mask = ptr(w, set.wrapping_add(o.set_mask))?;
     let table = ptr(w, set.wrapping_add(o.set_table))?;
@@ -272,5 +273,6 @@ pub(super) fn set_members(
         keys.extend((0..n).filter_map(live));
         slot += n as u64;
     }
-    Ok(keys)
+    let unread = (keys.len() as u64) < used && slot < mask.saturating_add(1);
+    Ok((keys, unread))
 }

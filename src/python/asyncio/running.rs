@@ -180,7 +180,7 @@ impl Running {
             (0, _) => Ok(0),
             (by, 0) => Ok(by),
             (set, _) => {
-                for member in super::objects::set_members(w, o, set, super::objects::MAX_SET)? {
+                for member in super::objects::set_members(w, o, set, super::objects::MAX_SET)?.0 {
                     if is_task(w, o, member)? {
                         return Ok(member);
                     }

@@ -64,7 +64,7 @@ pub struct Tasks {
     pub tasks: Vec<Task>,
     /// By address.
     pub loops: Vec<Loop>,
-    /// More than `MAX_TASKS`, or a budget ran out.
+    /// More than `MAX_TASKS`, a budget ran out, or a registry's set was read in part.
     pub cut: bool,
     /// Tasks that could not be read.
     pub unreadable: usize,
@@ -283,7 +283,11 @@ fn task(
         (0, _) => Vec::new(),
         (a, false) => vec![a],
         // A set that cannot be read leaves the task without waiters, not unreadable.
-        (a, true) => lenient(set_members(w, o, a, MAX_SET))?.unwrap_or_default(),
+        (a, true) => {
+            lenient(set_members(w, o, a, MAX_SET))?
+                .unwrap_or_default()
+                .0
+        }
     };
     let awaited_by = awaited_by
         .into_iter()
