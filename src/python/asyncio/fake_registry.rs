@@ -149,6 +149,7 @@ impl Old {
             globals,
             current,
             eager,
+            data,
         }
     }
 
@@ -173,4 +174,6 @@ pub(super) struct Objects {
     pub current: u64,
     /// The eager set (in the globals from 3.12).
     pub eager: u64,
+    /// The WeakSet's set of weak references.
+    pub data: u64,
 }

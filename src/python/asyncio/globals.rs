@@ -123,7 +123,10 @@ pub(super) fn registry(
         |name: &str| -> Result<u64, WalkError> { Ok(get(w, a, globals, name)?.unwrap_or(0)) };
     let scheduled = match find(a.scheduled)? {
         0 => 0,
-        weakset => attribute(w, a, weakset, "data")?.unwrap_or(0),
+        // A WeakSet that cannot be read loses its tasks, not the eager and running ones.
+        weakset => lenient(attribute(w, a, weakset, "data"))?
+            .flatten()
+            .unwrap_or(0),
     };
     let eager = match a.eager {
         Some(name) => find(name)?,

@@ -8,6 +8,7 @@ use super::super::fake_globals::{names, Old, Scene, VERSIONS};
 use super::super::objects::MAX_REGISTRY_SET;
 use super::super::{State, Task, Waiter};
 use crate::budget::{self, Limits};
+use crate::python::fake::put;
 use crate::python::layout::DictKeys;
 
 const UNMAPPED: u64 = 0xdead_0000;
@@ -237,5 +238,71 @@ fn a_registry_set_with_deleted_slots() {
         let t = p.dump();
         assert_eq!(names(&t), all(&s), "3.{minor}");
         assert_eq!((t.unreadable, t.cut), (0, false), "3.{minor}");
+    }
+}
+
+/// What cannot be read on the way to the tasks: `sys.modules`, the module's dict (no registry),
+/// the WeakSet (the running and eager tasks still found), a weak reference or its object
+/// (that task left out), the running task and a task object cut short (each counted).
+#[test]
+fn registry_pointers_into_unreadable_memory() {
+    for (minor, ft) in VERSIONS {
+        let v = format!("3.{minor}");
+        let (mut p, _) = Old::scene(minor, ft);
+        p.py.set(p.interp + p.g.modules, UNMAPPED);
+        let t = p.dump();
+        assert_eq!(
+            (t.tasks.len(), t.loops.len(), t.unreadable),
+            (0, 0, 0),
+            "{v}"
+        );
+        let (mut p, s) = Old::scene(minor, ft);
+        p.py.set(s.registry.module + p.g.row.md_dict, UNMAPPED);
+        assert_eq!(p.dump().tasks.len(), 0, "{v}");
+        // The WeakSet itself.
+        let (mut p, s) = Old::scene(minor, ft);
+        let mut globals = vec![
+            (p.g.row.scheduled, UNMAPPED),
+            ("_current_tasks", s.registry.current),
+        ];
+        globals.extend(p.g.row.eager.map(|name| (name, s.registry.eager)));
+        let globals = p.dict(&globals);
+        p.py.set(s.registry.module + p.g.row.md_dict, globals);
+        let t = p.dump();
+        let eager = (s.eager != 0).then_some("eager");
+        let want: Vec<_> = eager.into_iter().chain(["fetch-1"]).collect();
+        assert_eq!(names(&t), want, "{v}");
+        assert_eq!((t.unreadable, t.cut), (0, false), "{v}");
+        // A weak reference (main's), and the object of another (db's).
+        let (mut p, s) = Old::scene(minor, ft);
+        let table = p.py.mem_u64(s.registry.data + p.g.row.set_table);
+        p.py.set(table, UNMAPPED);
+        let db_ref = p.py.mem_u64(table + 3 * 16);
+        p.py.set(db_ref + p.g.row.wr_object, UNMAPPED);
+        let t = p.dump();
+        let want: Vec<_> = ["fetch-1", "fetch-2"].into_iter().chain(eager).collect();
+        assert_eq!(names(&t), want, "{v}");
+        assert_eq!((t.unreadable, t.cut), (0, false), "{v}");
+        // The running task, in `_current_tasks`; db's object replaced by a task's first words.
+        let (mut p, s) = Old::scene(minor, ft);
+        let current = p.keys(&[(s.lp, UNMAPPED)], false);
+        p.py.set(s.registry.current + p.g.row.ma_keys, current);
+        let ob_type = p.py.layout.objects.ob_type;
+        let mut b = vec![0u8; ob_type as usize + 8];
+        put(&mut b, ob_type, p.py.mem_u64(s.db + ob_type));
+        let short = p.py.alloc(b);
+        let db_ref =
+            p.py.mem_u64(p.py.mem_u64(s.registry.data + p.g.row.set_table) + 3 * 16);
+        p.py.set(db_ref + p.g.row.wr_object, short);
+        let t = p.dump();
+        let want: Vec<_> = ["main", "fetch-1", "fetch-2"]
+            .into_iter()
+            .chain(eager)
+            .collect();
+        assert_eq!(names(&t), want, "{v}");
+        assert!(t.tasks.iter().all(|t| t.state == State::Pending), "{v}");
+        assert_eq!((t.unreadable, t.cut), (2, false), "{v}");
+        let loops: Vec<_> = t.loops.iter().map(|l| (l.addr, l.tstate)).collect();
+        assert_eq!(loops, [(s.lp, Some(s.tstate))], "{v}");
     }
 }
