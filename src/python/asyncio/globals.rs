@@ -221,7 +221,8 @@ pub(super) fn read_registry(
         };
         let current = lenient(current(w, g, &r))?.unwrap_or_default();
         let mut key = 0;
-        for t in w.thread_states(interp)? {
+        // An interpreter whose thread list cannot be read still has its tasks.
+        for t in lenient(w.thread_states(interp))?.unwrap_or_default() {
             let Some(lp) = lenient(running_loop(w, g, t, &mut key))? else {
                 continue;
             };

@@ -5,11 +5,12 @@
 
 use super::super::dicts::MAX_ITEMS;
 use super::super::fake_globals::{names, Old, Scene, VERSIONS};
+use super::super::fake_tasks::Py;
 use super::super::objects::MAX_REGISTRY_SET;
 use super::super::{State, Task, Waiter};
 use crate::budget::{self, Limits};
 use crate::python::fake::put;
-use crate::python::layout::DictKeys;
+use crate::python::layout::{DictKeys, InterpRoot};
 
 const UNMAPPED: u64 = 0xdead_0000;
 
@@ -305,4 +306,39 @@ fn registry_pointers_into_unreadable_memory() {
         let loops: Vec<_> = t.loops.iter().map(|l| (l.addr, l.tstate)).collect();
         assert_eq!(loops, [(s.lp, Some(s.tstate))], "{v}");
     }
+}
+
+/// An interpreter whose thread list cannot be read (its `next` and, before 3.14, its
+/// `sys.modules` can) first in the runtime's list: the tasks of the others are still read,
+/// before 3.14 and from 3.14.
+#[test]
+fn an_interpreter_whose_thread_list_cannot_be_read() {
+    const BROKEN: u64 = 0x5000_0000;
+    for (minor, ft) in VERSIONS {
+        let (mut p, s) = Old::scene(minor, ft);
+        let i = p.py.layout.interp;
+        let InterpRoot::Runtime(head_at) = p.py.layout.interp_root else {
+            unreachable!()
+        };
+        let head = p.py.roots.runtime.unwrap() + head_at;
+        p.py.mem.write(BROKEN + i.next, &p.interp.to_le_bytes());
+        let modules = s.registry.modules.to_le_bytes();
+        p.py.mem.write(BROKEN + p.g.modules, &modules);
+        p.py.set(head, BROKEN);
+        let t = p.dump();
+        assert_eq!(names(&t), all(&s), "3.{minor}");
+        let loops: Vec<_> = t.loops.iter().map(|l| (l.addr, l.tstate)).collect();
+        assert_eq!(loops, [(s.lp, Some(s.tstate))], "3.{minor}");
+    }
+    let mut p = Py::new();
+    let r = p.named("r", 0, 0);
+    p.listed(&[r]);
+    let InterpRoot::Runtime(head_at) = p.py.layout.interp_root else {
+        unreachable!()
+    };
+    let head = p.py.roots.runtime.unwrap() + head_at;
+    let next = p.py.mem_u64(head).to_le_bytes();
+    p.py.mem.write(BROKEN + p.py.layout.interp.next, &next);
+    p.py.set(head, BROKEN);
+    assert_eq!(p.names(), ("r".into(), 0, false));
 }

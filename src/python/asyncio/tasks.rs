@@ -165,7 +165,8 @@ fn registry(w: &Walker, o: &Offsets, found: &mut Found) -> Result<(), WalkError>
     let mut heads = Vec::new();
     for interp in w.interpreters()? {
         heads.push(interp.wrapping_add(o.interp_tasks_head));
-        for t in w.thread_states(interp)? {
+        // An interpreter whose thread list cannot be read still has its tasks.
+        for t in lenient(w.thread_states(interp))?.unwrap_or_default() {
             let read = |off: u64| lenient(ptr(w, t.wrapping_add(off)));
             let (Some(lp), Some(task)) =
                 (read(o.tstate_running_loop)?, read(o.tstate_running_task)?)
