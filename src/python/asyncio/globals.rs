@@ -264,11 +264,13 @@ pub(super) fn awaited_by(w: &Walker, g: &Globals, tasks: &mut [Task]) -> Result<
     let known = |a: u64| index.contains_key(&a);
     for i in 0..tasks.len() {
         let by = tasks[i].addr;
-        for child in lenient(awaits(w, g, by, &known))?.unwrap_or_default() {
-            let c = &mut tasks[index[&child]];
-            if !c.awaited_by.contains(&by) {
-                c.awaited_by.push(by);
-            }
+        // Each task is `by` once and its children are made unique here, so a link is added
+        // once without searching the child's others (quadratic when many share children).
+        let mut children = lenient(awaits(w, g, by, &known))?.unwrap_or_default();
+        children.sort_unstable();
+        children.dedup();
+        for child in children {
+            tasks[index[&child]].awaited_by.push(by);
         }
     }
     Ok(())
