@@ -382,7 +382,7 @@ pub(crate) fn asyncio_run(data: &[u8]) -> Option<(Tasks, Vec<Thread>)> {
         let _ = crate::output::tasks::write(&mut std::io::sink(), read, &thread);
     }
     let mut running = Running::with_offsets(0, runtime, offsets);
-    let mut labelled = threads.clone();
+    let mut labelled = Vec::new();
     for _ in 0..2 {
         labelled = threads.clone();
         w.begin(budget::SAMPLE);
@@ -437,7 +437,7 @@ fn assert_labels_only_added(before: &Thread, after: &Thread) {
         .count();
     assert!(labels <= MAX_LABELS, "{labels} labels");
     let kept = &after.frames[..after.frames.len() - labels];
-    assert_eq!(kept, &before.frames[..kept.len()]);
+    assert!(before.frames.starts_with(kept), "frames changed");
     assert!(labels == 0 || !kept.is_empty(), "labels without a frame");
 }
 
