@@ -18,7 +18,7 @@ const ASYNCIO_314: [u64; 13] = [
 pub(super) const MAX_CHAIN: usize = 256;
 pub(super) const UNMAPPED: u64 = 0xdead_0000;
 
-fn table() -> Vec<u8> {
+pub(super) fn table() -> Vec<u8> {
     ASYNCIO_314.iter().flat_map(|v| v.to_le_bytes()).collect()
 }
 

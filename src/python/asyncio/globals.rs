@@ -123,7 +123,10 @@ pub(super) fn registry(
         |name: &str| -> Result<u64, WalkError> { Ok(get(w, a, globals, name)?.unwrap_or(0)) };
     let scheduled = match find(a.scheduled)? {
         0 => 0,
-        weakset => attribute(w, a, weakset, "data")?.unwrap_or(0),
+        // A WeakSet that cannot be read loses its tasks, not the eager and running ones.
+        weakset => lenient(attribute(w, a, weakset, "data"))?
+            .flatten()
+            .unwrap_or(0),
     };
     let eager = match a.eager {
         Some(name) => find(name)?,
@@ -172,6 +175,7 @@ pub(super) fn current(w: &Walker, g: &Globals, r: &Registry) -> Result<Map<u64, 
 
 /// Every task of the registry `r`, added to `found` (at most `MAX_TASKS` in all): the
 /// objects of the scheduled WeakSet's live references and of the eager set that are tasks.
+/// A set read in part (past `MAX_REGISTRY_SET` slots, or cut short) cuts `found`.
 pub(super) fn tasks(
     w: &Walker,
     g: &Globals,
@@ -180,17 +184,20 @@ pub(super) fn tasks(
     found: &mut Found,
 ) -> Result<(), WalkError> {
     let mut members = Vec::new();
+    let mut set = |at: u64| -> Result<Vec<u64>, WalkError> {
+        let (keys, unread) = lenient(set_members(w, o, at, MAX_REGISTRY_SET))?.unwrap_or_default();
+        found.cut |= unread;
+        Ok(keys)
+    };
     if r.scheduled != 0 {
-        for reference in
-            lenient(set_members(w, o, r.scheduled, MAX_REGISTRY_SET))?.unwrap_or_default()
-        {
+        for reference in set(r.scheduled)? {
             if let Some(t) = lenient(ptr(w, reference.wrapping_add(g.row.wr_object)))? {
                 members.push(t);
             }
         }
     }
     if r.eager != 0 {
-        members.extend(lenient(set_members(w, o, r.eager, MAX_REGISTRY_SET))?.unwrap_or_default());
+        members.extend(set(r.eager)?);
     }
     let mut types = TaskTypes::default();
     for t in members {
@@ -214,7 +221,8 @@ pub(super) fn read_registry(
         };
         let current = lenient(current(w, g, &r))?.unwrap_or_default();
         let mut key = 0;
-        for t in w.thread_states(interp)? {
+        // An interpreter whose thread list cannot be read still has its tasks.
+        for t in lenient(w.thread_states(interp))?.unwrap_or_default() {
             let Some(lp) = lenient(running_loop(w, g, t, &mut key))? else {
                 continue;
             };
@@ -256,11 +264,13 @@ pub(super) fn awaited_by(w: &Walker, g: &Globals, tasks: &mut [Task]) -> Result<
     let known = |a: u64| index.contains_key(&a);
     for i in 0..tasks.len() {
         let by = tasks[i].addr;
-        for child in lenient(awaits(w, g, by, &known))?.unwrap_or_default() {
-            let c = &mut tasks[index[&child]];
-            if !c.awaited_by.contains(&by) {
-                c.awaited_by.push(by);
-            }
+        // Each task is `by` once and its children are made unique here, so a link is added
+        // once without searching the child's others (quadratic when many share children).
+        let mut children = lenient(awaits(w, g, by, &known))?.unwrap_or_default();
+        children.sort_unstable();
+        children.dedup();
+        for child in children {
+            tasks[index[&child]].awaited_by.push(by);
         }
     }
     Ok(())
@@ -321,3 +331,7 @@ fn type_name_is(w: &Walker, at: u64, want: &str) -> Result<bool, WalkError> {
         Err(_) => Ok(false),
     }
 }
+
+#[cfg(test)]
+#[path = "globals_hostile_tests.rs"]
+mod globals_hostile_tests;

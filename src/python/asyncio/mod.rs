@@ -240,7 +240,13 @@ fn section_address(pid: i32, runtime_path: &str) -> Option<u64> {
 #[cfg(test)]
 mod dicts_tests;
 #[cfg(test)]
+mod fake_globals;
+#[cfg(test)]
+mod fake_registry;
+#[cfg(test)]
 mod fake_tasks;
+#[cfg(test)]
+mod fuzz_seeds_tests;
 #[cfg(test)]
 mod hostile_tests;
 #[cfg(test)]

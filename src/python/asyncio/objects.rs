@@ -241,13 +241,16 @@ fn type_name(w: &Walker, ob_type: u64) -> String {
 }
 
 /// The keys of the set at `set` (`used` of them, found in its `mask + 1` slots of key and
-/// hash), at most `max_slots` slots read.
+/// hash), at most `max_slots` slots read; and whether some were left unread (more slots than
+/// that, or a table cut short, before `used` keys were found). A deleted slot keeps the
+/// `dummy` key with the hash -1, which no live key has (`Objects/setobject.c`): not counted as
+/// one of the `used`, or a set after deletions would end before its live keys.
 pub(super) fn set_members(
     w: &Walker,
     o: &Offsets,
     set: u64,
     max_slots: u64,
-) -> Result<Vec<u64>, WalkError> {
+) -> Result<(Vec<u64>, bool), WalkError> {
     let used = ptr(w, set.wrapping_add(o.set_used))?;
     let mask = ptr(w, set.wrapping_add(o.set_mask))?;
     let table = ptr(w, set.wrapping_add(o.set_table))?;
@@ -263,13 +266,13 @@ pub(super) fn set_members(
         if lenient(read.map_err(WalkError::read("set")))?.is_none() {
             break;
         }
-        // A deleted slot holds the `dummy` key: not a task, left out by the caller.
-        keys.extend(
-            (0..n)
-                .filter_map(|i| u64_at(part, i * 16))
-                .filter(|&k| k != 0),
-        );
+        let live = |i: usize| match (u64_at(part, i * 16), u64_at(part, i * 16 + 8)) {
+            (Some(key), Some(hash)) => (key != 0 && hash != u64::MAX).then_some(key),
+            _ => None,
+        };
+        keys.extend((0..n).filter_map(live));
         slot += n as u64;
     }
-    Ok(keys)
+    let unread = (keys.len() as u64) < used && slot < mask.saturating_add(1);
+    Ok((keys, unread))
 }

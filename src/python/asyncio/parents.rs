@@ -142,3 +142,7 @@ impl Parents {
         Ok(())
     }
 }
+
+#[cfg(test)]
+#[path = "parents_hostile_tests.rs"]
+mod parents_hostile_tests;

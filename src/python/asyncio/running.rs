@@ -51,9 +51,9 @@ impl Running {
         }
     }
 
-    /// A labeller that uses these offsets (tests: `find` needs a process).
-    #[cfg(test)]
-    pub(super) fn with_offsets(pid: i32, runtime: Runtime, o: Offsets) -> Running {
+    /// A labeller that uses these offsets (the tests and the fuzz target: `find` needs a
+    /// process).
+    pub fn with_offsets(pid: i32, runtime: Runtime, o: Offsets) -> Running {
         Running {
             offsets: Some(o),
             ..Running::new(pid, runtime)
@@ -180,7 +180,7 @@ impl Running {
             (0, _) => Ok(0),
             (by, 0) => Ok(by),
             (set, _) => {
-                for member in super::objects::set_members(w, o, set, super::objects::MAX_SET)? {
+                for member in super::objects::set_members(w, o, set, super::objects::MAX_SET)?.0 {
                     if is_task(w, o, member)? {
                         return Ok(member);
                     }

@@ -64,7 +64,7 @@ pub struct Tasks {
     pub tasks: Vec<Task>,
     /// By address.
     pub loops: Vec<Loop>,
-    /// More than `MAX_TASKS`, or a budget ran out.
+    /// More than `MAX_TASKS`, a budget ran out, or a registry's set was read in part.
     pub cut: bool,
     /// Tasks that could not be read.
     pub unreadable: usize,
@@ -165,7 +165,8 @@ fn registry(w: &Walker, o: &Offsets, found: &mut Found) -> Result<(), WalkError>
     let mut heads = Vec::new();
     for interp in w.interpreters()? {
         heads.push(interp.wrapping_add(o.interp_tasks_head));
-        for t in w.thread_states(interp)? {
+        // An interpreter whose thread list cannot be read still has its tasks.
+        for t in lenient(w.thread_states(interp))?.unwrap_or_default() {
             let read = |off: u64| lenient(ptr(w, t.wrapping_add(off)));
             let (Some(lp), Some(task)) =
                 (read(o.tstate_running_loop)?, read(o.tstate_running_task)?)
@@ -283,7 +284,11 @@ fn task(
         (0, _) => Vec::new(),
         (a, false) => vec![a],
         // A set that cannot be read leaves the task without waiters, not unreadable.
-        (a, true) => lenient(set_members(w, o, a, MAX_SET))?.unwrap_or_default(),
+        (a, true) => {
+            lenient(set_members(w, o, a, MAX_SET))?
+                .unwrap_or_default()
+                .0
+        }
     };
     let awaited_by = awaited_by
         .into_iter()
