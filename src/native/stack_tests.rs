@@ -230,6 +230,10 @@ fn unwinds_out_of_a_signal_handler() {
 /// The vdso (no file: its image is read from the process) has its functions' names and
 /// call-frame information, so a thread stopped in `clock_gettime` unwinds out of it.
 #[test]
+#[cfg_attr(
+    target_arch = "aarch64",
+    ignore = "qemu-user gives its guest no vdso (tests/aarch64/checks runs it in the emulated system)"
+)]
 fn the_vdso_is_read_from_the_process() {
     let me = std::process::id() as i32;
     let vdso = proc::maps(me)

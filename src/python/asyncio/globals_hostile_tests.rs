@@ -343,9 +343,11 @@ fn an_interpreter_whose_thread_list_cannot_be_read() {
     assert_eq!(p.names(), ("r".into(), 0, false));
 }
 
-/// 3,000 tasks each await one `gather()` of all 3,000 (9 million links, each found once): read
-/// whole within a 2-second budget (the CPU, not reads, was the cost: looking for each link
-/// among the child's others took 3.5 s for 2,000 tasks, the dump's whole 5 s for more).
+/// 3,000 tasks each await one `gather()` of all 3,000 (9 million links): read whole, each link
+/// once (the gather lists 100 of its children twice). Looking for each link among the child's
+/// others made this quadratic (3.5 s of CPU for 2,000 tasks, the dump's whole 5 s for more);
+/// how fast it is now is not asserted here (a test's time depends on the machine: the aarch64
+/// unit tests run under qemu-user, 10 to 50 times slower), only that no time budget cuts it.
 #[test]
 fn tasks_sharing_one_gather_of_them_all() {
     let (mut p, s) = Old::scene(12, false);
@@ -361,7 +363,7 @@ fn tasks_sharing_one_gather_of_them_all() {
     let data = p.set_of(&refs);
     p.with_data(&s.registry, data);
     let limits = Limits {
-        total: std::time::Duration::from_secs(2),
+        total: std::time::Duration::from_secs(600),
         ..budget::DUMP
     };
     let (_, t, exhausted) = p.dump_with(limits);
