@@ -260,5 +260,9 @@ fn the_vdso_is_read_from_the_process() {
         .collect();
     let gettime = exported.iter().find(|(n, _)| n.contains("clock_gettime"));
     let (_, at) = gettime.unwrap_or_else(|| panic!("no clock_gettime in {exported:?}"));
-    assert!(table.row(*at).is_some(), "no row for clock_gettime");
+    // x86-64's vdso describes its functions; arm64's (Linux 6.12 in tests/aarch64) has a
+    // table with no row for them: there a thread stopped in one is unwound by frame pointers.
+    if cfg!(target_arch = "x86_64") {
+        assert!(table.row(*at).is_some(), "no row for clock_gettime");
+    }
 }
